@@ -1,0 +1,269 @@
+"""Store `assess(at)` for every obligation whose status may have changed, set-based.
+
+Two paths, one set of rules (`deadlines.engine.RULES`):
+
+* **Time passing** (PostgreSQL): rows whose stored summary still holds at `at` and
+  whose `next_change_at` has come are classified in one SQL statement (a CASE built
+  from RULES): locked with SKIP LOCKED, updated, and one StatusEvent per change
+  inserted, all in a single round trip. Rows that cannot have changed are not read.
+* **Facts changed, or a replay** (any database): rows flagged `needs_assessment`,
+  rows whose summary does not hold at `at` (a fact dated after the last assessment,
+  a replay into the past) and, on SQLite, every candidate go through the Python
+  engine, which also writes the events the replayed timeline says were missed.
+
+Every update is a compare-and-swap on the status read, and events are unique per
+(obligation, from, to, effective_at): two sweeps at once are harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from deadlines import classify, engine
+from deadlines.facts import facts_of, with_facts
+from tracker import vocabulary as V
+from tracker.models import Obligation, StatusEvent
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Change:
+    obligation_id: int
+    from_status: str
+    to_status: str
+    effective_at: datetime
+    cause: str
+
+
+@dataclass
+class SweepResult:
+    at: datetime
+    detected_at: datetime
+    changes: list[Change] = field(default_factory=list)
+    changed_rows: int = 0  # rows whose stored status changed (SQL path counts, no list)
+    events: int = 0
+    assessed: int = 0
+    failed: int = 0
+
+
+def _summary_columns(a: engine.Assessment) -> dict:
+    s = a.summary
+    return {
+        "due_date": s.due_date,
+        "due_at": s.due_at,
+        "due_soon_at": s.due_soon_at,
+        "active_at": s.active_at,
+        "active_status": s.active_status,
+        "violated_at": s.violated_at,
+        "done_at": s.done_at,
+        "done_status": s.done_status,
+        "facts_from": s.facts_from,
+        "facts_until": s.facts_until,
+        "next_change_at": a.next_change_at,
+    }
+
+
+def _events_for(
+    row: Obligation, history: list[engine.Transition], a: engine.Assessment, cause: str
+) -> list[Change]:
+    """Which transitions to record when the stored status moves to `a.status`."""
+    old, last = row.status, row.assessed_at
+    if old == "":
+        return [
+            Change(row.pk, t.from_status, t.to_status, t.at, V.CAUSE_BACKFILL) for t in history
+        ]
+    if last is not None and a.at >= last:
+        before = [t for t in history if t.at <= last]
+        status_then = before[-1].to_status if before else ""
+        if status_then == old:
+            # The same past: record each transition since the last look, in order.
+            return [
+                Change(row.pk, t.from_status, t.to_status, t.at, cause)
+                for t in history
+                if t.at > last
+            ]
+    if old == a.status:
+        return []
+    # A corrected past, or a replay backwards: one event from what was stored.
+    return [Change(row.pk, old, a.status, a.status_since or a.at, cause)]
+
+
+def _assess_rows_python(
+    queryset, at: datetime, cause: str, result: SweepResult, dry_run: bool
+) -> None:
+    ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        with transaction.atomic():
+            rows = with_facts(
+                Obligation.objects.filter(pk__in=chunk)
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("pk")
+            )
+            events: list[StatusEvent] = []
+            for row in rows:
+                try:
+                    facts = facts_of(row)
+                    history = engine.timeline(facts, at)
+                    a = engine.assess(facts, at)
+                    changes = _events_for(row, history, a, cause)
+                except Exception:  # one bad row never stalls the sweep
+                    log.exception("sweep: could not assess obligation %s", row.pk)
+                    result.failed += 1
+                    continue
+                result.assessed += 1
+                if dry_run:
+                    result.changes.extend(changes)
+                    continue
+                updated = Obligation.objects.filter(
+                    pk=row.pk, status=row.status, assessed_at=row.assessed_at
+                ).update(
+                    status=a.status,
+                    status_since=a.status_since,
+                    assessed_at=at,
+                    needs_assessment=False,
+                    **_summary_columns(a),
+                )
+                if not updated:
+                    continue  # another sweep got there first
+                if row.status != a.status:
+                    result.changed_rows += 1
+                result.changes.extend(changes)
+                reports = {t.at: t.report for t in history}
+                events.extend(
+                    StatusEvent(
+                        obligation_id=c.obligation_id,
+                        from_status=c.from_status,
+                        to_status=c.to_status,
+                        effective_at=c.effective_at,
+                        detected_at=result.detected_at,
+                        cause=c.cause,
+                        report_id=(reports.get(c.effective_at).id if reports.get(c.effective_at) else None),
+                        # Replays are history, not news: the outbox skips them.
+                        notified_at=result.detected_at
+                        if c.cause in (V.CAUSE_BACKFILL, V.CAUSE_AS_OF)
+                        else None,
+                    )
+                    for c in changes
+                )
+            if events:
+                StatusEvent.objects.bulk_create(events, ignore_conflicts=True)
+                result.events += len(events)
+
+
+_SQL_SWEEP = """
+WITH cand AS ({select}),
+upd AS (
+    UPDATE tracker_obligation o
+    SET status = c.new_status,
+        status_since = CASE WHEN c.new_status <> c.status THEN c.new_since ELSE o.status_since END,
+        next_change_at = c.new_next,
+        assessed_at = %s
+    FROM cand c
+    WHERE o.id = c.id
+    RETURNING o.id, c.status AS old_status, c.new_status, c.new_since
+),
+ins AS (
+    INSERT INTO tracker_statusevent
+        (obligation_id, from_status, to_status, effective_at, detected_at, cause)
+    SELECT id, old_status, new_status, new_since, %s, %s FROM upd
+    WHERE old_status <> new_status
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM upd WHERE old_status <> new_status),
+       (SELECT count(*) FROM ins)
+"""
+
+
+def _time_candidates(at: datetime):
+    """Rows whose summary holds at `at` and whose next threshold has come."""
+    return Obligation.objects.filter(
+        needs_assessment=False,
+        assessed_at__lte=at,
+        next_change_at__lte=at,
+    ).filter(Q(facts_until__isnull=True) | Q(facts_until__gt=at))
+
+
+def _classify_sql(at: datetime, cause: str, result: SweepResult, dry_run: bool, ids) -> None:
+    candidates = _time_candidates(at)
+    if ids is not None:
+        candidates = candidates.filter(pk__in=ids)
+    annotated = candidates.annotate(
+        new_status=classify.status_at(at),
+        new_since=classify.threshold_at(at),
+        new_next=classify.next_change_after(at),
+    )
+    if dry_run:
+        for pk, old, new, since in annotated.values_list("pk", "status", "new_status", "new_since"):
+            result.assessed += 1
+            if old != new:
+                result.changes.append(Change(pk, old, new, since, cause))
+        return
+    select_sql, params = (
+        annotated.order_by()
+        .select_for_update(skip_locked=True, of=("self",))
+        .values("id", "status", "new_status", "new_since", "new_next")
+        .query.sql_with_params()
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _SQL_SWEEP.format(select=select_sql),
+            [*params, at, result.detected_at, cause],
+        )
+        assessed, changed, inserted = cursor.fetchone()
+    result.assessed += assessed
+    result.changed_rows += changed
+    result.events += inserted
+
+
+def run(
+    at: datetime | None = None,
+    *,
+    ids: list[int] | None = None,
+    dry_run: bool = False,
+    cause: str | None = None,
+) -> SweepResult:
+    """Bring stored statuses to what the facts say at `at` (default: now)."""
+    explicit = at is not None
+    at = at or timezone.now()
+    cause = cause or (V.CAUSE_AS_OF if explicit else V.CAUSE_SWEEP)
+    result = SweepResult(at=at, detected_at=timezone.now())
+
+    use_sql = connection.vendor == "postgresql"
+    stale = (
+        Q(needs_assessment=True)
+        | Q(assessed_at__isnull=True)
+        | Q(assessed_at__gt=at)  # a replay backwards
+        | Q(next_change_at__lte=at, facts_until__lte=at)  # a dated fact has come
+    )
+    if not use_sql:
+        stale |= Q(next_change_at__lte=at)
+    python_rows = Obligation.objects.filter(stale)
+    if ids is not None:
+        python_rows = python_rows.filter(pk__in=ids)
+    facts_cause = cause if explicit else V.CAUSE_FACTS
+    _assess_rows_python(python_rows, at, facts_cause, result, dry_run)
+    if use_sql:
+        _classify_sql(at, cause, result, dry_run, ids)
+    if not dry_run and result.changed_rows:
+        log.info("sweep at %s: %s status changes", at.isoformat(), result.changed_rows)
+    return result
+
+
+def changes_detected(result: SweepResult) -> list[StatusEvent]:
+    """The events one sweep wrote, for printing (both paths)."""
+    return list(
+        StatusEvent.objects.filter(detected_at=result.detected_at)
+        .select_related("obligation")
+        .order_by("obligation_id", "effective_at")
+    )

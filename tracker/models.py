@@ -1,0 +1,451 @@
+"""The domain: agreements, their obligations, and the facts that decide a status.
+
+Facts are deadline changes and published reports. A status is never typed by
+hand: `deadlines.engine` derives it from the facts, and `deadlines.sweep` stores
+it here (with the summary columns it classifies by) so that reads are cheap.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from tracker import vocabulary as V
+
+LANGUAGE_CODES = ("en", "az", "hy", "ru")
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip diacritics, so "Kəlbəcər", "Kelbajar" and "KALBAJAR" meet.
+
+    Azerbaijani schwa (ə/Ə) has no decomposition; it is read as "a" like the press does.
+    """
+    text = text.replace("ə", "a").replace("Ə", "a").replace("ı", "i")
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+class Party(models.Model):
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=V.PARTY_KINDS, default="signatory")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "parties"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=[k for k, _ in V.PARTY_KINDS]), name="party_kind_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Location(models.Model):
+    """A place, with its name in each language and every spelling a reader may type."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(max_length=20, choices=V.LOCATION_KINDS, default="district")
+    # Names by BCP 47 language code: {"en": "Lachin", "az": "Laçın", "hy": "Բերձոր", ...}.
+    names = models.JSONField(default=dict)
+    # The name the other side uses in English ("Berdzor" for Lachin); shown beside `name`.
+    alt_name = models.CharField(max_length=200, blank=True)
+    aliases = models.JSONField(default=list, blank=True)
+    latitude = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
+    )
+    longitude = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
+    coordinates_note = models.CharField(max_length=300, blank=True)
+    # Every name form and alias, folded (see `fold`), for search in one indexed column.
+    search_text = models.TextField(blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["search_text"])
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="location_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="location_longitude_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def name(self) -> str:
+        return self.names.get("en") or next(iter(self.names.values()), self.slug)
+
+    @property
+    def label(self) -> str:
+        """Both forms, as analysts expect: "Lachin / Berdzor"."""
+        if self.alt_name and self.alt_name != self.name:
+            return f"{self.name} / {self.alt_name}"
+        return self.name
+
+    def all_names(self) -> list[str]:
+        forms = [*self.names.values(), self.alt_name, *self.aliases]
+        return [f for f in dict.fromkeys(forms) if f]
+
+    def save(self, *args, **kwargs):
+        # Derived, not a business rule: keeps the search column true to the names.
+        self.search_text = " | ".join(fold(n) for n in self.all_names())
+        super().save(*args, **kwargs)
+
+
+class Agreement(models.Model):
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=300)
+    signed_at = models.DateTimeField()
+    effective_at = models.DateTimeField()
+    timezone = models.CharField(max_length=64, help_text="IANA zone for 'by <date>' deadlines")
+    warning_days = models.PositiveSmallIntegerField(
+        default=3, validators=[MaxValueValidator(366)]
+    )
+    description = models.TextField(blank=True)
+    parties = models.ManyToManyField(Party, related_name="agreements", blank=True)
+    locations = models.ManyToManyField(Location, related_name="agreements", blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-signed_at", "slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(effective_at__gte=models.F("signed_at")) | Q(effective_at__isnull=True),
+                name="agreement_effective_after_signing",
+            ),
+            models.CheckConstraint(
+                condition=Q(warning_days__lte=366), name="agreement_warning_days_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def zone(self):
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.timezone)
+
+
+class Source(models.Model):
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="sources")
+    key = models.SlugField(max_length=100, help_text="Reference used in the agreement file")
+    url = models.URLField(max_length=1000)
+    publisher = models.CharField(max_length=200)
+    title = models.CharField(max_length=500, blank=True)
+    published_at = models.DateField(null=True, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["publisher", "published_at", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "key"], name="source_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.publisher}: {self.title or self.url}"
+
+
+class Clause(models.Model):
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="clauses")
+    number = models.CharField(max_length=20)
+    text = models.TextField()
+    position = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["agreement", "position", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "number"], name="clause_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement.slug} §{self.number}"
+
+
+class ClauseVariant(models.Model):
+    """A reading of a clause that differs between language versions of the text."""
+
+    clause = models.ForeignKey(Clause, on_delete=models.CASCADE, related_name="variants")
+    version = models.CharField(max_length=100)
+    text = models.TextField()
+    sources = models.ManyToManyField(Source, related_name="clause_variants", blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["clause", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["clause", "version"], name="clause_variant_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clause} ({self.version})"
+
+
+class Obligation(models.Model):
+    """One term that can be met or missed on its own."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="obligations")
+    clause = models.ForeignKey(
+        Clause, on_delete=models.PROTECT, related_name="obligations", null=True, blank=True
+    )
+    slug = models.SlugField(max_length=100)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=10, choices=V.KINDS)
+    category = models.SlugField(max_length=40)
+    position = models.PositiveIntegerField(default=0)
+    responsible = models.ManyToManyField(Party, related_name="obligations", blank=True)
+    monitors = models.ManyToManyField(Party, related_name="monitored_obligations", blank=True)
+    locations = models.ManyToManyField(Location, related_name="obligations", blank=True)
+    sources = models.ManyToManyField(Source, related_name="obligations", blank=True)
+
+    # deadline kind: the local date in the agreement's zone, after every change agreed
+    # so far; `due_at` is 00:00 local on the next day, in UTC.
+    due_date = models.DateField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    original_due_date = models.DateField(null=True, blank=True)
+
+    # ongoing kind
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    term_years = models.PositiveSmallIntegerField(null=True, blank=True)
+    renews_years = models.PositiveSmallIntegerField(null=True, blank=True)
+    notice_months = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    # Stored assessment (written only by deadlines.sweep; '' = not assessed yet).
+    status = models.CharField(max_length=20, choices=V.STATUSES, blank=True, default="")
+    status_since = models.DateTimeField(null=True, blank=True)
+    assessed_at = models.DateTimeField(null=True, blank=True)
+    # Summary of the facts known at `facts_from`, valid until `facts_until`: the
+    # sweep classifies rows by these columns in SQL (see deadlines.classify).
+    due_soon_at = models.DateTimeField(null=True, blank=True)
+    active_at = models.DateTimeField(null=True, blank=True)
+    active_status = models.CharField(max_length=20, blank=True, default="")
+    violated_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_status = models.CharField(max_length=20, blank=True, default="")
+    facts_from = models.DateTimeField(null=True, blank=True)
+    facts_until = models.DateTimeField(null=True, blank=True)
+    # When the stored status may next change with no new fact; the sweep's index.
+    next_change_at = models.DateTimeField(null=True, blank=True)
+    # Set when facts change; the sweep re-summarises such rows in Python.
+    needs_assessment = models.BooleanField(default=True)
+
+    # Optimistic locking for concurrent staff edits.
+    version = models.PositiveIntegerField(default=1)
+
+    history = HistoricalRecords(
+        excluded_fields=[
+            "status", "status_since", "assessed_at", "due_soon_at", "active_at",
+            "active_status", "violated_at", "done_at", "done_status", "facts_from",
+            "facts_until", "next_change_at", "needs_assessment",
+        ]
+    )
+
+    class Meta:
+        ordering = ["agreement", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "slug"], name="obligation_slug_unique"),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k for k, _ in V.KINDS]), name="obligation_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="")
+                | Q(kind=V.DEADLINE, status__in=V.STATUSES_BY_KIND[V.DEADLINE])
+                | Q(kind=V.ONGOING, status__in=V.STATUSES_BY_KIND[V.ONGOING])
+                | Q(kind=V.OPEN, status__in=V.STATUSES_BY_KIND[V.OPEN]),
+                name="obligation_status_fits_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_date__isnull=True, due_at__isnull=True)
+                | Q(due_date__isnull=False, due_at__isnull=False),
+                name="obligation_due_at_iff_due_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=V.DEADLINE) | Q(due_date__isnull=False),
+                name="obligation_deadline_has_due_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=V.DEADLINE) | Q(due_date__isnull=True),
+                name="obligation_due_date_only_for_deadline",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True)
+                | Q(starts_at__isnull=True)
+                | Q(ends_at__gt=models.F("starts_at")),
+                name="obligation_ends_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["next_change_at"], name="obligation_next_change"),
+            models.Index(
+                fields=["id"], condition=Q(needs_assessment=True), name="obligation_needs_assess"
+            ),
+            models.Index(fields=["status"], name="obligation_status"),
+            models.Index(fields=["agreement", "status"], name="obligation_agreement_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Reviewable(models.Model):
+    """A fact an editor enters; only published ones count."""
+
+    review_state = models.CharField(
+        max_length=10, choices=V.REVIEW_STATES, default=V.DRAFT, db_index=True
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    # When the tracker learned it (publication), not when it happened.
+    published_at = models.DateTimeField(null=True, blank=True)
+    # "file" for facts from an agreement file, "staff" for those entered here.
+    origin = models.CharField(max_length=10, choices=V.ORIGINS, default="staff")
+    unconfirmed = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        abstract = True
+
+
+class DeadlineChange(Reviewable):
+    """A new due date for a deadline obligation, holding from `agreed_at`."""
+
+    obligation = models.ForeignKey(
+        Obligation, on_delete=models.CASCADE, related_name="deadline_changes"
+    )
+    due_date = models.DateField()
+    agreed_at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    sources = models.ManyToManyField(Source, related_name="deadline_changes", blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["obligation", "agreed_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(review_state__in=[s for s, _ in V.REVIEW_STATES]),
+                name="deadline_change_review_state_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.obligation}: due {self.due_date} (agreed {self.agreed_at:%Y-%m-%d})"
+
+
+class Report(Reviewable):
+    """What happened, with sources: a completion, progress, a violation and its end."""
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="reports")
+    claim = models.CharField(max_length=20, choices=V.CLAIMS)
+    occurred_at = models.DateTimeField(help_text="When it happened in the world (UTC)")
+    # The file said only a date: the report counts from 00:00 local that day.
+    occurred_date_only = models.BooleanField(default=False)
+    summary = models.TextField()
+    sources = models.ManyToManyField(Source, related_name="reports", blank=True)
+    # Corrections, not edits: a published report is never changed; a newer one
+    # supersedes it (or retracts it, with `retracts`), with a reason.
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    retracts = models.BooleanField(default=False)
+    correction_reason = models.TextField(blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["obligation", "occurred_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(claim__in=[c for c, _ in V.CLAIMS]), name="report_claim_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(review_state__in=[s for s, _ in V.REVIEW_STATES]),
+                name="report_review_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(review_state=V.PUBLISHED) | Q(published_at__isnull=False),
+                name="report_published_has_date",
+            ),
+        ]
+        indexes = [models.Index(fields=["obligation", "review_state"], name="report_obl_state")]
+
+    def __str__(self) -> str:
+        return f"{self.obligation}: {self.claim} {self.occurred_at:%Y-%m-%d}"
+
+    @property
+    def is_fact(self) -> bool:
+        """Published and neither superseded nor a retraction: the engine counts it."""
+        return self.review_state == V.PUBLISHED and self.superseded_at is None and not self.retracts
+
+
+class StatusEvent(models.Model):
+    """One change of an obligation's stored status: the history and the notification outbox."""
+
+    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, choices=V.STATUSES)
+    effective_at = models.DateTimeField(help_text="When it became true in the world")
+    detected_at = models.DateTimeField(db_index=True)
+    cause = models.CharField(max_length=20, choices=V.EVENT_CAUSES)
+    report = models.ForeignKey(
+        Report, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-effective_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["obligation", "from_status", "to_status", "effective_at"],
+                name="status_event_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(cause__in=[c for c, _ in V.EVENT_CAUSES]), name="status_event_cause"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["effective_at", "id"], name="status_event_effective"),
+            models.Index(
+                fields=["id"], condition=Q(notified_at__isnull=True), name="status_event_outbox"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.obligation}: {self.from_status or '—'} → {self.to_status}"

@@ -1,0 +1,35 @@
+"""Writes that change facts. Every one marks the obligation for re-assessment and,
+once the transaction commits, asks the worker to re-assess it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from tracker.models import Obligation
+
+
+def facts_changed(obligation_ids: Iterable[int]) -> None:
+    """Flag obligations whose facts changed; re-assess them after commit.
+
+    The flag is the source of truth (the next sweep picks it up even if the broker is
+    down); the task only makes it prompt. Updating the row also waits for a sweep that
+    holds its lock, so a sweep can never clear a flag set after it read the facts.
+    """
+    ids = sorted(set(obligation_ids))
+    if not ids:
+        return
+    Obligation.objects.filter(pk__in=ids).update(needs_assessment=True)
+
+    def enqueue() -> None:
+        from deadlines.tasks import reassess
+
+        try:
+            reassess.delay(ids)
+        except Exception:  # broker down: the periodic sweep will do it
+            import logging
+
+            logging.getLogger(__name__).warning("could not enqueue reassess for %s", ids)
+
+    transaction.on_commit(enqueue)

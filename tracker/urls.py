@@ -1,0 +1,8 @@
+"""Every URL of the app: the public dashboard, the API, feeds and the staff pages."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("api/", include("tracker.api.urls")),
+    path("", include("tracker.web.urls")),
+]
