@@ -72,6 +72,11 @@ def _summary_columns(a: engine.Assessment) -> dict:
     }
 
 
+def _notified_at(cause: str, detected_at: datetime) -> datetime | None:
+    """Replays are history, not news: their events leave the outbox already done."""
+    return detected_at if cause in (V.CAUSE_BACKFILL, V.CAUSE_AS_OF) else None
+
+
 def _events_for(
     row: Obligation, history: list[engine.Transition], a: engine.Assessment, cause: str
 ) -> list[Change]:
@@ -138,7 +143,7 @@ def _assess_rows_python(
                 if row.status != a.status:
                     result.changed_rows += 1
                 result.changes.extend(changes)
-                reports = {t.at: t.report for t in history}
+                reports = {t.at: t.report.id for t in history if t.report}
                 events.extend(
                     StatusEvent(
                         obligation_id=c.obligation_id,
@@ -147,11 +152,8 @@ def _assess_rows_python(
                         effective_at=c.effective_at,
                         detected_at=result.detected_at,
                         cause=c.cause,
-                        report_id=(reports.get(c.effective_at).id if reports.get(c.effective_at) else None),
-                        # Replays are history, not news: the outbox skips them.
-                        notified_at=result.detected_at
-                        if c.cause in (V.CAUSE_BACKFILL, V.CAUSE_AS_OF)
-                        else None,
+                        report_id=reports.get(c.effective_at),
+                        notified_at=_notified_at(c.cause, result.detected_at),
                     )
                     for c in changes
                 )
@@ -174,8 +176,8 @@ upd AS (
 ),
 ins AS (
     INSERT INTO tracker_statusevent
-        (obligation_id, from_status, to_status, effective_at, detected_at, cause)
-    SELECT id, old_status, new_status, new_since, %s, %s FROM upd
+        (obligation_id, from_status, to_status, effective_at, detected_at, cause, notified_at)
+    SELECT id, old_status, new_status, new_since, %s, %s, %s FROM upd
     WHERE old_status <> new_status
     ON CONFLICT DO NOTHING
     RETURNING 1
@@ -209,16 +211,17 @@ def _classify_sql(at: datetime, cause: str, result: SweepResult, dry_run: bool, 
             if old != new:
                 result.changes.append(Change(pk, old, new, since, cause))
         return
-    select_sql, params = (
-        annotated.order_by()
-        .select_for_update(skip_locked=True, of=("self",))
-        .values("id", "status", "new_status", "new_since", "new_next")
-        .query.sql_with_params()
-    )
     with transaction.atomic(), connection.cursor() as cursor:
+        # Compiled inside the transaction: Django refuses FOR UPDATE outside one.
+        select_sql, params = (
+            annotated.order_by()
+            .select_for_update(skip_locked=True, of=("self",))
+            .values("id", "status", "new_status", "new_since", "new_next")
+            .query.sql_with_params()
+        )
         cursor.execute(
             _SQL_SWEEP.format(select=select_sql),
-            [*params, at, result.detected_at, cause],
+            [*params, at, result.detected_at, cause, _notified_at(cause, result.detected_at)],
         )
         assessed, changed, inserted = cursor.fetchone()
     result.assessed += assessed

@@ -1,0 +1,62 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both install what
+# they need themselves (a virtual environment from the pinned requirements files).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+FIXTURE := fixtures/nov-2020-trilateral.yaml
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: help run test install lint check bench services browser clean
+
+help:
+	@echo "make run    - set up and serve the app, worker and scheduler at http://127.0.0.1:8000/"
+	@echo "make test   - set up and run the whole test suite on PostgreSQL and Redis"
+	@echo "make lint   - ruff"
+	@echo "make bench  - benchmarks (see docs/performance.md)"
+
+# A Python of 3.12 or newer: the pyenv one selected by .python-version, or python3.13/3.12.
+$(PY):
+	@py=$$(scripts/find-python.sh) || exit 1; \
+	echo "Creating $(VENV) with $$py"; \
+	"$$py" -m venv $(VENV)
+
+$(STAMP): $(PY) requirements.txt requirements-dev.txt
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	@mkdir -p var/broker var/broker-processed
+	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-true} $(PY) manage.py load_agreement $(FIXTURE)
+	DEBUG=$${DEBUG:-true} scripts/run-all.sh
+
+services:
+	@scripts/ensure-services.sh
+
+browser:
+	@scripts/ensure-chromium.sh
+
+check: install
+	DEBUG=true DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=true DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+	DEBUG=false SECRET_KEY=check-deploy-$$RANDOM-a-long-enough-random-looking-secret-value-0123456789 \
+	  ALLOWED_HOSTS=tracker.example.org $(PY) manage.py check --deploy --fail-level WARNING
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install services browser lint check
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest --create-db
+
+bench: install services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/sweep.py
+
+clean:
+	rm -rf var test-artifacts .pytest_cache

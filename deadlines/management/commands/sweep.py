@@ -1,0 +1,60 @@
+"""`manage.py sweep [--as-of T] [--dry-run]`: store statuses now, or as they stood at T."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.dateparse import parse_datetime
+
+from deadlines import sweep
+
+
+def parse_instant(value: str) -> datetime:
+    parsed = parse_datetime(value)
+    if parsed is None or parsed.tzinfo is None:
+        raise CommandError(
+            f"--as-of {value!r}: expected an ISO 8601 instant with an offset, "
+            "e.g. 2020-11-21T00:00:00+04:00"
+        )
+    return parsed
+
+
+class Command(BaseCommand):
+    help = "Assess every obligation whose status may have changed and store the result."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--as-of", type=str, help="ISO 8601 instant with offset (replay)")
+        parser.add_argument("--dry-run", action="store_true", help="print, change nothing")
+
+    def handle(self, *args, as_of: str | None = None, dry_run: bool = False, **options):
+        at = parse_instant(as_of) if as_of else None
+        result = sweep.run(at, dry_run=dry_run)
+        if dry_run:
+            # Both paths report what they would do; nothing was written.
+            rows = [
+                (c.obligation_id, c.from_status, c.to_status, c.effective_at)
+                for c in result.changes
+            ]
+            titles = dict(
+                sweep.Obligation.objects.filter(pk__in=[r[0] for r in rows]).values_list(
+                    "pk", "slug"
+                )
+            )
+            rows = [(titles.get(pk, pk), f, t, e) for pk, f, t, e in rows]
+        else:
+            rows = [
+                (e.obligation.slug, e.from_status, e.to_status, e.effective_at)
+                for e in sweep.changes_detected(result)
+            ]
+        for slug, from_status, to_status, effective_at in rows:
+            self.stdout.write(
+                f"{slug}: {from_status or '-'} -> {to_status} at {effective_at.isoformat()}"
+            )
+        verb = "would record" if dry_run else "recorded"
+        self.stdout.write(
+            f"Sweep as of {result.at.isoformat()}: {len(rows)} transitions {verb}, "
+            f"{result.assessed} rows assessed, {result.failed} failed."
+        )
+        if result.failed:
+            raise CommandError(f"{result.failed} obligations could not be assessed (see log)")
