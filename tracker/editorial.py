@@ -1,0 +1,608 @@
+"""The editorial workflow's rules, in plain functions the admin, the staff pages and the
+API all call: who may draft, edit, publish, reject and correct, and what each does.
+
+* Editors draft reports and deadline changes; a second person (a reviewer) publishes or
+  rejects them, never their own. Only published facts count (deadlines.facts).
+* A published report is immutable: a correction is a new draft that supersedes (or
+  retracts) it and takes effect when it is published.
+* No lost updates: every write locks the row (`select_for_update`) and compares the
+  `version` the editor started from; a stale one raises `StaleEdit` naming what changed.
+* Every write that changes facts calls `tracker.services.facts_changed`, which flags
+  the obligation and re-assesses it after commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from deadlines import engine
+from deadlines.facts import facts_of
+from tracker import services
+from tracker import vocabulary as V
+from tracker.models import DeadlineChange, Obligation, Report, Source
+
+EDITOR, REVIEWER, ADMIN = "editor", "reviewer", "admin"
+ROLES = (EDITOR, REVIEWER, ADMIN)
+
+# Fields an editor may set on a draft report / deadline change, and on an obligation.
+REPORT_FIELDS = (
+    "claim", "occurred_at", "occurred_date_only", "summary", "sources", "unconfirmed", "note",
+)
+CHANGE_FIELDS = ("due_date", "agreed_at", "reason", "sources", "unconfirmed", "note")
+OBLIGATION_FIELDS = (
+    "title", "description", "category", "position", "clause", "starts_at", "ends_at",
+    "term_years", "renews_years", "notice_months",
+)
+
+
+class StaleEdit(Exception):
+    """Someone saved the object after this editor opened it: the save is refused.
+
+    `changes` lists (field, value the editor started from, value now stored, by whom).
+    """
+
+    def __init__(self, obj: Model, expected_version: int, changes: list[tuple[str, Any, Any, str]]):
+        self.obj = obj
+        self.expected_version = expected_version
+        self.current_version = getattr(obj, "version", None)
+        self.changes = changes
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        head = (
+            f"{obj_label(self.obj)} was changed by someone else since you opened it "
+            f"(version {self.expected_version} → {self.current_version}); "
+            "your save was refused and nothing was overwritten."
+        )
+        if not self.changes:
+            return head
+        lines = [f"{f}: {before!r} → {after!r}{f' ({who})' if who else ''}"
+                 for f, before, after, who in self.changes]
+        return head + " What changed: " + "; ".join(lines)
+
+
+def obj_label(obj: Model) -> str:
+    return f"{obj._meta.verbose_name.capitalize()} #{obj.pk}"
+
+
+# ---------------------------------------------------------------- roles
+
+
+def _in_groups(user: Any, names: Iterable[str]) -> bool:
+    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
+        return False
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    wanted = set(names)
+    cached = getattr(user, "_editorial_groups", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        user._editorial_groups = cached
+    return bool(cached & wanted)
+
+
+def is_editor(user: Any) -> bool:
+    """May draft reports and deadline changes, edit own drafts, propose corrections."""
+    return _in_groups(user, (EDITOR, ADMIN))
+
+
+def is_reviewer(user: Any) -> bool:
+    """May publish or reject drafts written by someone else."""
+    return _in_groups(user, (REVIEWER, ADMIN))
+
+
+def is_admin(user: Any) -> bool:
+    """May edit obligations, manage webhooks and tokens, edit anyone's drafts."""
+    return _in_groups(user, (ADMIN,))
+
+
+def can_edit_draft(user: Any, obj: Report | DeadlineChange) -> bool:
+    if obj.review_state != V.DRAFT:
+        return False
+    return is_admin(user) or (is_editor(user) and obj.author_id == user.pk)
+
+
+def can_review(user: Any, obj: Report | DeadlineChange) -> bool:
+    return (
+        obj.review_state == V.DRAFT
+        and is_reviewer(user)
+        and (obj.author_id is None or obj.author_id != user.pk)
+    )
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+# ---------------------------------------------------------------- validation helpers
+
+
+def _aware(value: Any, field: str, errors: dict) -> datetime | None:
+    if not isinstance(value, datetime):
+        errors.setdefault(field, []).append("Enter a date and time.")
+        return None
+    if timezone.is_naive(value):
+        errors.setdefault(field, []).append("Give a time zone offset (e.g. +04:00 or Z).")
+        return None
+    return value
+
+
+def _resolve_sources(obligation: Obligation, sources: Any, errors: dict) -> list[Source]:
+    """Sources as instances or ids; all must belong to the obligation's agreement."""
+    items = list(sources or [])
+    if not items:
+        errors.setdefault("sources", []).append("Give at least one source.")
+        return []
+    ids = [s.pk if isinstance(s, Source) else s for s in items]
+    try:
+        ids = [int(i) for i in ids]
+    except (TypeError, ValueError):
+        errors.setdefault("sources", []).append("Sources must be source ids.")
+        return []
+    found = {s.pk: s for s in Source.objects.filter(pk__in=ids)}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        errors.setdefault("sources", []).append(f"Unknown source id(s): {missing}.")
+    foreign = [i for i in ids if i in found and found[i].agreement_id != obligation.agreement_id]
+    if foreign:
+        errors.setdefault("sources", []).append(
+            f"Source(s) {foreign} belong to another agreement."
+        )
+    return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
+def _clean_report(obligation: Obligation, data: dict, errors: dict) -> dict:
+    """Validate report fields; returns them normalised (sources resolved, dates made UTC)."""
+    out = dict(data)
+    claim = data.get("claim")
+    allowed = V.CLAIMS_BY_KIND.get(obligation.kind, set())
+    if claim not in dict(V.CLAIMS):
+        errors.setdefault("claim", []).append(
+            f"Unknown claim {claim!r}; one of {sorted(dict(V.CLAIMS))}."
+        )
+    elif claim not in allowed:
+        errors.setdefault("claim", []).append(
+            f"A {obligation.kind} obligation cannot be reported {claim!r}; "
+            f"one of {sorted(allowed)}."
+        )
+    occurred = data.get("occurred_at")
+    if isinstance(occurred, date) and not isinstance(occurred, datetime):
+        # A bare date counts from 00:00 local time that day (DESIGN.md).
+        occurred = engine.local_midnight(occurred, obligation.agreement.zone)
+        out["occurred_date_only"] = True
+    occurred = _aware(occurred, "occurred_at", errors)
+    if occurred is not None:
+        if occurred < obligation.agreement.signed_at:
+            errors.setdefault("occurred_at", []).append(
+                "Cannot be before the agreement was signed "
+                f"({obligation.agreement.signed_at:%Y-%m-%d %H:%M} UTC)."
+            )
+        if occurred > timezone.now():
+            errors.setdefault("occurred_at", []).append("Cannot be in the future.")
+        out["occurred_at"] = occurred
+    if not str(data.get("summary") or "").strip():
+        errors.setdefault("summary", []).append("Say what happened.")
+    out["sources"] = _resolve_sources(obligation, data.get("sources"), errors)
+    return out
+
+
+def _clean_change(obligation: Obligation, data: dict, errors: dict) -> dict:
+    out = dict(data)
+    if obligation.kind != V.DEADLINE:
+        errors.setdefault("obligation", []).append(
+            "Only a deadline obligation can have its deadline changed."
+        )
+    due = data.get("due_date")
+    if not isinstance(due, date) or isinstance(due, datetime):
+        errors.setdefault("due_date", []).append("Enter a date (the new local due date).")
+    agreed = _aware(data.get("agreed_at"), "agreed_at", errors)
+    if agreed is not None and agreed < obligation.agreement.signed_at:
+        errors.setdefault("agreed_at", []).append(
+            "A deadline change cannot be agreed before the agreement was signed."
+        )
+    if not str(data.get("reason") or "").strip():
+        errors.setdefault("reason", []).append("Say why the deadline changed.")
+    out["sources"] = _resolve_sources(obligation, data.get("sources"), errors)
+    return out
+
+
+def _raise(errors: dict) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def _set_history_user(obj: Model, user: Any) -> None:
+    # simple_history reads this when there is no request (API, tasks, tests).
+    if user is not None and getattr(user, "is_authenticated", False):
+        obj._history_user = user
+
+
+def _locked(obj: Model) -> Model:
+    return type(obj).objects.select_for_update().get(pk=obj.pk)
+
+
+def _check_version(current: Model, version: int | None) -> None:
+    if version is None:
+        return
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise ValidationError({"version": ["Missing or malformed version."]}) from None
+    if current.version != version:
+        raise StaleEdit(current, version, changes_since(current, version))
+
+
+def changes_since(obj: Model, version: int) -> list[tuple[str, Any, Any, str]]:
+    """What changed on `obj` since it was at `version`, from its simple_history trail."""
+    history = getattr(obj, "history", None)
+    if history is None:
+        return []
+    then = history.filter(version=version).order_by("-history_date", "-history_id").first()
+    now = history.order_by("-history_date", "-history_id").first()
+    if then is None or now is None or then.pk == now.pk:
+        return []
+    who = ""
+    later = history.filter(version__gt=version).order_by("history_date", "history_id")
+    users = {str(h.history_user) for h in later if h.history_user_id}
+    if users:
+        who = "by " + ", ".join(sorted(users))
+    delta = now.diff_against(then, excluded_fields=["version"])
+    return [(c.field, c.old, c.new, who) for c in delta.changes]
+
+
+# ---------------------------------------------------------------- drafting
+
+
+def create_report(
+    *,
+    author: Any,
+    obligation: Obligation,
+    claim: str,
+    occurred_at: datetime | date,
+    occurred_date_only: bool = False,
+    summary: str,
+    sources: Iterable[Source | int],
+    unconfirmed: bool = False,
+    note: str = "",
+) -> Report:
+    """A draft report. Raises ValidationError({field: [messages]}) on bad input,
+    PermissionDenied unless the author is an editor."""
+    _require(is_editor(author), "Only editors can draft reports.")
+    errors: dict = {}
+    data = _clean_report(
+        obligation,
+        {
+            "claim": claim, "occurred_at": occurred_at,
+            "occurred_date_only": occurred_date_only, "summary": summary, "sources": sources,
+        },
+        errors,
+    )
+    _raise(errors)
+    with transaction.atomic():
+        report = Report(
+            obligation=obligation,
+            claim=claim,
+            occurred_at=data["occurred_at"],
+            occurred_date_only=bool(data["occurred_date_only"]),
+            summary=str(summary).strip(),
+            unconfirmed=bool(unconfirmed),
+            note=note or "",
+            author=author,
+            origin="staff",
+            review_state=V.DRAFT,
+        )
+        _set_history_user(report, author)
+        report.save()
+        report.sources.set(data["sources"])
+    return report
+
+
+def propose_deadline_change(
+    *,
+    author: Any,
+    obligation: Obligation,
+    due_date: date,
+    agreed_at: datetime,
+    reason: str,
+    sources: Iterable[Source | int],
+    unconfirmed: bool = False,
+    note: str = "",
+) -> DeadlineChange:
+    """A draft deadline change; it holds from `agreed_at` once published."""
+    _require(is_editor(author), "Only editors can propose deadline changes.")
+    errors: dict = {}
+    data = _clean_change(
+        obligation,
+        {"due_date": due_date, "agreed_at": agreed_at, "reason": reason, "sources": sources},
+        errors,
+    )
+    _raise(errors)
+    with transaction.atomic():
+        change = DeadlineChange(
+            obligation=obligation,
+            due_date=due_date,
+            agreed_at=data["agreed_at"],
+            reason=str(reason).strip(),
+            unconfirmed=bool(unconfirmed),
+            note=note or "",
+            author=author,
+            origin="staff",
+            review_state=V.DRAFT,
+        )
+        _set_history_user(change, author)
+        change.save()
+        change.sources.set(data["sources"])
+    return change
+
+
+def update_draft(
+    obj: Report | DeadlineChange, *, user: Any, version: int | None, **fields: Any
+) -> Report | DeadlineChange:
+    """Edit a draft (its author, or an admin). `version` is the one the editor opened;
+    a stale one raises StaleEdit and changes nothing."""
+    allowed = REPORT_FIELDS if isinstance(obj, Report) else CHANGE_FIELDS
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationError({f: ["This field cannot be edited."] for f in sorted(unknown)})
+    with transaction.atomic():
+        current = _locked(obj)
+        _check_version(current, version)
+        if current.review_state != V.DRAFT:
+            raise ValidationError(
+                f"{obj_label(current)} is {current.review_state}: only drafts can be edited"
+                + (" (correct a published report instead)." if isinstance(current, Report)
+                   else ".")
+            )
+        _require(can_edit_draft(user, current), "Only the author or an admin can edit a draft.")
+        merged = {f: getattr(current, f) for f in allowed if f != "sources"}
+        merged["sources"] = list(current.sources.all())
+        merged.update(fields)
+        errors: dict = {}
+        if isinstance(current, Report):
+            data = _clean_report(current.obligation, merged, errors)
+        else:
+            data = _clean_change(current.obligation, merged, errors)
+        _raise(errors)
+        for f in allowed:
+            if f != "sources" and f in fields:
+                setattr(current, f, data[f])
+        if isinstance(current, Report) and "occurred_date_only" in data:
+            current.occurred_date_only = bool(data["occurred_date_only"])
+        current.version += 1
+        _set_history_user(current, user)
+        current.save()
+        if "sources" in fields:
+            current.sources.set(data["sources"])
+    return current
+
+
+def update_obligation(
+    obligation: Obligation, *, user: Any, version: int | None, **fields: Any
+) -> Obligation:
+    """Edit an obligation's descriptive and term fields (admins). Deadlines change only
+    through published deadline changes, statuses only through the sweep."""
+    _require(is_admin(user), "Only admins can edit obligations.")
+    unknown = set(fields) - set(OBLIGATION_FIELDS)
+    if unknown:
+        raise ValidationError({f: ["This field cannot be edited here."] for f in sorted(unknown)})
+    with transaction.atomic():
+        current = _locked(obligation)
+        _check_version(current, version)
+        for f, value in fields.items():
+            setattr(current, f, value)
+        current.full_clean(exclude=["agreement", "clause"])
+        current.version += 1
+        _set_history_user(current, user)
+        current.save()
+        if set(fields) & {"starts_at", "ends_at", "term_years", "renews_years", "notice_months"}:
+            services.facts_changed([current.pk])
+    return current
+
+
+# ---------------------------------------------------------------- review
+
+
+def publish(obj: Report | DeadlineChange, *, reviewer: Any, version: int | None = None):
+    """Make a draft a fact. Only a reviewer (or admin/superuser) who is not its author."""
+    _require(is_reviewer(reviewer), "Only reviewers can publish.")
+    with transaction.atomic():
+        current = _locked(obj)
+        _check_version(current, version)
+        if current.review_state != V.DRAFT:
+            raise ValidationError(f"{obj_label(current)} is already {current.review_state}.")
+        _require(
+            current.author_id is None or current.author_id != reviewer.pk,
+            "You cannot publish your own draft: a second person must review it.",
+        )
+        now = timezone.now()
+        if isinstance(current, Report) and current.supersedes_id:
+            old = Report.objects.select_for_update().get(pk=current.supersedes_id)
+            if old.review_state != V.PUBLISHED or old.superseded_at is not None:
+                raise ValidationError(
+                    f"Report #{old.pk} is no longer a published fact; this correction is moot."
+                )
+            old.superseded_at = now
+            old.version += 1
+            _set_history_user(old, reviewer)
+            old.save(update_fields=["superseded_at", "version"])
+        current.review_state = V.PUBLISHED
+        current.published_at = now
+        current.reviewer = reviewer
+        current.reviewed_at = now
+        current.version += 1
+        _set_history_user(current, reviewer)
+        current.save()
+        if isinstance(current, DeadlineChange):
+            _store_deadline_in_force(current.obligation_id, reviewer, now)
+        services.facts_changed([current.obligation_id])
+    return current
+
+
+def _store_deadline_in_force(obligation_id: int, user: Any, now: datetime) -> None:
+    """Obligation.due_date/due_at hold the deadline in force now (DESIGN.md)."""
+    obligation = Obligation.objects.select_for_update().select_related("agreement").get(
+        pk=obligation_id
+    )
+    facts = facts_of(obligation)
+    due = engine.deadline_in_force(facts, now)
+    if due is None or due == obligation.due_date:
+        return
+    obligation.due_date = due
+    obligation.due_at = engine.due_instant(due, facts.zone)
+    obligation.version += 1
+    _set_history_user(obligation, user)
+    obligation.save(update_fields=["due_date", "due_at", "version"])
+
+
+def reject(
+    obj: Report | DeadlineChange, *, reviewer: Any, reason: str, version: int | None = None
+):
+    """Refuse a draft, keeping the reviewer's reason. It stays, never becomes a fact."""
+    _require(is_reviewer(reviewer), "Only reviewers can reject.")
+    if not str(reason or "").strip():
+        raise ValidationError({"reason": ["Say why the draft is rejected."]})
+    with transaction.atomic():
+        current = _locked(obj)
+        _check_version(current, version)
+        if current.review_state != V.DRAFT:
+            raise ValidationError(f"{obj_label(current)} is already {current.review_state}.")
+        _require(
+            current.author_id is None or current.author_id != reviewer.pk,
+            "You cannot review your own draft.",
+        )
+        now = timezone.now()
+        current.review_state = V.REJECTED
+        current.rejection_reason = str(reason).strip()
+        current.reviewer = reviewer
+        current.reviewed_at = now
+        current.version += 1
+        if isinstance(current, Report) and current.supersedes_id:
+            # `supersedes` is one-to-one: free it so another correction can be proposed.
+            # The link stays in the history trail and in the note.
+            current.note = (
+                f"{current.note}\n" if current.note else ""
+            ) + f"Proposed as a correction of report #{current.supersedes_id}."
+            current.supersedes = None
+        _set_history_user(current, reviewer)
+        current.save()
+    return current
+
+
+def correct(
+    report: Report, *, author: Any, retract: bool = False, reason: str, **new_fields: Any
+) -> Report:
+    """A new draft that supersedes (or, with retract=True, withdraws) a published report.
+    The published one stays untouched until the correction is published."""
+    _require(is_editor(author), "Only editors can propose corrections.")
+    unknown = set(new_fields) - set(REPORT_FIELDS)
+    if unknown:
+        raise ValidationError({f: ["Unknown field."] for f in sorted(unknown)})
+    if not str(reason or "").strip():
+        raise ValidationError({"reason": ["Say why the report is corrected."]})
+    with transaction.atomic():
+        old = Report.objects.select_for_update().select_related("obligation__agreement").get(
+            pk=report.pk
+        )
+        if old.review_state != V.PUBLISHED:
+            raise ValidationError(
+                f"Report #{old.pk} is {old.review_state}: only published reports are corrected"
+                " (edit the draft instead)."
+            )
+        if old.superseded_at is not None or old.retracts:
+            raise ValidationError(f"Report #{old.pk} is already superseded or is a retraction.")
+        pending = Report.objects.filter(supersedes=old).first()
+        if pending is not None:
+            raise ValidationError(
+                f"Report #{old.pk} already has a pending correction (#{pending.pk})."
+            )
+        merged = {f: getattr(old, f) for f in REPORT_FIELDS if f != "sources"}
+        merged["sources"] = list(old.sources.all())
+        merged.update(new_fields)
+        errors: dict = {}
+        data = _clean_report(old.obligation, merged, errors)
+        _raise(errors)
+        new = Report(
+            obligation=old.obligation,
+            claim=data["claim"],
+            occurred_at=data["occurred_at"],
+            occurred_date_only=bool(data["occurred_date_only"]),
+            summary=str(data["summary"]).strip(),
+            unconfirmed=bool(data["unconfirmed"]),
+            note=data.get("note") or "",
+            supersedes=old,
+            retracts=bool(retract),
+            correction_reason=str(reason).strip(),
+            author=author,
+            origin="staff",
+            review_state=V.DRAFT,
+        )
+        _set_history_user(new, author)
+        new.save()
+        new.sources.set(data["sources"])
+    return new
+
+
+def delete_draft(obj: Report | DeadlineChange, *, user: Any) -> None:
+    """Drafts may be withdrawn by their author or an admin; facts are never deleted."""
+    with transaction.atomic():
+        current = _locked(obj)
+        if current.review_state != V.DRAFT:
+            raise ValidationError(
+                f"{obj_label(current)} is {current.review_state}: only drafts can be deleted."
+            )
+        _require(can_edit_draft(user, current), "Only the author or an admin can delete a draft.")
+        _set_history_user(current, user)
+        current.delete()
+
+
+# ---------------------------------------------------------------- preview
+
+
+def _report_fact(r: Report) -> engine.ReportFact:
+    return engine.ReportFact(
+        claim=r.claim, occurred_at=r.occurred_at, id=r.pk, unconfirmed=r.unconfirmed
+    )
+
+
+def preview(
+    report_or_change: Report | DeadlineChange, at: datetime | None = None
+) -> tuple[engine.Assessment, engine.Assessment]:
+    """(before, after): the status now without and with this report or deadline change
+    counted as a published fact. Works on unsaved instances (a form before saving)."""
+    obj = report_or_change
+    at = at or timezone.now()
+    obligation = Obligation.objects.select_related("agreement").get(pk=obj.obligation_id)
+    facts = facts_of(obligation)
+    own = obj.pk
+    if isinstance(obj, Report):
+        others = tuple(r for r in facts.reports if own is None or r.id != own)
+        before_reports = others
+        if obj.supersedes_id:
+            # Before: the old report as published; after: replaced (or withdrawn).
+            if not any(r.id == obj.supersedes_id for r in others):
+                old = Report.objects.filter(pk=obj.supersedes_id).first()
+                if old is not None and old.is_fact:
+                    before_reports = (*others, _report_fact(old))
+            others = tuple(r for r in others if r.id != obj.supersedes_id)
+        after_reports = others if obj.retracts else (*others, _report_fact(obj))
+        before = dataclasses.replace(facts, reports=before_reports)
+        after = dataclasses.replace(facts, reports=after_reports)
+    else:
+        others = tuple(c for c in facts.changes if own is None or c.id != own)
+        fact = engine.DeadlineChangeFact(due_date=obj.due_date, agreed_at=obj.agreed_at, id=own)
+        before = dataclasses.replace(facts, changes=others)
+        after = dataclasses.replace(facts, changes=(*others, fact))
+    return engine.assess(before, at), engine.assess(after, at)
