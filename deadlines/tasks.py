@@ -37,3 +37,30 @@ def reassess(obligation_ids: list[int]) -> dict:
     """Re-assess obligations whose facts changed (enqueued on commit by tracker.services)."""
     result = sweep_module.run(ids=list(obligation_ids))
     return {"changed": result.changed_rows, "events": result.events, "failed": result.failed}
+
+
+# ---------------------------------------------------------------- webhooks (deadlines.notify)
+
+
+@shared_task(name="deadlines.tasks.deliver_pending")
+def deliver_pending() -> dict:
+    """Beat: turn new status events into deliveries and send those that are due."""
+    from deadlines import notify
+
+    created = notify.fan_out()
+    due = notify.due_deliveries()
+    for delivery_id in due:
+        deliver_webhook.delay(delivery_id)
+    return {"created": created, "enqueued": len(due)}
+
+
+@shared_task(bind=True, name="deadlines.tasks.deliver_webhook", max_retries=None)
+def deliver_webhook(self, delivery_id: int) -> str:
+    """Send one delivery; on failure Celery retries it with the backoff (and jitter) the
+    delivery recorded. The claim in notify.deliver makes duplicate messages harmless."""
+    from deadlines import notify
+
+    outcome = notify.deliver(delivery_id)
+    if outcome.retry_in is not None:
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.state
