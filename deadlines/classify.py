@@ -50,3 +50,23 @@ def next_change_after(at: datetime):
         for c in (*THRESHOLDS, "facts_until")
     ]
     return NullIf(Least(*later), Value(NEVER))
+
+
+def status_sql(instant: str, alias: str = "") -> str:
+    """RULES as raw SQL text: the status the row's columns give at the SQL `instant`.
+
+    Only column names and the fixed status words go into the text; values are bound.
+    """
+    whens = []
+    for column, status in RULES:
+        then = f"'{status}'" if status else f"{alias}{column.replace('_at', '_status')}"
+        whens.append(f"WHEN {alias}{column} <= {instant} THEN {then}")
+    return f"CASE {' '.join(whens)} ELSE '{V.PENDING}' END"
+
+
+def next_change_sql(instant: str, alias: str = "") -> str:
+    """The first threshold (or dated fact) after `instant`; PostgreSQL's LEAST skips NULLs."""
+    cols = (*THRESHOLDS, "facts_until")
+    return "LEAST(" + ", ".join(
+        f"CASE WHEN {alias}{c} > {instant} THEN {alias}{c} END" for c in cols
+    ) + ")"

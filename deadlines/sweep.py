@@ -162,67 +162,84 @@ def _assess_rows_python(
                 result.events += len(events)
 
 
-_SQL_SWEEP = """
-WITH cand AS ({select}),
-upd AS (
-    UPDATE tracker_obligation o
-    SET status = c.new_status,
-        status_since = CASE WHEN c.new_status <> c.status THEN c.new_since ELSE o.status_since END,
-        next_change_at = c.new_next,
-        assessed_at = %s
-    FROM cand c
-    WHERE o.id = c.id
-    RETURNING o.id, c.status AS old_status, c.new_status, c.new_since
-),
-ins AS (
-    INSERT INTO tracker_statusevent
-        (obligation_id, from_status, to_status, effective_at, detected_at, cause, notified_at)
-    SELECT id, old_status, new_status, new_since, %s, %s, %s FROM upd
-    WHERE old_status <> new_status
-    ON CONFLICT DO NOTHING
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM upd WHERE old_status <> new_status),
-       (SELECT count(*) FROM ins)
-"""
+def _sweep_sql(only_ids: bool, write: bool) -> str:
+    """The time-passing sweep as one PostgreSQL statement.
 
-
-def _time_candidates(at: datetime):
-    """Rows whose summary holds at `at` and whose next threshold has come."""
-    return Obligation.objects.filter(
-        needs_assessment=False,
-        assessed_at__lte=at,
-        next_change_at__lte=at,
-    ).filter(Q(facts_until__isnull=True) | Q(facts_until__gt=at))
+    `cand` locks the rows whose summary holds from their last assessment (or, never
+    assessed and free of facts, from the agreement's entry into force) up to `at`.
+    `steps` evaluates RULES at every threshold each row crossed since, so a sweep that
+    ran late (or a first sweep) still records every transition the engine's timeline
+    has, in order; `upd` stores the status at `at`.
+    """
+    status_at_step = classify.status_sql("x.t", "c.")
+    cand = f"""
+    cand AS (
+        SELECT o.id, o.status, o.done_at, o.done_status, o.violated_at, o.due_at,
+               o.due_soon_at, o.active_at, o.active_status, o.facts_until,
+               CASE WHEN o.status = '' THEN a.effective_at ELSE o.assessed_at END AS start_at
+        FROM tracker_obligation o JOIN tracker_agreement a ON a.id = o.agreement_id
+        WHERE NOT o.needs_assessment
+          AND (o.facts_until IS NULL OR o.facts_until > %(at)s)
+          AND ((o.status <> '' AND o.assessed_at <= %(at)s AND o.next_change_at <= %(at)s)
+               OR (o.status = '' AND a.effective_at <= %(at)s
+                   AND (o.facts_from IS NULL OR o.facts_from <= a.effective_at)))
+          {"AND o.id = ANY(%(ids)s)" if only_ids else ""}
+        {"FOR UPDATE OF o SKIP LOCKED" if write else ""}
+    ),
+    steps AS (
+        SELECT DISTINCT c.id, x.t, {status_at_step} AS st
+        FROM cand c
+        CROSS JOIN LATERAL (VALUES (c.done_at), (c.violated_at), (c.due_at), (c.due_soon_at),
+                                   (c.active_at), (c.start_at)) AS x(t)
+        WHERE x.t IS NOT NULL AND x.t <= %(at)s
+          AND (x.t > c.start_at OR (c.status = '' AND x.t = c.start_at))
+    ),
+    seq AS (
+        SELECT s.id, s.t, s.st,
+               COALESCE(lag(s.st) OVER (PARTITION BY s.id ORDER BY s.t), c.status) AS prev
+        FROM steps s JOIN cand c ON c.id = s.id
+    ),
+    changes AS (SELECT id, prev, st, t FROM seq WHERE prev <> st)"""
+    if not write:
+        return f"WITH {cand} SELECT id, prev, st, t FROM changes ORDER BY id, t"
+    # Only column names and fixed words are interpolated; every value is bound.
+    return f"""WITH {cand},
+    last_change AS (SELECT DISTINCT ON (id) id, t FROM changes ORDER BY id, t DESC),
+    ins AS (
+        INSERT INTO tracker_statusevent
+            (obligation_id, from_status, to_status, effective_at, detected_at, cause, notified_at)
+        SELECT id, prev, st, t, %(detected)s,
+               CASE WHEN prev = '' THEN '{V.CAUSE_BACKFILL}' ELSE %(cause)s END,
+               CASE WHEN prev = '' OR %(cause)s = '{V.CAUSE_AS_OF}' THEN %(detected)s END
+        FROM changes
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+    ),
+    upd AS (
+        UPDATE tracker_obligation o
+        SET status = {classify.status_sql("%(at)s", "c.")},
+            status_since = COALESCE(l.t, o.status_since),
+            next_change_at = {classify.next_change_sql("%(at)s", "c.")},
+            assessed_at = %(at)s
+        FROM cand c LEFT JOIN last_change l ON l.id = c.id
+        WHERE o.id = c.id
+        RETURNING o.id, (l.t IS NOT NULL) AS changed
+    )
+    SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM upd WHERE changed),
+           (SELECT count(*) FROM ins)"""
 
 
 def _classify_sql(at: datetime, cause: str, result: SweepResult, dry_run: bool, ids) -> None:
-    candidates = _time_candidates(at)
-    if ids is not None:
-        candidates = candidates.filter(pk__in=ids)
-    annotated = candidates.annotate(
-        new_status=classify.status_at(at),
-        new_since=classify.threshold_at(at),
-        new_next=classify.next_change_after(at),
-    )
-    if dry_run:
-        for pk, old, new, since in annotated.values_list("pk", "status", "new_status", "new_since"):
-            result.assessed += 1
-            if old != new:
-                result.changes.append(Change(pk, old, new, since, cause))
-        return
+    params = {"at": at, "detected": result.detected_at, "cause": cause, "ids": ids}
+    sql = _sweep_sql(only_ids=ids is not None, write=not dry_run)
     with transaction.atomic(), connection.cursor() as cursor:
-        # Compiled inside the transaction: Django refuses FOR UPDATE outside one.
-        select_sql, params = (
-            annotated.order_by()
-            .select_for_update(skip_locked=True, of=("self",))
-            .values("id", "status", "new_status", "new_since", "new_next")
-            .query.sql_with_params()
-        )
-        cursor.execute(
-            _SQL_SWEEP.format(select=select_sql),
-            [*params, at, result.detected_at, cause, _notified_at(cause, result.detected_at)],
-        )
+        cursor.execute(sql, params)
+        if dry_run:
+            for pk, prev, status, t in cursor.fetchall():
+                result.changes.append(
+                    Change(pk, prev, status, t, V.CAUSE_BACKFILL if prev == "" else cause)
+                )
+            return
         assessed, changed, inserted = cursor.fetchone()
     result.assessed += assessed
     result.changed_rows += changed
@@ -243,6 +260,9 @@ def run(
     result = SweepResult(at=at, detected_at=timezone.now())
 
     use_sql = connection.vendor == "postgresql"
+    if use_sql:
+        _classify_sql(at, cause, result, dry_run, ids)
+    # Whatever the SQL path could not take (or everything, off PostgreSQL).
     stale = (
         Q(needs_assessment=True)
         | Q(assessed_at__isnull=True)
@@ -254,10 +274,13 @@ def run(
     python_rows = Obligation.objects.filter(stale)
     if ids is not None:
         python_rows = python_rows.filter(pk__in=ids)
+    if use_sql and dry_run:
+        # The SQL dry run already covered rows it can classify; don't count them twice.
+        python_rows = python_rows.exclude(
+            pk__in=[c.obligation_id for c in result.changes]
+        )
     facts_cause = cause if explicit else V.CAUSE_FACTS
     _assess_rows_python(python_rows, at, facts_cause, result, dry_run)
-    if use_sql:
-        _classify_sql(at, cause, result, dry_run, ids)
     if not dry_run and result.changed_rows:
         log.info("sweep at %s: %s status changes", at.isoformat(), result.changed_rows)
     return result

@@ -88,6 +88,11 @@ class Location(models.Model):
     def __str__(self) -> str:
         return self.label
 
+    def save(self, *args, **kwargs):
+        # Derived, not a business rule: keeps the search column true to the names.
+        self.search_text = " | ".join(fold(n) for n in self.all_names())
+        super().save(*args, **kwargs)
+
     @property
     def name(self) -> str:
         return self.names.get("en") or next(iter(self.names.values()), self.slug)
@@ -102,11 +107,6 @@ class Location(models.Model):
     def all_names(self) -> list[str]:
         forms = [*self.names.values(), self.alt_name, *self.aliases]
         return [f for f in dict.fromkeys(forms) if f]
-
-    def save(self, *args, **kwargs):
-        # Derived, not a business rule: keeps the search column true to the names.
-        self.search_text = " | ".join(fold(n) for n in self.all_names())
-        super().save(*args, **kwargs)
 
 
 class Agreement(models.Model):
