@@ -1,8 +1,624 @@
-from django.contrib import admin
+"""The admin: every model, searchable (place names in any spelling), with per-object
+history (simple_history), review actions, and no lost updates.
 
-from tracker import models
+Writes to reports and deadline changes go through tracker.editorial, so the admin
+obeys the same rules as the staff pages and the API: drafts only are editable, a
+reviewer never publishes their own draft, published reports are corrected, not edited.
+Versioned models (Obligation, Report, DeadlineChange) carry their `version` in a
+hidden field; a save from a stale form is refused with what changed.
+"""
 
-for model in (models.Party, models.Location, models.Agreement, models.Source, models.Clause,
-              models.ClauseVariant, models.Obligation, models.DeadlineChange, models.Report,
-              models.StatusEvent):
-    admin.site.register(model)
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from rest_framework.authtoken.admin import TokenAdmin as BaseTokenAdmin
+from rest_framework.authtoken.models import Token, TokenProxy
+from simple_history.admin import SimpleHistoryAdmin
+
+from deadlines import engine
+from tracker import editorial, models, services
+from tracker import vocabulary as V
+from tracker.models import fold
+
+# ---------------------------------------------------------------- shared pieces
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """Per-object history (who, when, before/after) — read only: reverting from the
+    history page would bypass the editorial rules, so it is disabled."""
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied("History is read only; edit the object itself.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class VersionedForm(forms.ModelForm):
+    """Carries the version the editor opened; refuses the save if it moved since.
+
+    The check locks the row (select_for_update) inside the admin's transaction, so two
+    simultaneous saves are serialised and the second one sees the new version.
+    """
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["expected_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            current = type(self.instance).objects.select_for_update().get(pk=self.instance.pk)
+            expected = cleaned.get("expected_version")
+            if expected is None or expected != current.version:
+                stale = editorial.StaleEdit(
+                    current, expected or 0, editorial.changes_since(current, expected or 0)
+                )
+                raise ValidationError(stale.message, code="stale")
+        return cleaned
+
+
+def fold_search(queryset: QuerySet, term: str, *lookups: str) -> QuerySet:
+    """Match a folded term against folded search columns (place names and aliases)."""
+    folded = fold(term.strip())
+    if not folded:
+        return queryset.none()
+    q = Q()
+    for lookup in lookups:
+        q |= Q(**{f"{lookup}__icontains": folded})
+    return queryset.filter(q)
+
+
+# ---------------------------------------------------------------- reference data
+
+
+@admin.register(models.Party)
+class PartyAdmin(HistoryAdmin):
+    list_display = ("name", "slug", "kind")
+    list_filter = ("kind",)
+    search_fields = ("name", "slug")
+
+
+@admin.register(models.Location)
+class LocationAdmin(HistoryAdmin):
+    list_display = ("label", "slug", "kind", "latitude", "longitude")
+    list_filter = ("kind", "agreements")
+    search_fields = ("slug", "alt_name", "search_text")
+    readonly_fields = ("search_text",)
+    search_help_text = "Any name or alias, in any language or spelling (Lachin, Laçın, Berdzor…)"
+
+    def get_search_results(self, request, queryset, search_term):
+        results, distinct = super().get_search_results(request, queryset, search_term)
+        if search_term:
+            results = results | fold_search(queryset, search_term, "search_text")
+        return results, distinct
+
+
+class SourceInline(admin.TabularInline):
+    model = models.Source
+    extra = 0
+    fields = ("key", "publisher", "title", "url", "published_at", "language")
+    show_change_link = True
+
+
+class ClauseInline(admin.TabularInline):
+    model = models.Clause
+    extra = 0
+    fields = ("number", "position", "text")
+    show_change_link = True
+
+
+@admin.register(models.Agreement)
+class AgreementAdmin(HistoryAdmin):
+    list_display = ("title", "slug", "signed_at", "effective_at", "timezone", "warning_days")
+    search_fields = ("title", "slug", "description")
+    list_filter = ("parties",)
+    filter_horizontal = ("parties", "locations")
+    inlines = (ClauseInline, SourceInline)
+
+
+@admin.register(models.Source)
+class SourceAdmin(HistoryAdmin):
+    list_display = ("publisher", "title", "published_at", "language", "key", "agreement")
+    list_filter = ("agreement", "language", "publisher")
+    search_fields = ("key", "publisher", "title", "url")
+    date_hierarchy = "published_at"
+
+
+class ClauseVariantInline(admin.StackedInline):
+    model = models.ClauseVariant
+    extra = 0
+    filter_horizontal = ("sources",)
+
+
+@admin.register(models.Clause)
+class ClauseAdmin(HistoryAdmin):
+    list_display = ("__str__", "number", "agreement", "position")
+    list_filter = ("agreement",)
+    search_fields = ("number", "text")
+    inlines = (ClauseVariantInline,)
+
+
+@admin.register(models.ClauseVariant)
+class ClauseVariantAdmin(HistoryAdmin):
+    list_display = ("__str__", "version")
+    list_filter = ("clause__agreement", "version")
+    search_fields = ("version", "text", "clause__number")
+    filter_horizontal = ("sources",)
+
+
+# ---------------------------------------------------------------- obligations
+
+
+class DeadlineChangeInline(admin.TabularInline):
+    """Read here; proposed and reviewed on their own pages (the editorial rules)."""
+
+    model = models.DeadlineChange
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("due_date", "agreed_at", "reason", "review_state", "author", "reviewer",
+              "published_at", "unconfirmed")
+    readonly_fields = fields
+
+
+class ReportInline(admin.TabularInline):
+    model = models.Report
+    fk_name = "obligation"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("claim", "occurred_at", "summary", "review_state", "author", "reviewer",
+              "published_at", "superseded_at", "retracts", "unconfirmed")
+    readonly_fields = fields
+
+
+class ObligationForm(VersionedForm):
+    class Meta:
+        model = models.Obligation
+        # The admin narrows these per page (fieldsets minus read-only fields).
+        fields = ("agreement", "clause", "slug", "title", "description", "kind", "category",
+                  "position", "responsible", "monitors", "locations", "sources", "due_date",
+                  "starts_at", "ends_at", "term_years", "renews_years", "notice_months")
+
+
+DERIVED_OBLIGATION_FIELDS = (
+    "status", "status_since", "assessed_at", "due_soon_at", "active_at", "active_status",
+    "violated_at", "done_at", "done_status", "facts_from", "facts_until", "next_change_at",
+    "needs_assessment", "due_at", "version",
+)
+TERM_FIELDS = {"starts_at", "ends_at", "term_years", "renews_years", "notice_months",
+               "due_date", "kind"}
+
+
+@admin.register(models.Obligation)
+class ObligationAdmin(HistoryAdmin):
+    form = ObligationForm
+    list_display = ("title", "agreement", "kind", "category", "status", "due_date",
+                    "status_since", "needs_assessment")
+    list_filter = ("agreement", "kind", "status", "category", "needs_assessment",
+                   "responsible", "locations")
+    search_fields = ("title", "slug", "description", "category", "clause__number",
+                     "locations__search_text")
+    search_help_text = "Title, slug, clause, or a place name in any spelling"
+    filter_horizontal = ("responsible", "monitors", "locations", "sources")
+    inlines = (DeadlineChangeInline, ReportInline)
+    list_select_related = ("agreement",)
+    fieldsets = (
+        (None, {"fields": ("agreement", "clause", "slug", "title", "description", "kind",
+                           "category", "position", "expected_version")}),
+        ("Parties, places, sources",
+         {"fields": ("responsible", "monitors", "locations", "sources")}),
+        ("Deadline (changed only by published deadline changes)",
+         {"fields": ("due_date", "due_at", "original_due_date")}),
+        ("Term (ongoing)",
+         {"fields": ("starts_at", "ends_at", "term_years", "renews_years", "notice_months")}),
+        ("Stored assessment (written by the sweep)",
+         {"classes": ("collapse",), "fields": DERIVED_OBLIGATION_FIELDS[:-2]}),
+    )
+
+    def get_search_results(self, request, queryset, search_term):
+        results, distinct = super().get_search_results(request, queryset, search_term)
+        if search_term:
+            results = results | fold_search(queryset, search_term, "locations__search_text")
+            distinct = True
+        return results, distinct
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(DERIVED_OBLIGATION_FIELDS)
+        if obj is not None:
+            # The deadline in force is a fact: it moves by a reviewed deadline change.
+            readonly += ["due_date", "original_due_date", "kind", "agreement"]
+        return readonly
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (
+            obj is None or editorial.is_admin(request.user)
+        )
+
+    def save_model(self, request, obj, form, change):
+        if obj.due_date:
+            obj.original_due_date = obj.original_due_date or obj.due_date
+            obj.due_at = engine.due_instant(obj.due_date, obj.agreement.zone)
+        if change:
+            obj.version += 1
+        obj.needs_assessment = True
+        super().save_model(request, obj, form, change)
+        if not change or TERM_FIELDS & set(form.changed_data):
+            services.facts_changed([obj.pk])
+
+    def get_changeform_initial_data(self, request):
+        return super().get_changeform_initial_data(request)
+
+
+@admin.register(models.StatusEvent)
+class StatusEventAdmin(admin.ModelAdmin):
+    """Written by the sweep only: the history of statuses and the webhook outbox."""
+
+    list_display = ("obligation", "from_status", "to_status", "effective_at", "detected_at",
+                    "cause", "report", "notified_at")
+    list_filter = ("cause", "to_status", "obligation__agreement",
+                   ("notified_at", admin.EmptyFieldListFilter))
+    search_fields = ("obligation__title", "obligation__slug")
+    date_hierarchy = "effective_at"
+    list_select_related = ("obligation", "report")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# ---------------------------------------------------------------- reports & changes
+
+
+REVIEW_READONLY = ("review_state", "author", "reviewer", "reviewed_at", "rejection_reason",
+                   "published_at", "origin", "created_at")
+
+
+class ReviewableAdmin(HistoryAdmin):
+    """Shared by reports and deadline changes: drafts edited by their author (or an
+    admin) through tracker.editorial; publish and reject as actions."""
+
+    editable_fields: tuple[str, ...] = ()
+    actions = ("publish_selected", "reject_selected")
+    list_select_related = ("obligation", "author", "reviewer")
+    filter_horizontal = ("sources",)
+    autocomplete_fields = ("obligation",)
+
+    def get_readonly_fields(self, request, obj=None):
+        all_fields = [f.name for f in self.model._meta.fields if f.name != "id"]
+        if obj is None:
+            return REVIEW_READONLY
+        if editorial.can_edit_draft(request.user, obj):
+            return (*REVIEW_READONLY, "obligation", "version")
+        return [*all_fields, "sources"]
+
+    def get_fields(self, request, obj=None):
+        base = ["obligation", *self.editable_fields, "sources"]
+        if obj is None:
+            return base
+        return [*base, "expected_version", *REVIEW_READONLY, "version"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and editorial.is_editor(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is None:
+            return super().has_delete_permission(request)
+        return super().has_delete_permission(request, obj) and editorial.can_edit_draft(
+            request.user, obj
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None and "obligation" in form.base_fields:
+            initial = request.GET.get("obligation")
+            if initial:
+                form.base_fields["obligation"].initial = initial
+        return form
+
+    def _editorial_data(self, form) -> dict:
+        data = {f: form.cleaned_data[f] for f in self.editable_fields if f in form.cleaned_data}
+        if "sources" in form.cleaned_data:
+            data["sources"] = list(form.cleaned_data["sources"])
+        return data
+
+    def save_model(self, request, obj, form, change):
+        data = self._editorial_data(form)
+        try:
+            if change:
+                saved = editorial.update_draft(
+                    obj, user=request.user, version=form.cleaned_data.get("expected_version"),
+                    **data,
+                )
+            else:
+                saved = self._create(request.user, form.cleaned_data["obligation"], data)
+        except (ValidationError, PermissionDenied, editorial.StaleEdit) as exc:
+            # The form has validated already (same rules), so this is a race: roll back.
+            transaction.set_rollback(True)
+            messages.error(request, _message(exc))
+            raise _Abort from exc
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        # Sources were set by tracker.editorial; formsets (none) need nothing.
+        pass
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _Abort:
+            return HttpResponseRedirect(request.get_full_path())
+
+    def _create(self, user, obligation, data):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    # -- review actions ------------------------------------------------------
+
+    @admin.action(description="Publish selected drafts (you must not be their author)")
+    def publish_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        done = 0
+        for obj in queryset:
+            try:
+                editorial.publish(obj, reviewer=request.user)
+                done += 1
+            except (ValidationError, PermissionDenied, editorial.StaleEdit) as exc:
+                messages.error(request, f"{editorial.obj_label(obj)}: {_message(exc)}")
+        if done:
+            messages.success(request, f"Published {done}.")
+
+    @admin.action(description="Reject selected drafts (with a reason)")
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet):
+        reason = (request.POST.get("reason") or "").strip()
+        if "apply" not in request.POST or not reason:
+            if "apply" in request.POST:
+                messages.error(request, "Give a reason for the rejection.")
+            return TemplateResponse(
+                request,
+                "admin/tracker/reject.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Reject drafts",
+                    "objects": queryset,
+                    "opts": self.model._meta,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        done = 0
+        for obj in queryset:
+            try:
+                editorial.reject(obj, reviewer=request.user, reason=reason)
+                done += 1
+            except (ValidationError, PermissionDenied, editorial.StaleEdit) as exc:
+                messages.error(request, f"{editorial.obj_label(obj)}: {_message(exc)}")
+        if done:
+            messages.success(request, f"Rejected {done}.")
+        return None
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not editorial.is_reviewer(request.user):
+            actions.pop("publish_selected", None)
+            actions.pop("reject_selected", None)
+        return actions
+
+
+class _Abort(Exception):
+    pass
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        return " ".join(exc.messages)
+    if isinstance(exc, editorial.StaleEdit):
+        return exc.message
+    return str(exc) or "Not allowed."
+
+
+class ReportForm(VersionedForm):
+    class Meta:
+        model = models.Report
+        fields = ("obligation", "claim", "occurred_at", "occurred_date_only", "summary",
+                  "sources", "unconfirmed", "note")
+
+    def clean(self):
+        cleaned = super().clean()
+        obligation = cleaned.get("obligation") or getattr(self.instance, "obligation", None)
+        if obligation is not None and self.instance.review_state == V.DRAFT:
+            errors: dict = {}
+            editorial._clean_report(obligation, {
+                "claim": cleaned.get("claim"), "occurred_at": cleaned.get("occurred_at"),
+                "summary": cleaned.get("summary"), "sources": cleaned.get("sources"),
+                "occurred_date_only": cleaned.get("occurred_date_only"),
+            }, errors)
+            for field, msgs in errors.items():
+                self.add_error(field if field in self.fields else None, msgs)
+        return cleaned
+
+
+@admin.register(models.Report)
+class ReportAdmin(ReviewableAdmin):
+    form = ReportForm
+    editable_fields = ("claim", "occurred_at", "occurred_date_only", "summary", "unconfirmed",
+                       "note")
+    list_display = ("obligation", "claim", "occurred_at", "review_state", "author", "reviewer",
+                    "published_at", "is_fact_display", "unconfirmed")
+    list_filter = ("review_state", "claim", "origin", "unconfirmed", "retracts",
+                   ("superseded_at", admin.EmptyFieldListFilter), "obligation__agreement")
+    search_fields = ("summary", "note", "obligation__title", "obligation__slug",
+                     "obligation__locations__search_text", "sources__publisher")
+    date_hierarchy = "occurred_at"
+
+    @admin.display(boolean=True, description="counts")
+    def is_fact_display(self, obj):
+        return obj.is_fact
+
+    def get_search_results(self, request, queryset, search_term):
+        results, distinct = super().get_search_results(request, queryset, search_term)
+        if search_term:
+            results = results | fold_search(
+                queryset, search_term, "obligation__locations__search_text"
+            )
+            distinct = True
+        return results, distinct
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None:
+            fields = [*fields, "supersedes", "retracts", "correction_reason", "superseded_at"]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "supersedes", "retracts", "correction_reason", "superseded_at"]
+
+    def _create(self, user, obligation, data):
+        return editorial.create_report(author=user, obligation=obligation, **data)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        obj = self.get_object(request, object_id)
+        if obj is not None and obj.review_state == V.PUBLISHED and obj.is_fact:
+            extra_context["correct_url"] = reverse("staff:correct", args=[obj.pk])
+            messages.info(
+                request,
+                format_html(
+                    'Published reports are immutable. <a href="{}">Propose a correction</a>.',
+                    reverse("staff:correct", args=[obj.pk]),
+                ),
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class DeadlineChangeForm(VersionedForm):
+    class Meta:
+        model = models.DeadlineChange
+        fields = ("obligation", "due_date", "agreed_at", "reason", "sources", "unconfirmed",
+                  "note")
+
+    def clean(self):
+        cleaned = super().clean()
+        obligation = cleaned.get("obligation") or getattr(self.instance, "obligation", None)
+        if obligation is not None and self.instance.review_state == V.DRAFT:
+            errors: dict = {}
+            editorial._clean_change(obligation, {
+                "due_date": cleaned.get("due_date"), "agreed_at": cleaned.get("agreed_at"),
+                "reason": cleaned.get("reason"), "sources": cleaned.get("sources"),
+            }, errors)
+            for field, msgs in errors.items():
+                self.add_error(field if field in self.fields else None, msgs)
+        return cleaned
+
+
+@admin.register(models.DeadlineChange)
+class DeadlineChangeAdmin(ReviewableAdmin):
+    form = DeadlineChangeForm
+    editable_fields = ("due_date", "agreed_at", "reason", "unconfirmed", "note")
+    list_display = ("obligation", "due_date", "agreed_at", "review_state", "author",
+                    "reviewer", "published_at")
+    list_filter = ("review_state", "origin", "unconfirmed", "obligation__agreement")
+    search_fields = ("reason", "note", "obligation__title", "obligation__slug")
+
+    def _create(self, user, obligation, data):
+        return editorial.propose_deadline_change(author=user, obligation=obligation, **data)
+
+
+# ---------------------------------------------------------------- accounts and tokens
+
+User = get_user_model()
+
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(TokenProxy)
+class TokenAdmin(BaseTokenAdmin):
+    """API tokens, one per user: revoke (delete) or rotate (new key, old one dead)."""
+
+    actions = ("rotate_tokens", "revoke_tokens")
+
+    @admin.action(description="Rotate selected tokens (the old keys stop working)")
+    def rotate_tokens(self, request, queryset):
+        for token in list(queryset):
+            user = token.user
+            Token.objects.filter(user=user).delete()
+            Token.objects.create(user=user)
+        messages.success(request, f"Rotated {len(queryset)} token(s).")
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke_tokens(self, request, queryset):
+        count = Token.objects.filter(user__in=[t.user_id for t in queryset]).delete()[0]
+        messages.success(request, f"Revoked {count} token(s).")
+
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    actions = ("revoke_api_tokens", "issue_api_tokens")
+    list_display = (*BaseUserAdmin.list_display, "roles", "has_token")
+
+    @admin.display(description="roles")
+    def roles(self, obj):
+        return ", ".join(g.name for g in obj.groups.all()) or "—"
+
+    @admin.display(boolean=True, description="API token")
+    def has_token(self, obj):
+        return Token.objects.filter(user=obj).exists()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.action(description="Revoke API tokens of selected users")
+    def revoke_api_tokens(self, request, queryset):
+        count = Token.objects.filter(user__in=queryset).delete()[0]
+        messages.success(request, f"Revoked {count} token(s).")
+
+    @admin.action(description="Issue (or rotate) API tokens for selected users")
+    def issue_api_tokens(self, request, queryset):
+        for user in queryset:
+            Token.objects.filter(user=user).delete()
+            Token.objects.create(user=user)
+        messages.success(request, f"Issued {queryset.count()} token(s); see API tokens.")
+
+    def has_change_permission(self, request, obj=None):
+        # Only superusers edit superusers (an admin-group member cannot escalate).
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += ["is_superuser", "user_permissions"]
+        return readonly
+
+
+admin.site.site_header = "Ceasefire-terms compliance tracker"
+admin.site.site_title = "Tracker admin"

@@ -4,5 +4,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("api/", include("tracker.api.urls")),
+    path("staff/", include("tracker.staff.urls")),
     path("", include("tracker.web.urls")),
 ]

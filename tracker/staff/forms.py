@@ -1,0 +1,159 @@
+"""Forms of the staff pages. They only parse input; tracker.editorial decides."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django import forms
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.text import slugify
+
+from deadlines import engine
+from tracker import vocabulary as V
+from tracker.models import Obligation, Source
+
+
+def parse_instant(text: str, obligation: Obligation | None) -> datetime | date:
+    """"2020-11-20" (a local date), "2020-11-20 14:00" (local time in the agreement's
+    zone) or an ISO 8601 instant with an offset."""
+    text = (text or "").strip()
+    day = parse_date(text)
+    if day is not None:
+        return day
+    try:
+        moment = parse_datetime(text)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise forms.ValidationError(
+            "Enter a date (2020-11-20), a local time (2020-11-20 14:00) or an instant with an"
+            " offset (2020-11-20T14:00+04:00)."
+        )
+    if timezone.is_naive(moment):
+        if obligation is None:
+            raise forms.ValidationError("Pick the obligation first, or give an offset.")
+        moment = moment.replace(tzinfo=obligation.agreement.zone)
+    return moment
+
+
+class NewSourceMixin(forms.Form):
+    """Add a source inline, next to choosing existing ones."""
+
+    new_source_url = forms.URLField(required=False, label="New source: URL")
+    new_source_publisher = forms.CharField(required=False, label="New source: publisher")
+    new_source_title = forms.CharField(required=False, label="New source: title")
+    new_source_published_at = forms.DateField(required=False, label="New source: published on")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("new_source_url") and not cleaned.get("new_source_publisher"):
+            self.add_error("new_source_publisher", "Who published it?")
+        return cleaned
+
+    def new_source(self, obligation: Obligation) -> Source | None:
+        """Create the inline source (call inside the saving transaction)."""
+        url = self.cleaned_data.get("new_source_url")
+        if not url:
+            return None
+        base = slugify(
+            f"{self.cleaned_data['new_source_publisher']}-{timezone.now():%Y%m%d%H%M%S}"
+        )[:90]
+        key, n = base, 1
+        while Source.objects.filter(agreement=obligation.agreement, key=key).exists():
+            n += 1
+            key = f"{base}-{n}"
+        return Source.objects.create(
+            agreement=obligation.agreement,
+            key=key,
+            url=url,
+            publisher=self.cleaned_data["new_source_publisher"],
+            title=self.cleaned_data.get("new_source_title") or "",
+            published_at=self.cleaned_data.get("new_source_published_at"),
+        )
+
+
+class ReportForm(NewSourceMixin):
+    obligation = forms.ModelChoiceField(
+        Obligation.objects.select_related("agreement").order_by("agreement", "position")
+    )
+    claim = forms.ChoiceField(choices=V.CLAIMS)
+    occurred_at = forms.CharField(
+        help_text="When it happened: a local date, a local time, or an instant with offset."
+    )
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    sources = forms.ModelMultipleChoiceField(
+        Source.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    unconfirmed = forms.BooleanField(required=False)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, obligation: Obligation | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        agreement_id = obligation.agreement_id if obligation else None
+        if agreement_id is None and self.data.get("obligation"):
+            ob = Obligation.objects.filter(pk=self.data.get("obligation")).first()
+            agreement_id = ob.agreement_id if ob else None
+        if agreement_id:
+            self.fields["sources"].queryset = Source.objects.filter(agreement_id=agreement_id)
+
+    def clean(self):
+        cleaned = super().clean()
+        obligation = cleaned.get("obligation")
+        if "occurred_at" in cleaned:
+            try:
+                cleaned["occurred_at"] = parse_instant(cleaned["occurred_at"], obligation)
+            except forms.ValidationError as exc:
+                self.add_error("occurred_at", exc)
+        if not cleaned.get("sources") and not cleaned.get("new_source_url"):
+            self.add_error("sources", "Choose a source or add a new one.")
+        return cleaned
+
+    def occurred(self, obligation: Obligation) -> tuple[datetime, bool]:
+        value = self.cleaned_data["occurred_at"]
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return engine.local_midnight(value, obligation.agreement.zone), True
+        return value, False
+
+
+class CorrectionForm(ReportForm):
+    retract = forms.BooleanField(
+        required=False, help_text="Withdraw the report instead of replacing it."
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why the correction")
+
+
+class DeadlineChangeForm(NewSourceMixin):
+    obligation = forms.ModelChoiceField(
+        Obligation.objects.filter(kind=V.DEADLINE).select_related("agreement")
+    )
+    due_date = forms.DateField(help_text="The new local due date (YYYY-MM-DD).")
+    agreed_at = forms.CharField(help_text="When it was agreed (it holds from then).")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    sources = forms.ModelMultipleChoiceField(
+        Source.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    unconfirmed = forms.BooleanField(required=False)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        obligation = cleaned.get("obligation")
+        if "agreed_at" in cleaned:
+            try:
+                value = parse_instant(cleaned["agreed_at"], obligation)
+                if isinstance(value, date) and not isinstance(value, datetime) and obligation:
+                    value = engine.local_midnight(value, obligation.agreement.zone)
+                cleaned["agreed_at"] = value
+            except forms.ValidationError as exc:
+                self.add_error("agreed_at", exc)
+        if not cleaned.get("sources") and not cleaned.get("new_source_url"):
+            self.add_error("sources", "Choose a source or add a new one.")
+        return cleaned
+
+
+class DecisionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,390 @@
+"""Staff pages: thin views over tracker.editorial.
+
+* the status update form: pick the obligation, the claim, when, a summary and sources
+  (existing ones or a new one inline); "Preview" shows what the status would become
+  if it were published, "Save draft" stores it for review;
+* corrections of published reports (supersede or retract, with a reason);
+* the review queue: every draft someone else wrote, with the status before and after
+  publishing and, for a correction, the fields it changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from tracker import editorial
+from tracker import vocabulary as V
+from tracker.models import DeadlineChange, Obligation, Report
+from tracker.staff.forms import CorrectionForm, DeadlineChangeForm, DecisionForm, ReportForm
+
+LOGIN = "admin:login"
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied
+
+
+def _apply_errors(form, exc: Exception) -> None:
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    elif isinstance(exc, ValidationError):
+        form.add_error(None, exc.messages)
+    elif isinstance(exc, editorial.StaleEdit):
+        form.add_error(None, exc.message)
+    else:
+        form.add_error(None, str(exc) or "Not allowed.")
+
+
+def _preview_rows(obj: Report | DeadlineChange) -> dict[str, Any]:
+    before, after = editorial.preview(obj)
+    return {
+        "before": before,
+        "after": after,
+        "status_changes": before.status != after.status,
+        "before_label": V.STATUS_LABELS.get(before.status, before.status),
+        "after_label": V.STATUS_LABELS.get(after.status, after.status),
+    }
+
+
+@login_required(login_url=LOGIN)
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require(editorial.is_editor(user) or editorial.is_reviewer(user))
+    mine = list(
+        Report.objects.filter(author=user).select_related("obligation").order_by("-created_at")[:50]
+    )
+    changes = list(
+        DeadlineChange.objects.filter(author=user).select_related("obligation")
+        .order_by("-created_at")[:50]
+    )
+    waiting = (
+        Report.objects.filter(review_state=V.DRAFT).exclude(author=user).count()
+        + DeadlineChange.objects.filter(review_state=V.DRAFT).exclude(author=user).count()
+    )
+    return render(request, "staff/home.html", {
+        "reports": mine, "changes": changes, "waiting": waiting,
+        "is_editor": editorial.is_editor(user), "is_reviewer": editorial.is_reviewer(user),
+    })
+
+
+# ---------------------------------------------------------------- reports
+
+
+def _unsaved_report(form: ReportForm, base: Report | None = None) -> Report:
+    obligation = form.cleaned_data["obligation"]
+    occurred_at, _ = form.occurred(obligation)
+    report = Report(
+        obligation=obligation,
+        claim=form.cleaned_data["claim"],
+        occurred_at=occurred_at,
+        unconfirmed=form.cleaned_data.get("unconfirmed", False),
+    )
+    if base is not None:
+        report.pk = base.pk  # preview "with this draft" replaces its stored self
+    return report
+
+
+def _report_fields(form: ReportForm, obligation: Obligation) -> dict[str, Any]:
+    occurred_at, date_only = form.occurred(obligation)
+    sources = list(form.cleaned_data.get("sources") or [])
+    new = form.new_source(obligation)
+    if new is not None:
+        sources.append(new)
+    return {
+        "claim": form.cleaned_data["claim"],
+        "occurred_at": occurred_at,
+        "occurred_date_only": date_only,
+        "summary": form.cleaned_data["summary"],
+        "sources": sources,
+        "unconfirmed": form.cleaned_data.get("unconfirmed", False),
+        "note": form.cleaned_data.get("note", ""),
+    }
+
+
+@login_required(login_url=LOGIN)
+def report_new(request: HttpRequest) -> HttpResponse:
+    _require(editorial.is_editor(request.user))
+    context: dict[str, Any] = {"title": "New status update"}
+    if request.method == "POST":
+        form = ReportForm(request.POST)
+        if form.is_valid():
+            obligation = form.cleaned_data["obligation"]
+            if "preview" in request.POST:
+                context.update(_preview_rows(_unsaved_report(form)))
+            else:
+                try:
+                    with transaction.atomic():
+                        fields = _report_fields(form, obligation)
+                        report = editorial.create_report(
+                            author=request.user, obligation=obligation, **fields
+                        )
+                except (ValidationError, PermissionDenied) as exc:
+                    _apply_errors(form, exc)
+                else:
+                    messages.success(request, f"Draft report #{report.pk} saved for review.")
+                    return redirect("staff:home")
+    else:
+        obligation = Obligation.objects.filter(pk=request.GET.get("obligation") or 0).first()
+        form = ReportForm(initial={"obligation": obligation}, obligation=obligation)
+    context["form"] = form
+    return render(request, "staff/report_form.html", context)
+
+
+@login_required(login_url=LOGIN)
+def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_object_or_404(Report.objects.select_related("obligation__agreement"), pk=pk)
+    _require(editorial.can_edit_draft(request.user, report))
+    context: dict[str, Any] = {"title": f"Edit draft report #{report.pk}", "object": report}
+    if request.method == "POST":
+        form = ReportForm(request.POST, obligation=report.obligation)
+        if form.is_valid():
+            if "preview" in request.POST:
+                context.update(_preview_rows(_unsaved_report(form, base=report)))
+            else:
+                try:
+                    with transaction.atomic():
+                        fields = _report_fields(form, report.obligation)
+                        editorial.update_draft(
+                            report, user=request.user, version=form.cleaned_data.get("version"),
+                            **fields,
+                        )
+                except (ValidationError, PermissionDenied, editorial.StaleEdit) as exc:
+                    _apply_errors(form, exc)
+                    context["stale"] = isinstance(exc, editorial.StaleEdit)
+                else:
+                    messages.success(request, f"Draft report #{report.pk} updated.")
+                    return redirect("staff:home")
+    else:
+        form = ReportForm(
+            obligation=report.obligation,
+            initial={
+                "obligation": report.obligation, "claim": report.claim,
+                "occurred_at": report.occurred_at.isoformat(), "summary": report.summary,
+                "sources": list(report.sources.all()), "unconfirmed": report.unconfirmed,
+                "note": report.note, "version": report.version,
+            },
+        )
+    form.fields["obligation"].disabled = True
+    form.fields["obligation"].initial = report.obligation
+    context["form"] = form
+    return render(request, "staff/report_form.html", context)
+
+
+@login_required(login_url=LOGIN)
+def correct(request: HttpRequest, pk: int) -> HttpResponse:
+    old = get_object_or_404(Report.objects.select_related("obligation__agreement"), pk=pk)
+    _require(editorial.is_editor(request.user))
+    if not old.is_fact:
+        raise Http404("Only published, current reports can be corrected.")
+    context: dict[str, Any] = {"title": f"Correct report #{old.pk}", "old": old}
+    if request.method == "POST":
+        form = CorrectionForm(request.POST, obligation=old.obligation)
+        if form.is_valid():
+            if "preview" in request.POST:
+                draft = _unsaved_report(form)
+                draft.supersedes = old
+                draft.retracts = form.cleaned_data.get("retract", False)
+                context.update(_preview_rows(draft))
+            else:
+                try:
+                    with transaction.atomic():
+                        fields = _report_fields(form, old.obligation)
+                        new = editorial.correct(
+                            old, author=request.user, retract=form.cleaned_data["retract"],
+                            reason=form.cleaned_data["reason"], **fields,
+                        )
+                except (ValidationError, PermissionDenied) as exc:
+                    _apply_errors(form, exc)
+                else:
+                    messages.success(request, f"Correction #{new.pk} saved for review.")
+                    return redirect("staff:home")
+    else:
+        form = CorrectionForm(
+            obligation=old.obligation,
+            initial={
+                "obligation": old.obligation, "claim": old.claim,
+                "occurred_at": old.occurred_at.isoformat(), "summary": old.summary,
+                "sources": list(old.sources.all()), "unconfirmed": old.unconfirmed,
+                "note": old.note,
+            },
+        )
+    form.fields["obligation"].disabled = True
+    form.fields["obligation"].initial = old.obligation
+    context["form"] = form
+    return render(request, "staff/report_form.html", context)
+
+
+# ---------------------------------------------------------------- deadline changes
+
+
+def _change_fields(form: DeadlineChangeForm, obligation: Obligation) -> dict[str, Any]:
+    sources = list(form.cleaned_data.get("sources") or [])
+    new = form.new_source(obligation)
+    if new is not None:
+        sources.append(new)
+    return {
+        "due_date": form.cleaned_data["due_date"],
+        "agreed_at": form.cleaned_data["agreed_at"],
+        "reason": form.cleaned_data["reason"],
+        "sources": sources,
+        "unconfirmed": form.cleaned_data.get("unconfirmed", False),
+        "note": form.cleaned_data.get("note", ""),
+    }
+
+
+def _change_form_view(
+    request: HttpRequest, change: DeadlineChange | None
+) -> HttpResponse:
+    context: dict[str, Any] = {
+        "title": "Propose a deadline change" if change is None
+        else f"Edit draft deadline change #{change.pk}",
+        "object": change,
+    }
+    if request.method == "POST":
+        form = DeadlineChangeForm(request.POST)
+        if change is not None:
+            form.fields["obligation"].disabled = True
+            form.fields["obligation"].initial = change.obligation
+        if form.is_valid():
+            obligation = form.cleaned_data["obligation"]
+            if "preview" in request.POST:
+                draft = DeadlineChange(
+                    obligation=obligation, due_date=form.cleaned_data["due_date"],
+                    agreed_at=form.cleaned_data["agreed_at"],
+                )
+                draft.pk = change.pk if change else None
+                context.update(_preview_rows(draft))
+            else:
+                try:
+                    with transaction.atomic():
+                        fields = _change_fields(form, obligation)
+                        if change is None:
+                            change = editorial.propose_deadline_change(
+                                author=request.user, obligation=obligation, **fields
+                            )
+                        else:
+                            editorial.update_draft(
+                                change, user=request.user,
+                                version=form.cleaned_data.get("version"), **fields,
+                            )
+                except (ValidationError, PermissionDenied, editorial.StaleEdit) as exc:
+                    _apply_errors(form, exc)
+                else:
+                    messages.success(request, f"Draft deadline change #{change.pk} saved.")
+                    return redirect("staff:home")
+    else:
+        if change is None:
+            ob = Obligation.objects.filter(pk=request.GET.get("obligation") or 0).first()
+            form = DeadlineChangeForm(initial={"obligation": ob})
+        else:
+            form = DeadlineChangeForm(initial={
+                "obligation": change.obligation, "due_date": change.due_date,
+                "agreed_at": change.agreed_at.isoformat(), "reason": change.reason,
+                "sources": list(change.sources.all()), "unconfirmed": change.unconfirmed,
+                "note": change.note, "version": change.version,
+            })
+            form.fields["obligation"].disabled = True
+    context["form"] = form
+    return render(request, "staff/change_form.html", context)
+
+
+@login_required(login_url=LOGIN)
+def change_new(request: HttpRequest) -> HttpResponse:
+    _require(editorial.is_editor(request.user))
+    return _change_form_view(request, None)
+
+
+@login_required(login_url=LOGIN)
+def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    change = get_object_or_404(DeadlineChange, pk=pk)
+    _require(editorial.can_edit_draft(request.user, change))
+    return _change_form_view(request, change)
+
+
+# ---------------------------------------------------------------- review
+
+
+REPORT_DIFF_FIELDS = ("claim", "occurred_at", "occurred_date_only", "summary", "unconfirmed",
+                      "note")
+
+
+def _field_diff(old: Report, new: Report) -> list[tuple[str, Any, Any]]:
+    rows = [(f, getattr(old, f), getattr(new, f)) for f in REPORT_DIFF_FIELDS
+            if getattr(old, f) != getattr(new, f)]
+    old_sources = sorted(str(s) for s in old.sources.all())
+    new_sources = sorted(str(s) for s in new.sources.all())
+    if old_sources != new_sources:
+        rows.append(("sources", "; ".join(old_sources), "; ".join(new_sources)))
+    return rows
+
+
+def _queue_item(obj: Report | DeadlineChange) -> dict[str, Any]:
+    item: dict[str, Any] = {"obj": obj, "kind": "report" if isinstance(obj, Report) else "change"}
+    item.update(_preview_rows(obj))
+    if isinstance(obj, Report) and obj.supersedes_id:
+        item["diff"] = _field_diff(obj.supersedes, obj)
+    if isinstance(obj, DeadlineChange):
+        item["due_before"], item["due_after"] = item["before"].due_date, item["after"].due_date
+    return item
+
+
+@login_required(login_url=LOGIN)
+def review_queue(request: HttpRequest) -> HttpResponse:
+    _require(editorial.is_reviewer(request.user))
+    reports = (
+        Report.objects.filter(review_state=V.DRAFT).exclude(author=request.user)
+        .select_related("obligation__agreement", "author", "supersedes")
+        .prefetch_related("sources").order_by("created_at")
+    )
+    changes = (
+        DeadlineChange.objects.filter(review_state=V.DRAFT).exclude(author=request.user)
+        .select_related("obligation__agreement", "author").prefetch_related("sources")
+        .order_by("created_at")
+    )
+    items = [_queue_item(o) for o in [*reports, *changes]]
+    return render(request, "staff/review.html", {"items": items, "title": "Review queue"})
+
+
+@login_required(login_url=LOGIN)
+@require_POST
+def review_decide(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    model = {"report": Report, "change": DeadlineChange}.get(kind)
+    if model is None:
+        raise Http404
+    obj = get_object_or_404(model, pk=pk)
+    _require(editorial.is_reviewer(request.user))
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Malformed review form; reload the queue.")
+        return redirect("staff:review")
+    version = form.cleaned_data["version"]
+    try:
+        if "publish" in request.POST:
+            editorial.publish(obj, reviewer=request.user, version=version)
+            messages.success(request, f"{editorial.obj_label(obj)} published.")
+        elif "reject" in request.POST:
+            editorial.reject(
+                obj, reviewer=request.user, reason=form.cleaned_data["reason"], version=version
+            )
+            messages.success(request, f"{editorial.obj_label(obj)} rejected.")
+        else:
+            messages.error(request, "Choose publish or reject.")
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or "Not allowed.")
+        return render(request, "staff/refused.html", {"message": str(exc)}, status=403)
+    except (ValidationError, editorial.StaleEdit) as exc:
+        text = exc.message if isinstance(exc, editorial.StaleEdit) else " ".join(
+            f"{m}" for m in (exc.messages)
+        )
+        messages.error(request, f"{editorial.obj_label(obj)}: {text}")
+    return redirect("staff:review")
