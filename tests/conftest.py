@@ -16,3 +16,63 @@ def nov2020(db):
     from tracker.loader import load_agreement_file
 
     return load_agreement_file(NOV_2020)
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real Celery worker, in its own process, on Redis and the test database.
+
+    Tests using it commit their data (transactional_db) so the worker can see it.
+    The worker starts with --purge: stray messages from earlier runs are dropped.
+    """
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    url = f"postgres://{db['USER'] or 'postgres'}@{host}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "DEBUG": "true",
+           "DJANGO_SETTINGS_MODULE": "config.settings"}
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - the worker writes it while we read
+        prefix="celery-worker-", suffix=".log", delete=False
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--purge",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    log_path = Path(log.name)
+    # --purge runs before the worker reports ready: send nothing until then.
+    wait_until(lambda: "ready." in log_path.read_text() or proc.poll() is not None,
+               describe=lambda: log_path.read_text()[-3000:])
+    if proc.poll() is not None:
+        pytest.fail(f"celery worker exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+    try:
+        yield proc, log_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        connection.close()
+
+
+def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.2, describe=lambda: ""):
+    """Poll until `predicate()` is true; fail with `describe()` after `timeout` seconds.
+
+    A deadline for a background process to act, not a speed assertion.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout:.0f}s. {describe()}")
