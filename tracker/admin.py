@@ -418,8 +418,8 @@ class ReviewableAdmin(HistoryAdmin):
             messages.success(request, f"Rejected {done}.")
         return None
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
         if not editorial.is_reviewer(request.user):
             actions.pop("publish_selected", None)
             actions.pop("reject_selected", None)

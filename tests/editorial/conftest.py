@@ -121,3 +121,41 @@ def completed_draft(world: World, author: User, **overrides):
     }
     fields.update(overrides)
     return editorial.create_report(author=author, **fields)
+
+
+def admin_form_data(response, **changes) -> dict:
+    """The POST body an admin change form would send back unchanged (inlines included),
+    with `changes` applied: what a browser submits when a person edits those fields."""
+    from django.forms import MultiWidget
+
+    def put(data: dict, bf) -> None:
+        value = bf.value()
+        widget = bf.field.widget
+        if isinstance(widget, MultiWidget):
+            parts = widget.decompress(value) if not isinstance(value, list) else value
+            for i, part in enumerate(parts):
+                if hasattr(part, "strftime"):
+                    part = part.strftime("%Y-%m-%d" if i == 0 else "%H:%M:%S")
+                data[f"{bf.html_name}_{i}"] = "" if part is None else part
+        elif isinstance(value, list | tuple):
+            data[bf.html_name] = [str(v) for v in value]
+        elif isinstance(value, bool):
+            if value:
+                data[bf.html_name] = "on"
+        else:
+            data[bf.html_name] = "" if value is None else str(value)
+
+    data: dict = {}
+    form = response.context["adminform"].form
+    for bf in form:
+        put(data, bf)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for bf in formset.management_form:
+            data[bf.html_name] = bf.value()
+        for f in formset.forms:
+            for bf in f:
+                put(data, bf)
+    for key, value in changes.items():
+        data[key] = value
+    return data
