@@ -356,6 +356,10 @@ def _dicts(value: Any) -> list[tuple[int, dict]]:
     return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
 
 
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
 def _strs(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
@@ -499,8 +503,8 @@ class _Checker:
                     "ends_at": V.ONGOING, "term": V.ONGOING}
         for key, needs in only_for.items():
             if key in o and kind in dict(V.KINDS) and kind != needs:
-                self.add((*path, key), f"{key} is only allowed on a {needs} obligation, "
-                                       f"not on a {kind} one")
+                self.add((*path, key), f"{key} is only allowed on {_a(needs)} obligation, "
+                                       f"not on {_a(kind)} one")
         if kind == V.DEADLINE and "due" not in o:
             self.add((*path, "due"), "a deadline obligation needs a due date")
         due = self._get(o, "due", path, parse_date)
@@ -534,7 +538,7 @@ class _Checker:
             ):
                 fits = ", ".join(sorted(V.CLAIMS_BY_KIND[kind]))
                 self.add((*rpath, "claim"),
-                         f"claim {claim!r} does not fit a {kind} obligation (allowed: {fits})")
+                         f"claim {claim!r} does not fit {_a(kind)} obligation (allowed: {fits})")
             occurred = (
                 self._get(r, "occurred_at", rpath, parse_date_or_instant, zone) if zone else None
             )
