@@ -1,0 +1,12 @@
+# The image docker-compose.yml runs as web (gunicorn), worker and beat.
+FROM python:3.12-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 VAR_DIR=/app/var
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+RUN DEBUG=true python manage.py collectstatic --noinput \
+    && useradd --system --home /app tracker && mkdir -p /app/var && chown -R tracker /app/var
+USER tracker
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
