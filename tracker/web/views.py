@@ -1,8 +1,550 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The analyst dashboard: thin views over `tracker.selectors` and `tracker.web.queries`.
 
-from tracker.models import Agreement
+Every page takes `?as_of=` (a date or an instant) and answers for that instant; a
+bad value, or a filter naming nothing, gets a 400 page that says what was wrong.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from itertools import groupby
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+
+from deadlines import engine
+from deadlines.facts import facts_of, with_facts
+from tracker import selectors
+from tracker import vocabulary as V
+from tracker.models import (
+    Agreement,
+    ClauseVariant,
+    DeadlineChange,
+    Location,
+    Obligation,
+    Party,
+    Report,
+    Source,
+    fold,
+)
+from tracker.web import map_svg, queries, timeline_svg
+from tracker.web.queries import AsOf, BadParameter, iso
+
+AGREEMENT_ROWS = 500  # obligations listed on one agreement page; filters narrow further
+TIMELINE_ROWS = 60
+SYMBOLS = {
+    V.OVERDUE: "!", V.VIOLATED: "✗", V.DUE_SOON: "◷", V.PENDING: "○", V.IN_PROGRESS: "◐",
+    V.IN_FORCE: "●", V.COMPLETED_LATE: "✓", V.COMPLETED: "✓", V.TERMINATED: "■",
+}
+
+
+def status_info(status: str) -> dict:
+    status = status or V.PENDING
+    return {"key": status, "label": V.STATUS_LABELS.get(status, status),
+            "symbol": SYMBOLS.get(status, "•")}
+
+
+def _url(request: HttpRequest, path: str | None = None, **changes) -> str:
+    """This page's URL (or `path`) with its query string changed; None drops a key."""
+    params = {k: v for k, v in request.GET.items()}
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    query = urlencode(params)
+    return f"{path or request.path}{'?' + query if query else ''}"
+
+
+def _bad(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "web/error.html", {"message": message, "home": reverse("web:overview")},
+                  status=400)
+
+
+def _countdown(due_at: datetime, at: datetime) -> str:
+    delta = due_at - at
+    if delta.total_seconds() <= 0:
+        return "due now"
+    days, rest = divmod(int(delta.total_seconds()), 86400)
+    hours = rest // 3600
+    if days:
+        return f"in {days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    return f"in {hours} h" if hours else "in less than an hour"
+
+
+def _local(at: datetime | None, zone: ZoneInfo) -> datetime | None:
+    return at.astimezone(zone) if at else None
+
+
+def time_control(
+    request: HttpRequest,
+    asof: AsOf,
+    start: datetime | None,
+    prev: datetime | None,
+    nxt: datetime | None,
+) -> dict:
+    """The banner and the step/slide control every page shows."""
+    zone = asof.zone
+    now = timezone.now()
+    first = (start or asof.at).astimezone(zone).date()
+    last = max(now, asof.at).astimezone(zone).date()
+    value = asof.at.astimezone(zone).date()
+    return {
+        "asof": asof,
+        "is_now": not asof.explicit,
+        "future": asof.explicit and asof.at > now,
+        "shown_at": asof.local,
+        "zone": str(zone),
+        "value_date": value.isoformat(),
+        "min_date": first.isoformat(),
+        "max_date": last.isoformat(),
+        "slider_max": max(0, (last - first).days),
+        "slider_value": min(max(0, (value - first).days), max(0, (last - first).days)),
+        "prev_url": _url(request, as_of=iso(prev)) if prev else None,
+        "prev_at": _local(prev, zone),
+        "next_url": _url(request, as_of=iso(nxt)) if nxt else None,
+        "next_at": _local(nxt, zone),
+        "now_url": _url(request, as_of=None),
+        "keep": [(k, v) for k, v in request.GET.items() if k != "as_of"],
+    }
+
+
+def _as_of_param(request: HttpRequest) -> dict:
+    """`as_of` to carry into links to other pages."""
+    raw = request.GET.get("as_of")
+    return {"as_of": raw} if raw else {}
+
+
+def _link(path: str, **params) -> str:
+    params = {k: v for k, v in params.items() if v}
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+# ---------------------------------------------------------------- overview
 
 
 def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/overview.html", {"agreements": Agreement.objects.all()})
+    agreements = list(Agreement.objects.order_by("-signed_at", "slug"))
+    try:
+        asof = queries.parse_as_of(request.GET.get("as_of"), queries.overview_zone(agreements))
+    except BadParameter as exc:
+        return _bad(request, str(exc))
+    data = queries.overview(agreements, asof)
+    keep = _as_of_param(request)
+    at = asof.at
+
+    def agreement_url(a: Agreement, **extra) -> str:
+        return _link(reverse("web:agreement", args=[a.slug]), **keep, **extra)
+
+    def obligation_url(o: Obligation) -> str:
+        return _link(reverse("web:obligation", args=[o.agreement.slug, o.slug]), **keep)
+
+    agreements_ctx = [
+        {
+            "agreement": c.agreement,
+            "url": agreement_url(c.agreement),
+            "total": c.total,
+            "counts": [
+                {"status": status_info(s), "n": n, "url": agreement_url(c.agreement, status=s)}
+                for s, n in c.ordered
+            ],
+        }
+        for c in data.agreements
+    ]
+    upcoming = [
+        {
+            "obligation": d.obligation,
+            "url": obligation_url(d.obligation),
+            "agreement": d.agreement,
+            "status": status_info(d.status),
+            "due_date": d.due_date,
+            "due_at": d.due_at,
+            "countdown": _countdown(d.due_at, at),
+        }
+        for d in data.next_deadlines
+    ]
+    overdue = []
+    for d in data.overdue:
+        zone = d.agreement.zone
+        days = (engine.local_date(at, zone) - d.due_date).days if d.due_date else None
+        overdue.append({
+            "obligation": d.obligation, "url": obligation_url(d.obligation),
+            "agreement": d.agreement, "due_date": d.due_date,
+            "days": max(0, days) if days is not None else None,
+            "status": status_info(V.OVERDUE),
+        })
+    see_all = [
+        {"agreement": c.agreement, "n": c.counts[V.OVERDUE],
+         "url": agreement_url(c.agreement, status=V.OVERDUE)}
+        for c in data.agreements if c.counts[V.OVERDUE]
+    ]
+    events = [
+        {
+            "event": e,
+            "from": status_info(e.from_status) if e.from_status else None,
+            "to": status_info(e.to_status),
+            "url": obligation_url(e.obligation),
+            "at": e.effective_at.astimezone(e.obligation.agreement.zone),
+        }
+        for e in data.events
+    ]
+    start = min((a.signed_at for a in agreements), default=None)
+    return render(request, "web/overview.html", {
+        "agreements": agreements_ctx,
+        "upcoming": upcoming,
+        "overdue": overdue,
+        "overdue_total": data.overdue_total,
+        "overdue_more": data.overdue_total > len(overdue),
+        "see_all": see_all,
+        "parties": data.parties,
+        "groups": [(key, label) for key, label, _ in queries.COMPLIANCE_GROUPS],
+        "events": events,
+        "time": time_control(request, asof, start, data.prev_event, data.next_event),
+    })
+
+
+# ---------------------------------------------------------------- agreement
+
+
+FILTERS = ("status", "party", "category", "place")
+
+
+def agreement(request: HttpRequest, slug: str) -> HttpResponse:
+    agreement = get_object_or_404(Agreement, slug=slug)
+    try:
+        asof = queries.parse_as_of(request.GET.get("as_of"), agreement.zone)
+    except BadParameter as exc:
+        return _bad(request, str(exc))
+    all_rows = agreement.obligations.all()
+    parties = list(
+        Party.objects.filter(obligations__agreement=agreement).distinct().order_by("name")
+    )
+    categories = list(
+        all_rows.order_by("category").values_list("category", flat=True).distinct()
+    )
+    places = sorted(
+        Location.objects.filter(obligations__agreement=agreement).distinct(),
+        key=lambda loc: loc.label.casefold(),
+    )
+    chosen = {k: request.GET.get(k, "").strip() for k in FILTERS}
+    window = request.GET.get("window", "deadlines").strip() or "deadlines"
+    problems = []
+    if chosen["status"] and chosen["status"] not in V.ALL_STATUSES:
+        problems.append(f"status={chosen['status']!r} is not a status; use one of "
+                        + ", ".join(V.ALL_STATUSES) + ".")
+    if chosen["party"] and chosen["party"] not in {p.slug for p in parties}:
+        problems.append(f"party={chosen['party']!r} has no obligation under this agreement.")
+    if chosen["category"] and chosen["category"] not in categories:
+        problems.append(f"category={chosen['category']!r} is not used in this agreement; use "
+                        "one of " + ", ".join(categories) + ".")
+    if chosen["place"] and chosen["place"] not in {p.slug for p in places}:
+        problems.append(f"place={chosen['place']!r} has no obligation under this agreement.")
+    if window not in timeline_svg.WINDOWS:
+        problems.append(f"window={window!r} must be one of " + ", ".join(timeline_svg.WINDOWS)
+                        + ".")
+    if problems:
+        return _bad(request, " ".join(problems))
+
+    qs = all_rows
+    if chosen["party"]:
+        qs = qs.filter(responsible__slug=chosen["party"])
+    if chosen["category"]:
+        qs = qs.filter(category=chosen["category"])
+    if chosen["place"]:
+        qs = qs.filter(locations__slug=chosen["place"])
+    if chosen["status"]:
+        qs = selectors.filter_status(qs, [chosen["status"]], asof.selector_at)
+    qs = qs.distinct().order_by("clause__position", "clause__number", "position", "pk")
+    total = qs.count()
+    rows = list(
+        with_facts(qs[:AGREEMENT_ROWS])
+        .select_related("clause")
+        .prefetch_related("responsible", "locations")
+    )
+    states = selectors.states_for(rows, asof.selector_at)
+    keep = _as_of_param(request)
+
+    items = []
+    for o in rows:
+        st = states[o.pk]
+        items.append({
+            "o": o,
+            "state": st,
+            "status": status_info(st.status),
+            "url": _link(reverse("web:obligation", args=[agreement.slug, o.slug]), **keep),
+            "due_local": st.due_date,
+        })
+    clauses = [
+        {"clause": clause, "items": list(group)}
+        for clause, group in groupby(items, key=lambda i: i["o"].clause)
+    ]
+    counts = Counter(i["status"]["key"] for i in items)
+
+    facts = {o.pk: facts_of(o) for o in rows}
+    tl_rows = [(o.title, o.kind, states[o.pk].status, facts[o.pk]) for o in rows[:TIMELINE_ROWS]]
+    begin, end = timeline_svg.window_for(tl_rows, agreement.effective_at, asof.at, window)
+    shown = "now" if not asof.explicit else f"as of {asof.local:%-d %b %Y}"
+    timeline = timeline_svg.draw(tl_rows, begin, end, asof.at, agreement.zone, shown)
+
+    markers = _markers(
+        [(o, states[o.pk].status) for o in rows],
+        lambda loc: _url(request, place=loc.slug, status=None),
+    )
+    instants = queries.event_instants(rows, asof.at)
+    prev, nxt = queries.neighbours(instants, asof.at)
+    status_choices = [status_info(s) for s in queries.STATUS_ORDER]
+    return render(request, "web/agreement.html", {
+        "agreement": agreement,
+        "clauses": clauses,
+        "total": total,
+        "truncated": total > len(rows),
+        "limit": AGREEMENT_ROWS,
+        "counts": [(status_info(s), counts[s]) for s in queries.STATUS_ORDER if counts[s]],
+        "parties": parties,
+        "categories": categories,
+        "places": places,
+        "status_choices": status_choices,
+        "chosen": chosen,
+        "filtered": any(chosen.values()),
+        "clear_url": _link(request.path, **keep),
+        "window": window,
+        "window_links": [
+            (w, _url(request, window=None if w == "deadlines" else w), w == window)
+            for w in timeline_svg.WINDOWS
+        ],
+        "timeline": timeline,
+        "timeline_more": len(rows) > TIMELINE_ROWS,
+        "map": map_svg.draw(markers, f"Places under {agreement.title}, {shown}"),
+        "legend": [{"m": m, "status": status_info(m.status)} for m in markers],
+        "time": time_control(request, asof, agreement.signed_at, prev, nxt),
+    })
+
+
+def _markers(pairs, url_for) -> list[map_svg.Marker]:
+    """One marker per place with coordinates, showing its most pressing status."""
+    per_place: dict[int, Counter] = {}
+    where: dict[int, Location] = {}
+    for o, status in pairs:
+        for loc in o.locations.all():
+            where[loc.pk] = loc
+            per_place.setdefault(loc.pk, Counter())[status] += 1
+    return _numbered(where, per_place, url_for)
+
+
+def _numbered(where: dict[int, Location], per_place: dict[int, Counter], url_for):
+    places = sorted(
+        (loc for loc in where.values() if loc.latitude is not None and loc.longitude is not None),
+        key=lambda loc: (-loc.latitude, loc.longitude),
+    )
+    return [
+        map_svg.Marker(
+            number=n,
+            label=loc.label,
+            status=queries.worst_status(per_place[loc.pk]),
+            latitude=loc.latitude,
+            longitude=loc.longitude,
+            url=url_for(loc),
+            key=loc.pk,
+        )
+        for n, loc in enumerate(places, start=1)
+    ]
+
+
+# ---------------------------------------------------------------- obligation
+
+
+def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpResponse:
+    o = get_object_or_404(
+        Obligation.objects.select_related("agreement", "clause").prefetch_related(
+            "responsible", "monitors", "locations",
+            Prefetch("sources", queryset=Source.objects.order_by("publisher", "published_at")),
+            Prefetch(
+                "clause__variants",
+                queryset=ClauseVariant.objects.prefetch_related("sources").order_by("version"),
+            ),
+        ),
+        agreement__slug=slug,
+        slug=obligation_slug,
+    )
+    agreement = o.agreement
+    try:
+        asof = queries.parse_as_of(request.GET.get("as_of"), agreement.zone)
+    except BadParameter as exc:
+        return _bad(request, str(exc))
+    at = asof.at
+    facts = facts_of(o)
+    state = selectors.states_for([o], asof.selector_at)[o.pk]
+    history = engine.timeline(facts, at)
+
+    changes = list(
+        DeadlineChange.objects.filter(obligation=o, review_state=V.PUBLISHED)
+        .prefetch_related("sources")
+        .order_by("agreed_at", "pk")
+    )
+    known_changes = [c for c in changes if c.agreed_at <= at]
+    reports = list(
+        Report.objects.filter(obligation=o, review_state=V.PUBLISHED)
+        .select_related("superseded_by", "supersedes")
+        .prefetch_related("sources")
+        .order_by("occurred_at", "pk")
+    )
+    report_rows = []
+    for r in reports:
+        try:
+            newer = r.superseded_by
+        except Report.DoesNotExist:
+            newer = None
+        report_rows.append({
+            "r": r,
+            "claim": dict(V.CLAIMS).get(r.claim, r.claim),
+            "corrected": r.superseded_at is not None,
+            "newer": newer,
+            "decides": state.report_id == r.pk,
+            "occurred": r.occurred_at.astimezone(agreement.zone),
+        })
+    known_reports = [row for row in report_rows if row["r"].occurred_at <= at]
+    later_reports = len(report_rows) - len(known_reports)
+
+    keep = _as_of_param(request)
+    zone = agreement.zone
+    history_rows = [
+        {
+            "at": t.at.astimezone(zone),
+            "from": status_info(t.from_status) if t.from_status else None,
+            "to": status_info(t.to_status),
+            "report_id": t.report.id if t.report else None,
+        }
+        for t in history
+    ]
+    window_rows = [(o.title, o.kind, state.status, facts)]
+    begin, end = timeline_svg.window_for(window_rows, agreement.effective_at, at, "all")
+    shown = "now" if not asof.explicit else f"as of {asof.local:%-d %b %Y}"
+    instants = queries.event_instants([o], at)
+    prev, nxt = queries.neighbours(instants, at)
+    return render(request, "web/obligation.html", {
+        "o": o,
+        "agreement": agreement,
+        "agreement_url": _link(reverse("web:agreement", args=[agreement.slug]), **keep),
+        "state": state,
+        "status": status_info(state.status),
+        "since": _local(state.status_since, zone),
+        "original_due": o.original_due_date or (o.due_date if not changes else None),
+        "changes": known_changes,
+        "later_changes": len(changes) - len(known_changes),
+        "reports": known_reports,
+        "later_reports": later_reports,
+        "history": list(reversed(history_rows)),
+        "timeline": timeline_svg.draw(window_rows, begin, end, at, zone, shown),
+        "places": [
+            {"loc": loc, "url": _link(reverse("web:places"), q=loc.name, **keep)}
+            for loc in o.locations.all()
+        ],
+        "time": time_control(request, asof, agreement.signed_at, prev, nxt),
+    })
+
+
+# ---------------------------------------------------------------- places (search) and map
+
+
+def places(request: HttpRequest) -> HttpResponse:
+    agreements = list(Agreement.objects.all())
+    try:
+        asof = queries.parse_as_of(request.GET.get("as_of"), queries.overview_zone(agreements))
+    except BadParameter as exc:
+        return _bad(request, str(exc))
+    q = request.GET.get("q", "").strip()
+    if len(q) > 100:
+        return _bad(request, "The search text is too long (100 characters at most).")
+    found = Location.objects.annotate(n=Count("obligations", distinct=True)).order_by("slug")
+    if q:
+        found = found.filter(search_text__contains=fold(q))
+    found = list(found.prefetch_related(
+        Prefetch("obligations", queryset=Obligation.objects.select_related("agreement")
+                 .order_by("agreement__slug", "position", "pk"))
+    ))
+    obligations = [o for loc in found for o in loc.obligations.all()]
+    states = selectors.states_for(obligations, asof.selector_at)
+    keep = _as_of_param(request)
+    results = [
+        {
+            "loc": loc,
+            "names": loc.all_names(),
+            "obligations": [
+                {
+                    "o": o,
+                    "status": status_info(states[o.pk].status),
+                    "url": _link(reverse("web:obligation", args=[o.agreement.slug, o.slug]),
+                                 **keep),
+                }
+                for o in loc.obligations.all()
+            ],
+        }
+        for loc in found
+    ]
+    start = min((a.signed_at for a in agreements), default=None)
+    return render(request, "web/places.html", {
+        "q": q,
+        "results": results,
+        "time": time_control(request, asof, start, None, None),
+    })
+
+
+def map_view(request: HttpRequest) -> HttpResponse:
+    agreements = list(Agreement.objects.all())
+    slug = request.GET.get("agreement", "").strip()
+    chosen = None
+    if slug:
+        chosen = next((a for a in agreements if a.slug == slug), None)
+        if chosen is None:
+            return _bad(request, f"agreement={slug!r} is not an agreement in the tracker.")
+    zone = chosen.zone if chosen else queries.overview_zone(agreements)
+    try:
+        asof = queries.parse_as_of(request.GET.get("as_of"), zone)
+    except BadParameter as exc:
+        return _bad(request, str(exc))
+    qs = Obligation.objects.all()
+    if chosen:
+        qs = qs.filter(agreement=chosen)
+    per_place = queries.location_statuses(qs, asof)
+    where = {loc.pk: loc for loc in Location.objects.filter(pk__in=list(per_place))}
+    keep = _as_of_param(request)
+    markers = _numbered(
+        where, per_place, lambda loc: _link(reverse("web:places"), q=loc.name, **keep)
+    )
+    unplaced = sorted(
+        (loc for loc in where.values() if loc.latitude is None or loc.longitude is None),
+        key=lambda loc: loc.label,
+    )
+    counts = {m.number: per_place[m.key] for m in markers}
+    legend = [
+        {
+            "m": m,
+            "status": status_info(m.status),
+            "counts": [(status_info(s), counts[m.number][s]) for s in queries.STATUS_ORDER
+                       if counts[m.number][s]],
+        }
+        for m in markers
+    ]
+    shown = "now" if not asof.explicit else f"as of {asof.local:%-d %b %Y}"
+    start = min((a.signed_at for a in agreements), default=None)
+    prev = nxt = None
+    if agreements:
+        prev, nxt = queries.neighbour_events(
+            queries.StatusEvent.objects.filter(obligation__agreement=chosen)
+            if chosen else queries.StatusEvent.objects.all(),
+            asof.at,
+        )
+    return render(request, "web/map.html", {
+        "agreements": agreements,
+        "chosen": chosen,
+        "map": map_svg.draw(markers, f"Places with obligations, {shown}"),
+        "legend": legend,
+        "unplaced": unplaced,
+        "time": time_control(request, asof, start, prev, nxt),
+    })

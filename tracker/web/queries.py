@@ -1,0 +1,378 @@
+"""Dashboard read queries that `tracker.selectors` does not cover.
+
+The selectors answer per row (fine for an agreement's few dozen obligations). The
+overview and the map must stay cheap with 100,000 obligations, so here the work is
+done in SQL: counts by status with GROUP BY, lists with ORDER BY ... LIMIT.
+
+Statuses come from the stored column for "now". For another instant the engine's
+rules run in SQL (`deadlines.classify.status_at`) on rows whose stored summary holds
+at that instant, and the Python engine on the rest (facts dated after it, rows
+awaiting re-assessment): the same split as `selectors.filter_status`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from deadlines import classify, engine
+from deadlines.facts import facts_of, with_facts
+from tracker import selectors
+from tracker import vocabulary as V
+from tracker.models import Agreement, Obligation, Party, StatusEvent
+
+# Display order: what needs attention first.
+STATUS_ORDER = [
+    V.OVERDUE, V.VIOLATED, V.DUE_SOON, V.PENDING, V.IN_PROGRESS, V.IN_FORCE,
+    V.COMPLETED_LATE, V.COMPLETED, V.TERMINATED,
+]
+# How a party's record reads: met, met late, breached, still open, ended.
+COMPLIANCE_GROUPS = [
+    ("met", "Met", {V.COMPLETED, V.IN_FORCE}),
+    ("late", "Met late", {V.COMPLETED_LATE}),
+    ("breached", "Breached", {V.OVERDUE, V.VIOLATED}),
+    ("open", "Open", {V.PENDING, V.DUE_SOON, V.IN_PROGRESS}),
+    ("ended", "Ended", {V.TERMINATED}),
+]
+NEXT_DEADLINES = 10
+OVERDUE_SHOWN = 20
+LATEST_EVENTS = 15
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+class BadParameter(ValueError):
+    """A query-string value the page cannot use; the view answers 400 with this text."""
+
+
+# ---------------------------------------------------------------- as_of
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """The instant a page answers for. `raw` is None for "now" (stored statuses)."""
+
+    at: datetime
+    raw: datetime | date | None
+    zone: ZoneInfo
+    date_only: bool = False
+
+    @property
+    def explicit(self) -> bool:
+        return self.raw is not None
+
+    @property
+    def selector_at(self) -> datetime | date | None:
+        """What `tracker.selectors` takes: None now, else the date or instant asked for."""
+        return self.raw
+
+    @property
+    def local(self) -> datetime:
+        return self.at.astimezone(self.zone)
+
+
+def parse_as_of(raw: str | None, zone: ZoneInfo, now: datetime | None = None) -> AsOf:
+    """`?as_of=` as an instant. A date means the end of that day in `zone`
+    (as `tracker.selectors.instant_for` reads it); a naive time is local to `zone`."""
+    now = now or timezone.now()
+    text = (raw or "").strip()
+    if text in ("", "now"):
+        return AsOf(at=now, raw=None, zone=zone)
+    try:
+        day = parse_date(text)
+        moment = None if day else parse_datetime(text.replace(" ", "+"))
+    except ValueError as exc:
+        raise BadParameter(f"as_of={text!r} is not a real date or time ({exc}).") from exc
+    if day is not None:
+        if not 1900 <= day.year <= 2199:
+            raise BadParameter(f"as_of={text!r} is out of range (years 1900 to 2199).")
+        return AsOf(at=selectors.instant_for(day, zone), raw=day, zone=zone, date_only=True)
+    if moment is None:
+        raise BadParameter(
+            f"as_of={text!r} is not a date or an instant: use 2020-11-16 or "
+            "2020-11-16T12:00:00Z."
+        )
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=zone)
+    moment = moment.astimezone(UTC)
+    if not EARLIEST <= moment < LATEST:
+        raise BadParameter(f"as_of={text!r} is out of range (years 1900 to 2199).")
+    return AsOf(at=moment, raw=moment, zone=zone)
+
+
+def iso(at: datetime) -> str:
+    """An instant for a URL: UTC with Z, microseconds only when present."""
+    at = at.astimezone(UTC)
+    spec = "microseconds" if at.microsecond else "seconds"
+    return at.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+# ---------------------------------------------------------------- split by validity
+
+
+def summary_holds(at: datetime) -> Q:
+    """Rows whose stored summary columns are valid at `at` (see deadlines.classify)."""
+    return (
+        Q(needs_assessment=False)
+        & (Q(facts_from__isnull=True) | Q(facts_from__lte=at))
+        & (Q(facts_until__isnull=True) | Q(facts_until__gt=at))
+        & ~Q(status="")
+    )
+
+
+def split(qs: QuerySet[Obligation], asof: AsOf) -> tuple[QuerySet, QuerySet]:
+    """(rows whose status SQL can tell, annotated `st`; rows the engine must assess)."""
+    if not asof.explicit:
+        return qs.annotate(st=F("status")), qs.none()
+    return (
+        qs.filter(summary_holds(asof.at)).annotate(st=classify.status_at(asof.at)),
+        qs.exclude(summary_holds(asof.at)),
+    )
+
+
+@dataclass
+class EngineRow:
+    obligation: Obligation
+    assessment: engine.Assessment
+
+
+def engine_rows(qs: QuerySet[Obligation], asof: AsOf) -> list[EngineRow]:
+    """Assess, in Python, the rows SQL cannot classify at `asof` (none when now)."""
+    if not asof.explicit:
+        return []
+    rows = list(
+        with_facts(qs.order_by()).prefetch_related(
+            Prefetch("responsible", queryset=Party.objects.only("id", "slug", "name"))
+        )
+    )
+    return [EngineRow(o, engine.assess(facts_of(o), asof.at)) for o in rows]
+
+
+# ---------------------------------------------------------------- overview
+
+
+@dataclass
+class DeadlineRow:
+    obligation: Obligation
+    status: str
+    due_at: datetime
+    due_date: date | None
+
+    @property
+    def agreement(self) -> Agreement:
+        return self.obligation.agreement
+
+
+@dataclass
+class PartyRow:
+    party_id: int
+    slug: str
+    name: str
+    counts: Counter = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def groups(self) -> list[tuple[str, str, int]]:
+        return [
+            (key, label, sum(self.counts[s] for s in statuses))
+            for key, label, statuses in COMPLIANCE_GROUPS
+        ]
+
+
+@dataclass
+class AgreementCounts:
+    agreement: Agreement
+    counts: Counter = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def ordered(self) -> list[tuple[str, int]]:
+        return [(s, self.counts[s]) for s in STATUS_ORDER if self.counts[s]]
+
+
+@dataclass
+class Overview:
+    asof: AsOf
+    agreements: list[AgreementCounts]
+    next_deadlines: list[DeadlineRow]
+    overdue: list[DeadlineRow]
+    overdue_total: int
+    parties: list[PartyRow]
+    events: list[StatusEvent]
+    prev_event: datetime | None
+    next_event: datetime | None
+
+
+def overview_zone(agreements: list[Agreement]) -> ZoneInfo:
+    """The zone a bare `as_of` date is read in: the agreements' own when they share one."""
+    zones = {a.timezone for a in agreements}
+    return ZoneInfo(zones.pop()) if len(zones) == 1 else ZoneInfo("UTC")
+
+
+def neighbour_events(qs: QuerySet[StatusEvent], at: datetime) -> tuple[datetime | None, ...]:
+    """The last event instant before `at` and the first after it (index scans, LIMIT 1)."""
+    before = qs.filter(effective_at__lt=at).order_by("-effective_at").values_list(
+        "effective_at", flat=True
+    )[:1]
+    after = qs.filter(effective_at__gt=at).order_by("effective_at").values_list(
+        "effective_at", flat=True
+    )[:1]
+    if connection.features.supports_slicing_ordering_in_compound:
+        found = list(before.union(after, all=True).order_by())  # one round trip
+    else:
+        found = [*before, *after]
+    prev = max((t for t in found if t < at), default=None)
+    nxt = min((t for t in found if t > at), default=None)
+    return prev, nxt
+
+
+def overview(agreements: list[Agreement], asof: AsOf) -> Overview:
+    """Everything the overview shows, in a fixed number of queries (7 now; as of
+    another instant 8, plus 4 when some rows need the Python engine)."""
+    at = asof.at
+    all_rows = Obligation.objects.all()
+    sql_rows, engine_qs = split(all_rows, asof)
+    python = engine_rows(engine_qs, asof)
+
+    by_agreement = {a.pk: AgreementCounts(a) for a in agreements}
+    for r in sql_rows.order_by().values("agreement_id", "st").annotate(n=Count("pk")):
+        if r["agreement_id"] in by_agreement:
+            by_agreement[r["agreement_id"]].counts[r["st"] or V.PENDING] += r["n"]
+    for row in python:
+        if row.obligation.agreement_id in by_agreement:
+            by_agreement[row.obligation.agreement_id].counts[row.assessment.status] += 1
+
+    upcoming = [
+        DeadlineRow(o, o.st, o.due_at, o.due_date)
+        for o in sql_rows.filter(kind=V.DEADLINE, st__in=[V.PENDING, V.DUE_SOON])
+        .select_related("agreement")
+        .order_by("due_at", "pk")[:NEXT_DEADLINES]
+    ]
+    upcoming += [
+        DeadlineRow(r.obligation, r.assessment.status, r.assessment.due_at, r.assessment.due_date)
+        for r in python
+        if r.assessment.status in (V.PENDING, V.DUE_SOON) and r.assessment.due_at
+    ]
+    upcoming = sorted(upcoming, key=lambda d: (d.due_at, d.obligation.pk))[:NEXT_DEADLINES]
+
+    late = [
+        DeadlineRow(o, o.st, o.due_at, o.due_date)
+        for o in sql_rows.filter(st=V.OVERDUE)
+        .select_related("agreement")
+        .order_by("due_at", "pk")[:OVERDUE_SHOWN]
+    ]
+    late += [
+        DeadlineRow(r.obligation, V.OVERDUE, r.assessment.due_at, r.assessment.due_date)
+        for r in python
+        if r.assessment.status == V.OVERDUE and r.assessment.due_at
+    ]
+    late = sorted(late, key=lambda d: (d.due_at, d.obligation.pk))[:OVERDUE_SHOWN]
+    overdue_total = sum(a.counts[V.OVERDUE] for a in by_agreement.values())
+
+    parties: dict[int, PartyRow] = {}
+    party_counts = (
+        sql_rows.order_by()
+        .values("responsible__id", "responsible__slug", "responsible__name", "st")
+        .annotate(n=Count("pk"))
+    )
+    for r in party_counts:
+        if r["responsible__id"] is None:
+            continue
+        row = parties.setdefault(
+            r["responsible__id"],
+            PartyRow(r["responsible__id"], r["responsible__slug"], r["responsible__name"]),
+        )
+        row.counts[r["st"] or V.PENDING] += r["n"]
+    for er in python:
+        for p in er.obligation.responsible.all():
+            parties.setdefault(p.pk, PartyRow(p.pk, p.slug, p.name)).counts[
+                er.assessment.status
+            ] += 1
+
+    events_qs = StatusEvent.objects.all()
+    latest = list(
+        events_qs.filter(effective_at__lte=at)
+        .select_related("obligation", "obligation__agreement")
+        .only(
+            "id", "from_status", "to_status", "effective_at", "cause",
+            "obligation__id", "obligation__slug", "obligation__title",
+            "obligation__agreement__id", "obligation__agreement__slug",
+            "obligation__agreement__timezone",
+        )
+        .order_by("-effective_at", "-id")[:LATEST_EVENTS]
+    )
+    prev_event, next_event = neighbour_events(events_qs, at)
+    return Overview(
+        asof=asof,
+        agreements=list(by_agreement.values()),
+        next_deadlines=upcoming,
+        overdue=late,
+        overdue_total=overdue_total,
+        parties=sorted(parties.values(), key=lambda p: (p.name, p.party_id)),
+        events=latest,
+        prev_event=prev_event,
+        next_event=next_event,
+    )
+
+
+# ---------------------------------------------------------------- places and the map
+
+
+def location_statuses(qs: QuerySet[Obligation], asof: AsOf) -> dict[int, Counter]:
+    """For each location with obligations in `qs`: how many are in each status."""
+    sql_rows, engine_qs = split(qs, asof)
+    result: dict[int, Counter] = defaultdict(Counter)
+    rows = (
+        sql_rows.order_by()
+        .values("locations__id", "st")
+        .annotate(n=Count("pk"))
+    )
+    for r in rows:
+        if r["locations__id"] is None:
+            continue
+        result[r["locations__id"]][r["st"] or V.PENDING] += r["n"]
+    python = engine_rows(engine_qs.prefetch_related("locations"), asof)
+    for er in python:
+        for loc in er.obligation.locations.all():
+            result[loc.pk][er.assessment.status] += 1
+    return result
+
+
+def worst_status(counts: Counter) -> str:
+    """The status a place's marker shows: the one needing most attention."""
+    for status in STATUS_ORDER:
+        if counts.get(status):
+            return status
+    return V.PENDING
+
+
+def event_instants(obligations: list[Obligation], until: datetime) -> list[datetime]:
+    """Every instant at which something happened to these obligations, up to `until`
+    and beyond (the engine's transitions and the facts' own dates), sorted."""
+    instants: set[datetime] = set()
+    horizon = max(until, timezone.now()) + timedelta(days=1)
+    for o in obligations:
+        facts = facts_of(o)
+        instants.update(t.at for t in engine.timeline(facts, horizon))
+        instants.update(c.agreed_at for c in facts.changes)
+        instants.update(r.occurred_at for r in facts.reports)
+    return sorted(instants)
+
+
+def neighbours(instants: list[datetime], at: datetime) -> tuple[datetime | None, ...]:
+    prev = max((t for t in instants if t < at), default=None)
+    nxt = min((t for t in instants if t > at), default=None)
+    return prev, nxt

@@ -1,0 +1,297 @@
+"""The agreement timeline, drawn as SVG on the server.
+
+One row per obligation: each deadline (a diamond), each agreed move of a deadline
+(an arrow from the old date to the new one: Kalbajar 15 -> 25 November), each
+completion (a circle), overdue stretches and violation spans of ongoing terms
+(hatched bars). Only facts that held at the page's instant are drawn. Every mark
+carries a text label and a <title>, and the whole figure has a <title>/<desc>, so
+the picture never depends on colour alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from html import escape
+from zoneinfo import ZoneInfo
+
+from django.utils.safestring import SafeString, mark_safe
+
+from deadlines import engine
+from tracker import vocabulary as V
+
+WIDTH = 960
+LEFT = 12
+RIGHT = 24
+TOP = 40
+ROW = 46
+WINDOWS = ("deadlines", "all")
+
+
+@dataclass
+class Row:
+    title: str
+    kind: str
+    status: str
+    facts: engine.Facts
+    marks: list[str] = field(default_factory=list)
+    sentence: list[str] = field(default_factory=list)
+
+
+def _day(at: datetime, zone: ZoneInfo) -> str:
+    local = at.astimezone(zone)
+    return f"{local.day} {local:%b %Y}"
+
+
+def _short(at: datetime, zone: ZoneInfo) -> str:
+    local = at.astimezone(zone)
+    return f"{local.day} {local:%b}"
+
+
+def window_for(
+    rows: list[tuple[str, str, str, engine.Facts]], start: datetime, at: datetime, which: str
+) -> tuple[datetime, datetime]:
+    """The drawn period: around the deadlines (default), or everything up to `at`."""
+    begin = start - timedelta(days=2)
+    due_dates = []
+    last_fact = start
+    for _, _, _, facts in rows:
+        zone = facts.zone
+        for due in {facts.original_due_date, *(c.due_date for c in facts.changes)} - {None}:
+            due_dates.append(engine.due_instant(due, zone))
+        for instant in [c.agreed_at for c in facts.changes] + [
+            r.occurred_at for r in facts.reports
+        ]:
+            last_fact = max(last_fact, instant)
+    if which == "deadlines" and due_dates:
+        end = max(max(due_dates) + timedelta(days=7), begin + timedelta(days=21))
+        return begin, end
+    end = max(at, last_fact, begin + timedelta(days=21))
+    return begin, end + (end - begin) * 0.03
+
+
+def _ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetime, str]]:
+    span = end - start
+    local = start.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    ticks = []
+    if span <= timedelta(days=75):
+        t = local + timedelta(days=(7 - local.weekday()) % 7)  # Mondays
+        while t <= end:
+            ticks.append((t, f"{t.day} {t:%b}"))
+            t += timedelta(days=7)
+    elif span <= timedelta(days=900):
+        y, m = local.year, local.month
+        step = 1 if span <= timedelta(days=240) else 3
+        while True:
+            m += 1
+            if m > 12:
+                y, m = y + 1, 1
+            t = local.replace(year=y, month=m, day=1)
+            if t > end:
+                break
+            if (m - 1) % step == 0:
+                ticks.append((t, f"{t:%b %Y}"))
+    else:
+        for year in range(local.year + 1, end.year + 1):
+            ticks.append((local.replace(year=year, month=1, day=1), str(year)))
+    return ticks
+
+
+def draw(
+    rows: list[tuple[str, str, str, engine.Facts]],
+    start: datetime,
+    end: datetime,
+    at: datetime,
+    zone: ZoneInfo,
+    label: str,
+) -> SafeString:
+    """SVG for `rows` = (title, kind, status at `at`, facts) between `start` and `end`."""
+    span = (end - start).total_seconds() or 1.0
+    inner = WIDTH - LEFT - RIGHT
+
+    def x(t: datetime) -> float:
+        clamped = min(max(t, start), end)
+        return round(LEFT + (clamped - start).total_seconds() / span * inner, 1)
+
+    def inside(t: datetime) -> bool:
+        return start <= t <= end
+
+    height = TOP + ROW * len(rows) + 16
+    parts: list[str] = []
+    sentences: list[str] = []
+
+    # Axis with ticks.
+    parts.append(
+        f'<line class="tl-axis" x1="{LEFT}" y1="{TOP - 14}" x2="{WIDTH - RIGHT}" y2="{TOP - 14}"/>'
+    )
+    for t, text in _ticks(start, end, zone):
+        parts.append(
+            f'<line class="tl-tick" x1="{x(t)}" y1="{TOP - 18}" x2="{x(t)}" y2="{height - 10}"/>'
+            f'<text class="tl-tick-label" x="{x(t) + 3}" y="{TOP - 20}">{escape(text)}</text>'
+        )
+
+    for i, (title, kind, status, facts) in enumerate(rows):
+        y0 = TOP + i * ROW
+        track = y0 + 30
+        marks: list[str] = []
+        said: list[str] = []
+        label_text = escape(title)
+        marks.append(f'<text class="tl-row-label" x="{LEFT}" y="{y0 + 12}">{label_text}</text>')
+        marks.append(
+            f'<line class="tl-track" x1="{LEFT}" y1="{track}" x2="{WIDTH - RIGHT}" y2="{track}"/>'
+        )
+        changes = sorted(
+            (c for c in facts.changes if c.agreed_at <= at), key=lambda c: (c.agreed_at, c.id or 0)
+        )
+        reports = sorted(
+            (r for r in facts.reports if r.occurred_at <= at),
+            key=lambda r: (r.occurred_at, r.id or 0),
+        )
+        if kind == V.DEADLINE:
+            due = facts.original_due_date
+            if due:
+                said.append(f"due by {due:%-d %b %Y}")
+            for c in changes:
+                old_at = engine.due_instant(due, zone) if due else None
+                new_at = engine.due_instant(c.due_date, zone)
+                if old_at and (inside(old_at) or inside(new_at)):
+                    x1, x2 = x(old_at), x(new_at)
+                    mid = (x1 + x2) / 2
+                    marks.append(
+                        f'<g class="tl-move"><title>Deadline moved from {due:%-d %b} to '
+                        f'{c.due_date:%-d %b %Y}, agreed {_day(c.agreed_at, zone)}</title>'
+                        f'<path class="tl-move-arrow" d="M{x1},{track} Q{mid},{track - 26} '
+                        f'{x2},{track}" marker-end="url(#tl-arrow)"/>'
+                        f'<rect class="tl-old-due" x="{x1 - 4}" y="{track - 4}" width="8" '
+                        f'height="8" transform="rotate(45 {x1} {track})"/>'
+                        f'<text class="tl-mark-label" x="{mid}" y="{track - 16}" '
+                        f'text-anchor="middle">moved {due:%-d %b} → {c.due_date:%-d %b}</text></g>'
+                    )
+                said.append(
+                    f"moved to {c.due_date:%-d %b %Y} (agreed {_day(c.agreed_at, zone)})"
+                )
+                due = c.due_date
+            done = next((r for r in reports if r.claim == V.CLAIM_COMPLETED), None)
+            if due:
+                due_at = engine.due_instant(due, zone)
+                if inside(due_at):
+                    marks.append(
+                        f'<g class="tl-due"><title>Due by {due:%-d %b %Y}</title>'
+                        f'<rect class="tl-due-mark" x="{x(due_at) - 5}" y="{track - 5}" '
+                        f'width="10" height="10" transform="rotate(45 {x(due_at)} {track})"/>'
+                        f'<text class="tl-mark-label" x="{x(due_at) + 8}" y="{track + 14}">'
+                        f"due {due:%-d %b}</text></g>"
+                    )
+                late_until = done.occurred_at if done else at
+                if late_until > due_at:
+                    marks.append(
+                        f'<rect class="tl-span tl-span-overdue" x="{x(due_at)}" y="{track - 4}" '
+                        f'width="{max(1.0, x(late_until) - x(due_at))}" height="8">'
+                        f"<title>Overdue from {_day(due_at, zone)}</title></rect>"
+                    )
+                    said.append(f"overdue from {_day(due_at, zone)}")
+            if done:
+                css = "tl-done-late" if status == V.COMPLETED_LATE else "tl-done"
+                word = "done late" if status == V.COMPLETED_LATE else "done"
+                if inside(done.occurred_at):
+                    marks.append(
+                        f'<g class="{css}"><title>Completed {_day(done.occurred_at, zone)}</title>'
+                        f'<circle cx="{x(done.occurred_at)}" cy="{track}" r="6"/>'
+                        f'<text class="tl-mark-label" x="{x(done.occurred_at) + 8}" '
+                        f'y="{track - 6}">{word} {_short(done.occurred_at, zone)}</text></g>'
+                    )
+                said.append(f"{word} {_day(done.occurred_at, zone)}")
+        elif kind == V.ONGOING:
+            begin = facts.starts_at or facts.effective_at
+            finish = None
+            termination = next((r for r in reports if r.claim == V.CLAIM_TERMINATED), None)
+            for candidate in (facts.ends_at, termination.occurred_at if termination else None):
+                if candidate and candidate <= at:
+                    finish = min(finish or candidate, candidate)
+            bar_end = finish or at
+            if bar_end > begin:
+                marks.append(
+                    f'<rect class="tl-span tl-span-force" x="{x(begin)}" y="{track - 3}" '
+                    f'width="{max(1.0, x(bar_end) - x(begin))}" height="6">'
+                    f"<title>In force from {_day(begin, zone)}</title></rect>"
+                )
+            said.append(f"in force from {_day(begin, zone)}")
+            open_from = None
+            for r in reports:
+                if r.claim == V.CLAIM_VIOLATION and open_from is None:
+                    open_from = r.occurred_at
+                elif r.claim in (V.CLAIM_VIOLATION_ENDED, V.CLAIM_TERMINATED) and open_from:
+                    marks.append(_violation(x, open_from, r.occurred_at, track, zone))
+                    said.append(
+                        f"violated {_day(open_from, zone)} to {_day(r.occurred_at, zone)}"
+                    )
+                    open_from = None
+            if open_from:
+                marks.append(_violation(x, open_from, at, track, zone, ongoing=True))
+                said.append(f"violated since {_day(open_from, zone)}")
+            if finish and inside(finish):
+                marks.append(
+                    f'<g class="tl-ended"><title>Ended {_day(finish, zone)}</title>'
+                    f'<rect x="{x(finish) - 5}" y="{track - 5}" width="10" height="10"/>'
+                    f'<text class="tl-mark-label" x="{x(finish) + 8}" y="{track - 6}">'
+                    f"ended {_short(finish, zone)}</text></g>"
+                )
+                said.append(f"ended {_day(finish, zone)}")
+        else:  # open
+            for r in reports:
+                if r.claim not in (V.CLAIM_PROGRESS, V.CLAIM_COMPLETED):
+                    continue
+                word = "progress" if r.claim == V.CLAIM_PROGRESS else "done"
+                if inside(r.occurred_at):
+                    cx = x(r.occurred_at)
+                    marks.append(
+                        f'<g class="tl-{"progress" if word == "progress" else "done"}">'
+                        f"<title>{word.capitalize()} {_day(r.occurred_at, zone)}</title>"
+                        f'<path d="M{cx - 6},{track + 5} L{cx},{track - 6} '
+                        f'L{cx + 6},{track + 5}Z"/>'
+                        f'<text class="tl-mark-label" x="{cx + 8}" y="{track - 6}">'
+                        f"{word} {_short(r.occurred_at, zone)}</text></g>"
+                    )
+                said.append(f"{word} {_day(r.occurred_at, zone)}")
+            if not reports:
+                said.append("no date set, nothing reported")
+        status_label = V.STATUS_LABELS.get(status, status)
+        parts.append(
+            f'<g class="tl-row tl-status-{escape(status)}"><title>{label_text}: '
+            f"{escape(status_label)}</title>{''.join(marks)}</g>"
+        )
+        sentences.append(f"{title} ({status_label}): {', '.join(said) or 'nothing yet'}.")
+
+    if inside(at):
+        parts.append(
+            f'<g class="tl-now"><line x1="{x(at)}" y1="{TOP - 26}" x2="{x(at)}" '
+            f'y2="{height - 6}"/><text x="{x(at) - 4}" y="{TOP - 28}" text-anchor="end">'
+            f"{escape(label)}</text></g>"
+        )
+    desc = " ".join(sentences) or "No obligation to draw."
+    svg = (
+        f'<svg class="timeline" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
+        f'height="{height}" role="img" aria-labelledby="tl-title tl-desc" '
+        f'xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="tl-title">Timeline from {_day(start, zone)} to {_day(end, zone)}, '
+        f"{escape(label)}</title><desc id=\"tl-desc\">{escape(desc)}</desc>"
+        '<defs><marker id="tl-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10z" '
+        'class="tl-arrow-head"/></marker>'
+        '<pattern id="tl-hatch" width="6" height="6" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="6" height="6" class="tl-hatch-bg"/>'
+        '<line x1="0" y1="0" x2="0" y2="6" class="tl-hatch-line"/></pattern></defs>'
+        f"{''.join(parts)}</svg>"
+    )
+    return mark_safe(svg)  # noqa: S308 - every interpolated text is escaped above
+
+
+def _violation(x, begin: datetime, end: datetime, track: float, zone, ongoing=False) -> str:
+    until = "ongoing" if ongoing else f"to {_short(end, zone)}"
+    return (
+        f'<g class="tl-violation"><title>Violated from {_day(begin, zone)} {until}</title>'
+        f'<rect class="tl-span tl-span-violated" x="{x(begin)}" y="{track - 6}" '
+        f'width="{max(2.0, x(end) - x(begin))}" height="12"/>'
+        f'<text class="tl-mark-label" x="{x(begin)}" y="{track + 18}">violated '
+        f"{_short(begin, zone)} {until}</text></g>"
+    )
