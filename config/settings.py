@@ -193,7 +193,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["tracker.api.throttles.AnonThrottle"],
+    "EXCEPTION_HANDLER": "tracker.api.exceptions.handle",
+    "DEFAULT_PAGINATION_CLASS": "tracker.api.pagination.Pagination",
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_ANON_RATE", default="120/minute"),
         "user": env.str("API_USER_RATE", default="1200/minute"),
@@ -207,6 +209,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation documents the JSON error shape (400/401/403/404/429).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tracker.api.schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "tracker.vocabulary.STATUSES",
+        "ClaimEnum": "tracker.vocabulary.CLAIMS",
+    },
 }
 CORS_URLS_REGEX = r"^/(api|feeds)/.*$"
 CORS_ALLOW_ALL_ORIGINS = True

@@ -202,7 +202,8 @@ def filter_status(
             .values("pk")
         )
         matching_sql |= Q(pk__in=sql_ids)
-        for o in with_facts(in_zone.exclude(holds).order_by()):
+        rest = Obligation.objects.filter(pk__in=in_zone.exclude(holds).values("pk"))
+        for o in with_facts(rest.order_by()):
             if engine.assess(facts_of(o), instant).status in statuses:
                 python_ids.append(o.pk)
     return queryset.filter(matching_sql | Q(pk__in=python_ids))
@@ -277,3 +278,21 @@ def party_compliance_many(
 def party_compliance(agreement: Agreement, at: At = None) -> list[PartyCompliance]:
     """Per responsible party: how many of its obligations are in each status at `at`."""
     return party_compliance_many([agreement], at)[agreement.pk]
+
+
+def events_until(queryset: QuerySet, at: At) -> QuerySet:
+    """Status events (StatusEvent rows) that had taken effect by `at` (a date: the end of
+    that day in each obligation's agreement zone)."""
+    if at is None:
+        return queryset
+    if isinstance(at, datetime):
+        return queryset.filter(effective_at__lte=at)
+    zones = set(
+        queryset.order_by().values_list("obligation__agreement__timezone", flat=True).distinct()
+    )
+    cond = Q(pk__in=[])
+    for tz in sorted(zones):
+        cond |= Q(
+            obligation__agreement__timezone=tz, effective_at__lte=instant_for(at, ZoneInfo(tz))
+        )
+    return queryset.filter(cond)

@@ -2,8 +2,11 @@
 
 from django.urls import include, path
 
+from tracker.feeds import EventsFeed
+
 urlpatterns = [
     path("api/", include("tracker.api.urls")),
+    path("feeds/events.atom", EventsFeed(), name="feed-events"),
     path("staff/", include("tracker.staff.urls")),
     path("", include("tracker.web.urls")),
 ]

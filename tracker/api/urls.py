@@ -1,1 +1,35 @@
-urlpatterns: list = []
+"""/api/: v1 resources, the calendar, the OpenAPI schema and its interactive reference.
+
+Anything else under /api/ is a JSON 404 (the last pattern).
+"""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from tracker.api import views
+from tracker.api.exceptions import not_found
+
+app_name = "api"
+
+# Trailing slash optional: "/obligations" and "/obligations/" are the same resource.
+router = DefaultRouter(trailing_slash="/?")
+router.include_root_view = False
+router.register("agreements", views.AgreementViewSet, basename="agreement")
+router.register("obligations", views.ObligationViewSet, basename="obligation")
+router.register("events", views.EventViewSet, basename="event")
+router.register("reports", views.ReportViewSet, basename="report")
+router.register("locations", views.LocationViewSet, basename="location")
+router.register("parties", views.PartyViewSet, basename="party")
+router.register("sources", views.SourceViewSet, basename="source")
+
+calendar = views.CalendarViewSet.as_view({"get": "list"})
+
+urlpatterns = [
+    path("v1/calendar.ics", calendar, name="calendar"),
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    re_path(r"^.*$", not_found),
+]

@@ -1,0 +1,197 @@
+"""One FilterSet per resource. Unknown values are a 400 with a message, never an empty 200."""
+
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django_filters import rest_framework as filters
+from rest_framework.exceptions import ValidationError
+
+from tracker import selectors
+from tracker import vocabulary as V
+from tracker.models import (
+    Agreement,
+    Location,
+    Obligation,
+    Party,
+    Report,
+    Source,
+    StatusEvent,
+    fold,
+)
+
+
+class CommaChoiceField(forms.CharField):
+    """`a,b,c` where every item must be one of `choices`."""
+
+    def __init__(self, *args, allowed=(), **kwargs):
+        self.valid = list(allowed)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return []
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        unknown = [v for v in items if v not in self.valid]
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown value(s) {', '.join(unknown)}; choose from {', '.join(self.valid)}."
+            )
+        return items
+
+
+class CommaChoiceFilter(filters.Filter):
+    field_class = CommaChoiceField
+
+
+def _slug_filter(model, label: str, field_name: str, **kw) -> filters.ModelChoiceFilter:
+    return filters.ModelChoiceFilter(
+        field_name=field_name,
+        queryset=model.objects.all(),
+        to_field_name="slug",
+        label=label,
+        error_messages={"invalid_choice": f"No {label.split()[0].lower()} with that slug."},
+        **kw,
+    )
+
+
+def search_places(value: str) -> QuerySet[Location]:
+    """Places any of whose names or aliases contain the folded query."""
+    return Location.objects.filter(search_text__contains=fold(value))
+
+
+class ObligationFilter(filters.FilterSet):
+    agreement = _slug_filter(Agreement, "Agreement slug", "agreement")
+    kind = filters.ChoiceFilter(choices=V.KINDS)
+    category = filters.CharFilter(method="filter_category", label="Category (e.g. withdrawal)")
+    responsible = _slug_filter(Party, "Party slug (responsible)", "responsible")
+    location = _slug_filter(Location, "Location slug", "locations")
+    due_after = filters.DateFilter(field_name="due_date", lookup_expr="gte",
+                                   label="Due on or after (local date)")
+    due_before = filters.DateFilter(field_name="due_date", lookup_expr="lte",
+                                    label="Due on or before (local date)")
+    q = filters.CharFilter(
+        method="filter_q",
+        label="Search titles, descriptions and every place-name form and alias",
+    )
+    # Last, so it runs on the already narrowed rows (with as_of it may assess some).
+    status = CommaChoiceFilter(
+        method="filter_status", allowed=V.ALL_STATUSES,
+        label="Status at as_of (comma-separated list)",
+    )
+    ordering = filters.OrderingFilter(
+        fields=(
+            ("due_date", "due_date"),
+            ("due_at", "due_at"),
+            ("title", "title"),
+            ("position", "position"),
+            ("status", "status"),
+            ("status_since", "status_since"),
+            ("id", "id"),
+        ),
+        label="Order by (prefix - to reverse; status orderings only without as_of)",
+    )
+
+    class Meta:
+        model = Obligation
+        fields: list[str] = []
+
+    def filter_category(self, queryset, name, value):
+        known = set(Obligation.objects.values_list("category", flat=True).distinct())
+        if value not in known:
+            raise ValidationError(
+                {"category": [f"Unknown category {value!r}; one of {', '.join(sorted(known))}."]}
+            )
+        return queryset.filter(category=value)
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        folded = fold(value)
+        through = Obligation.locations.through.objects.filter(
+            location__in=search_places(value)
+        ).values("obligation_id")
+        return queryset.filter(
+            Q(title__icontains=value)
+            | Q(description__icontains=value)
+            | Q(title__icontains=folded)
+            | Q(description__icontains=folded)
+            | Q(pk__in=through)
+        )
+
+    def filter_status(self, queryset, name, value):
+        if not value:
+            return queryset
+        return selectors.filter_status(queryset, value, getattr(self.request, "as_of", None))
+
+
+class AgreementFilter(filters.FilterSet):
+    party = _slug_filter(Party, "Party slug (signatory)", "parties")
+
+    class Meta:
+        model = Agreement
+        fields: list[str] = []
+
+
+class EventFilter(filters.FilterSet):
+    agreement = _slug_filter(Agreement, "Agreement slug", "obligation__agreement")
+    obligation = filters.NumberFilter(field_name="obligation_id", label="Obligation id")
+    status = CommaChoiceFilter(field_name="to_status", lookup_expr="in",
+                               allowed=V.ALL_STATUSES, label="New status (comma list)")
+    cause = filters.ChoiceFilter(choices=V.EVENT_CAUSES)
+    since = filters.IsoDateTimeFilter(field_name="effective_at", lookup_expr="gte",
+                                      label="Effective at or after (ISO 8601)")
+    until = filters.IsoDateTimeFilter(field_name="effective_at", lookup_expr="lt",
+                                      label="Effective before (ISO 8601)")
+
+    class Meta:
+        model = StatusEvent
+        fields: list[str] = []
+
+
+class ReportFilter(filters.FilterSet):
+    agreement = _slug_filter(Agreement, "Agreement slug", "obligation__agreement")
+    obligation = filters.NumberFilter(field_name="obligation_id", label="Obligation id")
+    claim = filters.ChoiceFilter(choices=V.CLAIMS)
+    review_state = filters.ChoiceFilter(
+        choices=V.REVIEW_STATES, label="Review state (drafts are visible to editors only)"
+    )
+    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = Report
+        fields: list[str] = []
+
+
+class LocationFilter(filters.FilterSet):
+    agreement = _slug_filter(Agreement, "Agreement slug", "agreements")
+    kind = filters.ChoiceFilter(choices=V.LOCATION_KINDS)
+    q = filters.CharFilter(method="filter_q", label="Any name form or alias")
+
+    class Meta:
+        model = Location
+        fields: list[str] = []
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(pk__in=search_places(value.strip()).values("pk"))
+
+
+class PartyFilter(filters.FilterSet):
+    agreement = _slug_filter(Agreement, "Agreement slug", "agreements")
+    kind = filters.ChoiceFilter(choices=V.PARTY_KINDS)
+
+    class Meta:
+        model = Party
+        fields: list[str] = []
+
+
+class SourceFilter(filters.FilterSet):
+    agreement = _slug_filter(Agreement, "Agreement slug", "agreement")
+    language = filters.CharFilter()
+
+    class Meta:
+        model = Source
+        fields: list[str] = []

@@ -1,0 +1,350 @@
+"""Read shapes of the public API, and the one write shape (a draft report).
+
+Obligation status fields are read from `obj.state` (a `tracker.selectors.ObligationState`
+the view attaches): the stored status now, or the engine's answer for `as_of`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from tracker import vocabulary as V
+from tracker.models import (
+    Agreement,
+    DeadlineChange,
+    Location,
+    Obligation,
+    Party,
+    Report,
+    Source,
+    StatusEvent,
+)
+
+STATUS_CHOICES = V.STATUSES
+
+
+class PartyRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Party
+        fields = ["slug", "name"]
+
+
+class LocationRefSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Location
+        fields = ["slug", "name", "alt_name", "label"]
+
+
+class SourceRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Source
+        fields = ["id", "key", "url", "publisher", "title", "published_at", "language"]
+
+
+class PartySerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:party-detail", lookup_field="slug")
+
+    class Meta:
+        model = Party
+        fields = ["slug", "name", "kind", "url"]
+
+
+class LocationSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:location-detail", lookup_field="slug"
+    )
+    name = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)
+    names = serializers.DictField(child=serializers.CharField(), read_only=True)
+    aliases = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Location
+        fields = [
+            "slug", "kind", "name", "label", "names", "alt_name", "aliases", "latitude",
+            "longitude", "coordinates_note", "url",
+        ]
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    agreement = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Source
+        fields = [
+            "id", "agreement", "key", "url", "publisher", "title", "published_at", "language",
+        ]
+
+
+class DeadlineChangeSerializer(serializers.ModelSerializer):
+    sources = SourceRefSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = DeadlineChange
+        fields = ["id", "due_date", "agreed_at", "reason", "unconfirmed", "note", "sources"]
+
+
+class PartyCountsSerializer(serializers.Serializer):
+    party = serializers.CharField(source="party.slug")
+    name = serializers.CharField(source="party.name")
+    total = serializers.IntegerField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+
+
+class AgreementSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api:agreement-detail", lookup_field="slug"
+    )
+    parties = PartyRefSerializer(many=True, read_only=True)
+    status_counts = serializers.SerializerMethodField()
+    party_counts = serializers.SerializerMethodField()
+    as_of = serializers.SerializerMethodField()
+    obligations = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Agreement
+        fields = [
+            "slug", "title", "description", "signed_at", "effective_at", "timezone",
+            "warning_days", "parties", "status_counts", "party_counts", "as_of", "obligations",
+            "url",
+        ]
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_status_counts(self, obj: Agreement) -> dict:
+        return self.context["status_counts"].get(obj.pk, {})
+
+    @extend_schema_field(PartyCountsSerializer(many=True))
+    def get_party_counts(self, obj: Agreement) -> list:
+        return PartyCountsSerializer(self.context["party_counts"].get(obj.pk, []), many=True).data
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_as_of(self, obj: Agreement) -> str | None:
+        return self.context.get("as_of_label")
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_obligations(self, obj: Agreement) -> str:
+        base = reverse("api:obligation-list", request=self.context.get("request"))
+        return f"{base}?agreement={obj.slug}"
+
+
+class ObligationSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:obligation-detail")
+    history_url = serializers.HyperlinkedIdentityField(view_name="api:obligation-history")
+    agreement = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    timezone = serializers.CharField(source="agreement.timezone", read_only=True)
+    clause = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    responsible = PartyRefSerializer(many=True, read_only=True)
+    monitors = PartyRefSerializer(many=True, read_only=True)
+    locations = LocationRefSerializer(many=True, read_only=True)
+    sources = SourceRefSerializer(many=True, read_only=True)
+    deadline_changes = DeadlineChangeSerializer(
+        many=True, read_only=True, source="public_changes"
+    )
+    # The state at the answered instant (see module docstring).
+    status = serializers.ChoiceField(choices=STATUS_CHOICES, source="state.status",
+                                     read_only=True)
+    status_since = serializers.DateTimeField(source="state.status_since", read_only=True,
+                                             allow_null=True)
+    due_date = serializers.DateField(source="state.due_date", read_only=True, allow_null=True)
+    due_at = serializers.DateTimeField(source="state.due_at", read_only=True, allow_null=True)
+    days_remaining = serializers.IntegerField(source="state.days_remaining", read_only=True,
+                                              allow_null=True)
+    days_overdue = serializers.IntegerField(source="state.days_overdue", read_only=True,
+                                            allow_null=True)
+    term_ends_at = serializers.DateTimeField(source="state.term_ends_at", read_only=True,
+                                             allow_null=True)
+    notice_deadline = serializers.DateTimeField(source="state.notice_deadline", read_only=True,
+                                                allow_null=True)
+    status_report = serializers.IntegerField(
+        source="state.report_id", read_only=True, allow_null=True,
+        help_text="Id of the report that decided the status (given with as_of only).",
+    )
+    unconfirmed = serializers.BooleanField(source="state.unconfirmed", read_only=True)
+    as_of = serializers.SerializerMethodField(
+        help_text="The instant the status is answered for; null: the stored current status."
+    )
+
+    class Meta:
+        model = Obligation
+        fields = [
+            "id", "slug", "agreement", "timezone", "clause", "title", "description", "kind",
+            "category", "responsible", "monitors", "locations", "due_date", "due_at",
+            "original_due_date", "deadline_changes", "starts_at", "ends_at", "term_years",
+            "renews_years", "notice_months", "status", "status_since", "days_remaining",
+            "days_overdue", "term_ends_at", "notice_deadline", "status_report", "unconfirmed",
+            "as_of", "assessed_at", "sources", "url", "history_url",
+        ]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_as_of(self, obj: Obligation) -> str | None:
+        if obj.state.stored:
+            return None
+        return serializers.DateTimeField().to_representation(obj.state.at)
+
+
+class ReportRefSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:report-detail")
+
+    class Meta:
+        model = Report
+        fields = ["id", "claim", "summary", "url"]
+
+
+class TransitionSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    from_status = serializers.CharField(allow_blank=True)
+    to_status = serializers.ChoiceField(choices=STATUS_CHOICES)
+    report = ReportRefSerializer(allow_null=True)
+
+
+class HistorySerializer(serializers.Serializer):
+    obligation = serializers.IntegerField()
+    url = serializers.URLField()
+    as_of = serializers.DateTimeField()
+    transitions = TransitionSerializer(many=True)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    obligation = serializers.PrimaryKeyRelatedField(read_only=True)
+    obligation_title = serializers.CharField(source="obligation.title", read_only=True)
+    obligation_url = serializers.HyperlinkedRelatedField(
+        source="obligation", view_name="api:obligation-detail", read_only=True
+    )
+    agreement = serializers.CharField(source="obligation.agreement.slug", read_only=True)
+    report = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = StatusEvent
+        fields = [
+            "id", "obligation", "obligation_title", "obligation_url", "agreement",
+            "from_status", "to_status", "effective_at", "detected_at", "cause", "report",
+        ]
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:report-detail")
+    obligation = serializers.PrimaryKeyRelatedField(read_only=True)
+    obligation_url = serializers.HyperlinkedRelatedField(
+        source="obligation", view_name="api:obligation-detail", read_only=True
+    )
+    agreement = serializers.CharField(source="obligation.agreement.slug", read_only=True)
+    sources = SourceRefSerializer(many=True, read_only=True)
+    supersedes = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Report
+        fields = [
+            "id", "obligation", "obligation_url", "agreement", "claim", "occurred_at",
+            "occurred_date_only", "summary", "sources", "unconfirmed", "note", "review_state",
+            "published_at", "rejection_reason", "supersedes", "retracts", "correction_reason",
+            "superseded_at", "version", "url",
+        ]
+
+
+# ---------------------------------------------------------------- writes
+
+
+class NewSourceSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=1000)
+    publisher = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    published_at = serializers.DateField(required=False, allow_null=True, default=None)
+    language = serializers.CharField(max_length=16, required=False, allow_blank=True,
+                                     default="")
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "description": "Id of an existing source of the agreement."},
+            {
+                "type": "object",
+                "description": "A new source, created with the report.",
+                "properties": {
+                    "url": {"type": "string", "format": "uri"},
+                    "publisher": {"type": "string"},
+                    "title": {"type": "string"},
+                    "published_at": {"type": "string", "format": "date", "nullable": True},
+                    "language": {"type": "string"},
+                },
+                "required": ["url", "publisher"],
+            },
+        ]
+    }
+)
+class SourceInputField(serializers.Field):
+    """An existing source id, or a new source's fields."""
+
+    default_error_messages = {"invalid": "Give a source id or {url, publisher, ...}."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int) or (isinstance(data, str) and data.isdigit()):
+            return int(data)
+        if isinstance(data, dict):
+            nested = NewSourceSerializer(data=data)
+            nested.is_valid(raise_exception=True)
+            return dict(nested.validated_data)
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "An ISO 8601 instant with offset, or a date (counts from 00:00 local).",
+        "example": "2020-11-20T10:00:00+04:00",
+    }
+)
+class InstantOrDateField(serializers.Field):
+    default_error_messages = {"invalid": "Give an ISO 8601 instant with offset, or a date."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            if len(data.strip()) == 10:
+                return date.fromisoformat(data.strip())
+            return datetime.fromisoformat(data.strip())
+        except ValueError:
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class ReportCreateSerializer(serializers.Serializer):
+    obligation = serializers.PrimaryKeyRelatedField(queryset=Obligation.objects.all())
+    claim = serializers.ChoiceField(choices=V.CLAIMS)
+    occurred_at = InstantOrDateField()
+    occurred_date_only = serializers.BooleanField(required=False, default=False)
+    summary = serializers.CharField()
+    sources = serializers.ListField(child=SourceInputField(), allow_empty=False)
+    unconfirmed = serializers.BooleanField(required=False, default=False)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PublishSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                       help_text="The version you reviewed (optional check).")
+
+
+class RejectSerializer(PublishSerializer):
+    reason = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(), required=False)

@@ -1,0 +1,471 @@
+"""Public REST API v1. Thin: parse, call selectors/editorial, serialize.
+
+Every read: `as_of` parsed once (400 on garbage), ETag checked before any data is
+read (304), Cache-Control suited to the caller, JSON errors. Every list: stable
+ordering (id breaks ties), capped page size, `?format=csv` streamed with the same
+filters.
+"""
+
+from __future__ import annotations
+
+from itertools import batched
+
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.cache import patch_vary_headers
+from django.utils.crypto import get_random_string
+from django.utils.text import slugify
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from deadlines.facts import with_facts
+from tracker import editorial, feeds, selectors
+from tracker import vocabulary as V
+from tracker.api import filters, serializers
+from tracker.api.conditional import etag_for, matches
+from tracker.api.exceptions import NotModified
+from tracker.api.pagination import Pagination
+from tracker.api.params import AS_OF_HELP, as_of_label, parse_as_of
+from tracker.api.renderers import CSVRenderer, ICalendarRenderer, csv_lines
+from tracker.api.throttles import AnonThrottle
+from tracker.models import (
+    Agreement,
+    DeadlineChange,
+    Location,
+    Obligation,
+    Party,
+    Report,
+    Source,
+    StatusEvent,
+)
+
+AS_OF = OpenApiParameter("as_of", OpenApiTypes.STR, description=AS_OF_HELP)
+FORMAT = OpenApiParameter(
+    "format", OpenApiTypes.STR, enum=["json", "csv"],
+    description="`csv`: the whole filtered list as CSV, streamed, unpaginated.",
+)
+CSV_BATCH = 1000
+
+
+class ReadMixin:
+    """What every endpoint here shares (see module docstring)."""
+
+    pagination_class = Pagination
+    throttle_classes = [AnonThrottle]
+    filter_backends = [DjangoFilterBackend]
+    supports_as_of = False
+    csv_columns: list[str] = []
+
+    def get_renderers(self):
+        if getattr(self, "action", None) == "list" and self.csv_columns:
+            return [JSONRenderer(), CSVRenderer()]
+        return [JSONRenderer()]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        raw = request.query_params.get("as_of")
+        if raw is not None and not self.supports_as_of:
+            raise ValidationError({"as_of": ["This endpoint does not travel in time."]})
+        request.as_of = parse_as_of(raw)
+        self.etag = None
+        if request.method in ("GET", "HEAD"):
+            self.etag = etag_for(request)
+            if matches(request.headers.get("If-None-Match"), self.etag):
+                raise NotModified()
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response) and response.status_code >= 300:
+            # Errors (and 304s) are JSON whatever format was asked for.
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = "application/json"
+            response.renderer_context = self.get_renderer_context()
+        response = super().finalize_response(request, response, *args, **kwargs)
+        etag = getattr(self, "etag", None)
+        if etag and response.status_code in (200, 304):
+            response["ETag"] = etag
+            if request.user.is_authenticated:
+                response["Cache-Control"] = "private, no-cache"
+            else:
+                response["Cache-Control"] = "public, max-age=60"
+        elif "Cache-Control" not in response:
+            response["Cache-Control"] = "no-store"
+        label = as_of_label(getattr(request, "as_of", None))
+        if label and response.status_code == 200 and "X-As-Of" not in response:
+            response["X-As-Of"] = label
+        patch_vary_headers(response, ["Authorization"])
+        return response
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        ordering = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
+        if not {"id", "-id", "pk", "-pk"} & set(ordering):
+            ordering.append("pk")  # stable pages: ties broken by id
+        return queryset.order_by(*ordering)
+
+    def prepare(self, rows: list) -> list:
+        """Attach what serialization needs beyond the queryset (states, counts)."""
+        return rows
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        if request.accepted_renderer.format == "csv":
+            return self.stream_csv(queryset)
+        page = self.paginate_queryset(queryset)
+        rows = self.prepare(list(page))
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        [obj] = self.prepare([self.get_object()])
+        return Response(self.get_serializer(obj).data)
+
+    def stream_csv(self, queryset: QuerySet) -> StreamingHttpResponse:
+        ids = list(queryset.values_list("pk", flat=True))
+        base = self.get_queryset()
+
+        def rows():
+            for chunk in batched(ids, CSV_BATCH):
+                found = {o.pk: o for o in base.filter(pk__in=chunk).order_by()}
+                ordered = self.prepare([found[i] for i in chunk if i in found])
+                yield from self.get_serializer(ordered, many=True).data
+
+        response = StreamingHttpResponse(
+            csv_lines(self.csv_columns, rows()), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{self.basename}.csv"'
+        return response
+
+
+def _as_of_views(*actions: str):
+    return extend_schema_view(**{a: extend_schema(parameters=[AS_OF]) for a in actions})
+
+
+@_as_of_views("list", "retrieve")
+@extend_schema_view(list=extend_schema(parameters=[FORMAT]))
+class AgreementViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Agreements with counts of their obligations by status and by responsible party."""
+
+    queryset = Agreement.objects.prefetch_related("parties")
+    serializer_class = serializers.AgreementSerializer
+    filterset_class = filters.AgreementFilter
+    lookup_field = "slug"
+    supports_as_of = True
+    csv_columns = ["slug", "title", "signed_at", "effective_at", "timezone", "parties",
+                   "status_counts", "url"]
+
+    def prepare(self, rows: list) -> list:
+        at = self.request.as_of
+        self._counts = selectors.status_counts_many(rows, at)
+        self._parties = selectors.party_compliance_many(rows, at)
+        return rows
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        context["status_counts"] = getattr(self, "_counts", {})
+        context["party_counts"] = getattr(self, "_parties", {})
+        context["as_of_label"] = as_of_label(getattr(self.request, "as_of", None))
+        return context
+
+
+@_as_of_views("list", "retrieve")
+@extend_schema_view(list=extend_schema(parameters=[FORMAT]))
+class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Obligations with their status now, or as it stood at `as_of`."""
+
+    serializer_class = serializers.ObligationSerializer
+    filterset_class = filters.ObligationFilter
+    supports_as_of = True
+    csv_columns = [
+        "id", "slug", "agreement", "clause", "title", "kind", "category", "responsible",
+        "locations", "due_date", "due_at", "original_due_date", "deadline_changes", "status",
+        "status_since", "days_remaining", "days_overdue", "term_ends_at", "notice_deadline",
+        "unconfirmed", "as_of", "sources", "url",
+    ]
+
+    def get_queryset(self) -> QuerySet[Obligation]:
+        queryset = Obligation.objects.select_related("agreement", "clause").prefetch_related(
+            "responsible",
+            "monitors",
+            "locations",
+            "sources",
+            Prefetch(
+                "deadline_changes",
+                queryset=DeadlineChange.objects.filter(review_state=V.PUBLISHED)
+                .prefetch_related("sources")
+                .order_by("agreed_at", "id"),
+                to_attr="public_changes",
+            ),
+        )
+        if getattr(self.request, "as_of", None) is not None:
+            queryset = with_facts(queryset)
+        return queryset
+
+    def filter_queryset(self, queryset):
+        if self.request.as_of is not None:
+            ordering = self.request.query_params.get("ordering", "")
+            if "status" in ordering:
+                raise ValidationError(
+                    {"ordering": ["Ordering by status is only available without as_of."]}
+                )
+        return super().filter_queryset(queryset)
+
+    def prepare(self, rows: list) -> list:
+        states = selectors.states_for(rows, self.request.as_of)
+        for o in rows:
+            o.state = states[o.pk]
+        return rows
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        if response.data.get("as_of"):
+            response["X-As-Of"] = response.data["as_of"]
+        return response
+
+    @extend_schema(parameters=[AS_OF], responses=serializers.HistorySerializer, filters=False)
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def history(self, request, pk=None):
+        """Every change of status from entry into force to `as_of` (default: now), with the
+        report that decided it."""
+        obligation = self.get_object()
+        transitions = selectors.obligation_timeline(obligation, request.as_of)
+        report_ids = {t.report.id for t in transitions if t.report and t.report.id}
+        reports = Report.objects.in_bulk(report_ids)
+        until = (
+            selectors.instant_for(request.as_of, obligation.agreement.zone)
+            if request.as_of is not None
+            else None
+        )
+        from django.utils import timezone
+
+        body = {
+            "obligation": obligation.pk,
+            "url": reverse("api:obligation-detail", args=[obligation.pk], request=request),
+            "as_of": until or timezone.now(),
+            "transitions": [
+                {
+                    "at": t.at,
+                    "from_status": t.from_status,
+                    "to_status": t.to_status,
+                    "report": reports.get(t.report.id) if t.report else None,
+                }
+                for t in transitions
+            ],
+        }
+        data = serializers.HistorySerializer(body, context={"request": request}).data
+        response = Response(data)
+        if until is not None:
+            response["X-As-Of"] = data["as_of"]
+        return response
+
+
+@_as_of_views("list")
+@extend_schema_view(list=extend_schema(parameters=[FORMAT]))
+class EventViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Status transitions, newest first (the history and the feeds' source)."""
+
+    queryset = StatusEvent.objects.select_related("obligation__agreement").order_by(
+        "-effective_at", "-id"
+    )
+    serializer_class = serializers.EventSerializer
+    filterset_class = filters.EventFilter
+    supports_as_of = True
+    csv_columns = ["id", "obligation", "obligation_title", "agreement", "from_status",
+                   "to_status", "effective_at", "detected_at", "cause", "report"]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if self.action != "list" and request.as_of is not None:
+            raise ValidationError({"as_of": ["Only the list of events travels in time."]})
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        return selectors.events_until(queryset, self.request.as_of)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[FORMAT]),
+    create=extend_schema(
+        request=serializers.ReportCreateSerializer,
+        responses={
+            201: serializers.ReportSerializer,
+            400: serializers.ErrorSerializer,
+            401: serializers.ErrorSerializer,
+            403: serializers.ErrorSerializer,
+        },
+    ),
+)
+class ReportViewSet(ReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Reports: published ones for everyone, drafts too for editors and reviewers.
+    Editors POST drafts; reviewers publish or reject other people's drafts."""
+
+    serializer_class = serializers.ReportSerializer
+    filterset_class = filters.ReportFilter
+    csv_columns = ["id", "obligation", "agreement", "claim", "occurred_at", "summary",
+                   "sources", "unconfirmed", "review_state", "published_at", "superseded_at",
+                   "url"]
+
+    def get_queryset(self) -> QuerySet[Report]:
+        queryset = Report.objects.select_related("obligation__agreement").prefetch_related(
+            "sources"
+        ).order_by("-occurred_at", "-id")
+        user = self.request.user
+        if self.action in ("publish", "reject"):
+            return queryset  # the role check is editorial's, and says 403 not 404
+        if not (editorial.is_editor(user) or editorial.is_reviewer(user)):
+            queryset = queryset.filter(review_state=V.PUBLISHED)
+        return queryset
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return serializers.ReportCreateSerializer
+        if self.action == "publish":
+            return serializers.PublishSerializer
+        if self.action == "reject":
+            return serializers.RejectSerializer
+        return serializers.ReportSerializer
+
+    def _require_user(self):
+        if not self.request.user.is_authenticated:
+            raise NotAuthenticated()
+
+    def create(self, request, *args, **kwargs):
+        self._require_user()
+        if not editorial.is_editor(request.user):
+            raise PermissionDenied("Only editors can draft reports.")
+        incoming = serializers.ReportCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        obligation = data.pop("obligation")
+        with transaction.atomic():
+            sources = [
+                s if isinstance(s, int) else _new_source(obligation, s) for s in data.pop("sources")
+            ]
+            report = editorial.create_report(
+                author=request.user, obligation=obligation, sources=sources, **data
+            )
+        report = self.get_queryset().get(pk=report.pk)
+        body = serializers.ReportSerializer(report, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
+
+    @extend_schema(
+        request=serializers.PublishSerializer,
+        responses={200: serializers.ReportSerializer, 400: serializers.ErrorSerializer,
+                   401: serializers.ErrorSerializer, 403: serializers.ErrorSerializer,
+                   404: serializers.ErrorSerializer, 409: serializers.ErrorSerializer},
+        filters=False,
+    )
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def publish(self, request, pk=None):
+        """Publish a draft (reviewers only, never their own); the obligation is re-assessed."""
+        self._require_user()
+        body = serializers.PublishSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = editorial.publish(
+            self.get_object(), reviewer=request.user, version=body.validated_data["version"]
+        )
+        return self._report_response(report)
+
+    @extend_schema(
+        request=serializers.RejectSerializer,
+        responses={200: serializers.ReportSerializer, 400: serializers.ErrorSerializer,
+                   401: serializers.ErrorSerializer, 403: serializers.ErrorSerializer,
+                   404: serializers.ErrorSerializer, 409: serializers.ErrorSerializer},
+        filters=False,
+    )
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def reject(self, request, pk=None):
+        """Reject a draft with a reason (reviewers only, never their own)."""
+        self._require_user()
+        body = serializers.RejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = editorial.reject(
+            self.get_object(), reviewer=request.user, reason=body.validated_data["reason"],
+            version=body.validated_data["version"],
+        )
+        return self._report_response(report)
+
+    def _report_response(self, report: Report) -> Response:
+        report = Report.objects.select_related("obligation__agreement").get(pk=report.pk)
+        context = self.get_serializer_context()
+        return Response(serializers.ReportSerializer(report, context=context).data)
+
+
+def _new_source(obligation: Obligation, fields: dict) -> Source:
+    """A source given inline in a report, kept with the obligation's agreement."""
+    stem = slugify(fields.get("publisher") or "source")[:60] or "source"
+    key = f"{stem}-{get_random_string(8).lower()}"
+    return Source.objects.create(agreement=obligation.agreement, key=key, **fields)
+
+
+@extend_schema_view(list=extend_schema(parameters=[FORMAT]))
+class LocationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Places with every name form and alias."""
+
+    queryset = Location.objects.all()
+    serializer_class = serializers.LocationSerializer
+    filterset_class = filters.LocationFilter
+    lookup_field = "slug"
+    csv_columns = ["slug", "kind", "name", "alt_name", "aliases", "latitude", "longitude",
+                   "url"]
+
+
+@extend_schema_view(list=extend_schema(parameters=[FORMAT]))
+class PartyViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Signatories, guarantors and monitors."""
+
+    queryset = Party.objects.all()
+    serializer_class = serializers.PartySerializer
+    filterset_class = filters.PartyFilter
+    lookup_field = "slug"
+    csv_columns = ["slug", "name", "kind", "url"]
+
+
+@extend_schema_view(list=extend_schema(parameters=[FORMAT]))
+class SourceViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Where each fact comes from."""
+
+    queryset = Source.objects.select_related("agreement")
+    serializer_class = serializers.SourceSerializer
+    filterset_class = filters.SourceFilter
+    csv_columns = ["id", "agreement", "key", "url", "publisher", "title", "published_at",
+                   "language"]
+
+
+class CalendarViewSet(ReadMixin, viewsets.GenericViewSet):
+    """Deadlines as an iCalendar feed (RFC 5545): one all-day event per deadline."""
+
+    serializer_class = serializers.ObligationSerializer
+    filterset_class = filters.ObligationFilter
+    pagination_class = None
+
+    def get_renderers(self):
+        return [ICalendarRenderer(), JSONRenderer()]
+
+    def get_queryset(self) -> QuerySet[Obligation]:
+        return Obligation.objects.filter(kind=V.DEADLINE).select_related(
+            "agreement", "clause"
+        ).prefetch_related("responsible", "locations", "sources")
+
+    @extend_schema(
+        filters=True,
+        responses={(200, "text/calendar"): OpenApiResponse(OpenApiTypes.STR)},
+        description=feeds.CALENDAR_HELP,
+    )
+    def list(self, request, *args, **kwargs):
+        obligations = list(self.filter_queryset(self.get_queryset()))
+        body = feeds.calendar_for(obligations, request)
+        response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = 'inline; filename="deadlines.ics"'
+        return response
