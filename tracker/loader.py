@@ -749,6 +749,11 @@ class _Writer:
         zone = self.spec.zone
         is_new = obj is None
         obj = obj or Obligation(agreement=agreement, slug=spec.slug)
+        facts = False
+        if not is_new:
+            # Facts first, so the stored deadline is computed from what is now published.
+            facts |= self.sync_changes(obj, spec.changes, sources)
+            facts |= self.sync_reports(obj, spec.reports, sources)
         values = {**spec.values, "clause_id": clauses[spec.clause].pk}
         values.update(self.due_values(obj, spec, zone))
         changed = self.upsert("obligation", obj, values, bump_version=True)
@@ -763,36 +768,34 @@ class _Writer:
         if m2m_changed and not changed and not is_new:
             self.unchanged["obligation"] -= 1
             self.updated["obligation"] += 1
-        facts = is_new or bool(changed & _FACT_FIELDS)
-        facts |= self.sync_changes(obj, spec.changes, sources)
-        facts |= self.sync_reports(obj, spec.reports, sources)
-        if facts and obj.kind == V.DEADLINE:
-            # Deadline changes are now in the database (with ids, for ties): recompute.
-            after = self.due_values(obj, spec, zone, from_db=True)
-            if any(getattr(obj, k) != v for k, v in after.items()):
-                obj.due_date, obj.due_at = after["due_date"], after["due_at"]
-                obj.save(update_fields=["due_date", "due_at"])
-        if facts:
+        if is_new:
+            self.sync_changes(obj, spec.changes, sources)
+            self.sync_reports(obj, spec.reports, sources)
+        if is_new or facts or changed & _FACT_FIELDS:
             self.changed_ids.add(obj.pk)
 
-    def due_values(self, obj: Obligation, spec: ObligationSpec, zone: ZoneInfo,
-                   from_db: bool = False) -> dict[str, Any]:
-        """The deadline in force now, after every published change agreed so far."""
+    def due_values(self, obj: Obligation, spec: ObligationSpec, zone: ZoneInfo) -> dict[str, Any]:
+        """The deadline in force now, after every published change agreed so far.
+
+        A new obligation's changes are all the file's (about to be created in file order,
+        hence the ids, which break ties as the engine does); an existing one's are read
+        back after syncing, staff-entered changes included.
+        """
         original = spec.values["original_due_date"]
         if original is None:
             return {"due_date": None, "due_at": None}
-        if from_db or obj.pk:
-            published = DeadlineChange.objects.filter(obligation=obj, review_state=V.PUBLISHED)
-            if not from_db:  # before syncing: the file's changes plus staff-entered ones
-                published = published.exclude(origin=FILE_ORIGIN)
+        if obj.pk:
             facts = [
                 engine.DeadlineChangeFact(c.due_date, c.agreed_at, c.id)
-                for c in published.only("id", "due_date", "agreed_at")
+                for c in DeadlineChange.objects.filter(
+                    obligation=obj, review_state=V.PUBLISHED
+                ).only("id", "due_date", "agreed_at")
             ]
         else:
-            facts = []
-        if not from_db:
-            facts += [engine.DeadlineChangeFact(c.due_date, c.agreed_at) for c in spec.changes]
+            facts = [
+                engine.DeadlineChangeFact(c.due_date, c.agreed_at, i)
+                for i, c in enumerate(spec.changes, start=1)
+            ]
         due = engine.deadline_in_force(
             engine.Facts(kind=V.DEADLINE, zone=zone, effective_at=self.now,
                          original_due_date=original, changes=tuple(facts)),
