@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import random
 import time
 import urllib.error
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import mail_admins
 from django.db import transaction
 from django.db.models import F, Q
@@ -47,8 +49,16 @@ TIMESTAMP_HEADER = "X-Tracker-Timestamp"
 USER_AGENT = "ceasefire-tracker-webhooks/1"
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
+def _setting(name: str, default: float) -> float:
+    """A Django setting, else an environment variable of the same name, else the default
+    (tests shorten the backoff of a real worker process through the environment)."""
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name) or default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
 
 
 def timeout_seconds() -> float:
@@ -216,12 +226,16 @@ def claim(delivery_id: int, now: datetime | None = None) -> bool:
     """Compare-and-swap pending -> sending; True for exactly one caller."""
     now = now or timezone.now()
     # A retry may fire a moment before its scheduled instant (clock granularity).
+    # Every condition on the delivery row itself must sit in the UPDATE's own WHERE
+    # (not in a joined subquery): PostgreSQL re-checks those after waiting for the row
+    # lock, which is what makes the loser of a race see `sending` and update nothing.
+    active = WebhookSubscription.objects.filter(state=WebhookSubscription.ACTIVE).values("pk")
     return bool(
         Delivery.objects.filter(
             pk=delivery_id,
             state=Delivery.PENDING,
             next_attempt_at__lte=now + timedelta(seconds=2),
-            subscription__state=WebhookSubscription.ACTIVE,
+            subscription_id__in=active,
         ).update(state=Delivery.SENDING, claimed_at=now, attempts=F("attempts") + 1)
     )
 
