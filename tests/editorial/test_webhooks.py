@@ -122,8 +122,8 @@ def test_payload_is_signed_and_verifies_with_the_secret(world, receiver):
 def test_filters_by_agreement_and_status_and_skips_replays(world, receiver):
     r = receiver()
     WebhookSubscription.objects.create(name="all", url=r.url)
-    only_done = WebhookSubscription.objects.create(name="done", url=r.url,
-                                                   statuses=[V.COMPLETED])
+    WebhookSubscription.objects.create(name="done", url=r.url,
+                                       statuses=[V.COMPLETED])
     other = WebhookSubscription.objects.create(name="other", url=r.url)
     other.agreements.set([world.other_source.agreement])
     WebhookSubscription.objects.create(name="off", url=r.url, state=WebhookSubscription.DISABLED)
