@@ -152,13 +152,15 @@ def _obligation(o, zone) -> dict[str, Any]:
             term["notice_months"] = o.notice_months
         out["term"] = term
     changes = sorted(
-        (c for c in o.deadline_changes.all() if c.review_state == V.PUBLISHED),
+        (c for c in o.deadline_changes.all()
+         if c.review_state == V.PUBLISHED and c.sources.all()),
         key=lambda c: (c.agreed_at, c.id),
     )
     if changes and o.kind == V.DEADLINE:
         out["deadline_changes"] = [_change(c, zone) for c in changes]
     reports = sorted(
-        (r for r in o.reports.all() if r.is_fact),
+        # A report must cite a source in the format; an unsourced one cannot be written.
+        (r for r in o.reports.all() if r.is_fact and r.sources.all()),
         key=lambda r: (r.occurred_at, r.id),
     )
     if reports:
