@@ -8,6 +8,8 @@ from rest_framework.exceptions import ValidationError
 
 from tracker.selectors import At
 
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
 AS_OF_HELP = (
     "Answer as the tracker would have at this point in time. An ISO 8601 instant with an "
     "offset (`2020-11-21T12:00:00+04:00`, `2020-11-21T08:00:00Z`) is that instant. A date "
@@ -26,7 +28,7 @@ def parse_as_of(raw: str | None) -> At:
         raise ValidationError({"as_of": ["Give a date (YYYY-MM-DD) or an instant with offset."]})
     try:
         if len(value) == 10:
-            return date.fromisoformat(value)
+            return _in_range(date.fromisoformat(value))
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ValidationError(
@@ -36,9 +38,14 @@ def parse_as_of(raw: str | None) -> At:
         raise ValidationError(
             {"as_of": ["An instant needs an offset (e.g. +04:00 or Z); or give a date."]}
         )
-    if parsed.year < 1900:
-        raise ValidationError({"as_of": ["Out of range."]})
-    return parsed.astimezone(UTC)
+    return _in_range(parsed).astimezone(UTC)
+
+
+def _in_range(value):
+    # Far outside any agreement, and near datetime's limits, where day arithmetic overflows.
+    if not (MIN_YEAR <= value.year <= MAX_YEAR):
+        raise ValidationError({"as_of": [f"Give a year between {MIN_YEAR} and {MAX_YEAR}."]})
+    return value
 
 
 def as_of_label(at: At) -> str | None:

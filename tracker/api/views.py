@@ -87,12 +87,12 @@ class ReadMixin:
                 raise NotModified()
 
     def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
         if isinstance(response, Response) and response.status_code >= 300:
-            # Errors (and 304s) are JSON whatever format was asked for.
+            # Errors (and 304s) are JSON whatever format was asked for. Set after DRF's
+            # finalize, which copies the negotiated renderer; rendering happens later.
             response.accepted_renderer = JSONRenderer()
             response.accepted_media_type = "application/json"
-            response.renderer_context = self.get_renderer_context()
-        response = super().finalize_response(request, response, *args, **kwargs)
         etag = getattr(self, "etag", None)
         if etag and response.status_code in (200, 304):
             response["ETag"] = etag

@@ -1,0 +1,166 @@
+"""HTTP behaviour: ETag/304, caching headers, throttling, CORS, constant queries, schema."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from deadlines import sweep
+from tests.factories import ObligationFactory, PartyFactory, ReportFactory
+from tracker import vocabulary as V
+from tracker.models import Location, Obligation
+
+pytestmark = pytest.mark.django_db
+
+OBL = "/api/v1/obligations/"
+READS = [
+    OBL, f"{OBL}?status=completed", "/api/v1/agreements/", "/api/v1/agreements/nov-2020/",
+    "/api/v1/events/", "/api/v1/reports/", "/api/v1/locations/", "/api/v1/parties/",
+    "/api/v1/sources/", "/api/v1/calendar.ics", f"{OBL}?as_of=2020-11-21",
+]
+
+
+@pytest.mark.parametrize("path", READS)
+def test_etag_and_304(client, world, path):
+    first = client.get(path)
+    assert first.status_code == 200
+    etag = first["ETag"]
+    assert etag.startswith('"') and first["Cache-Control"] == "public, max-age=60"
+    again = client.get(path, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b""
+    assert again["ETag"] == etag
+    assert client.get(path, HTTP_IF_NONE_MATCH=f"W/{etag}").status_code == 304
+    assert client.get(path, HTTP_IF_NONE_MATCH='"other"').status_code == 200
+
+
+def test_etag_changes_when_data_changes(client, world):
+    etag = client.get(OBL)["ETag"]
+    report = ReportFactory(obligation=world.ceasefire, claim=V.CLAIM_VIOLATION_ENDED,
+                           occurred_at=datetime(2022, 9, 15, tzinfo=UTC))
+    after_report = client.get(OBL, HTTP_IF_NONE_MATCH=etag)
+    assert after_report.status_code == 200 and after_report["ETag"] != etag
+    etag = after_report["ETag"]
+    Obligation.objects.filter(pk=report.obligation_id).update(needs_assessment=True)
+    sweep.run()  # a new status: a StatusEvent row
+    assert client.get(OBL, HTTP_IF_NONE_MATCH=etag).status_code == 200
+    # Another query string is another representation.
+    assert client.get(f"{OBL}?kind=open")["ETag"] != client.get(OBL)["ETag"]
+    loc = Location.objects.get(slug="aghdam")
+    etag = client.get("/api/v1/locations/")["ETag"]
+    loc.aliases = ["Akdam"]
+    loc.save()
+    assert client.get("/api/v1/locations/", HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_authenticated_reads_are_private(world, editor):
+    from tests.api.conftest import token_client
+
+    r = token_client(editor).get(OBL)
+    assert r.status_code == 200 and r["Cache-Control"] == "private, no-cache"
+    assert "Authorization" in r["Vary"]
+
+
+def test_cors_open_for_get(client, world):
+    r = client.get(OBL, HTTP_ORIGIN="https://newsroom.example")
+    assert r["Access-Control-Allow-Origin"] == "*"
+    pre = client.options(OBL, HTTP_ORIGIN="https://newsroom.example",
+                         HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
+    assert "GET" in pre["Access-Control-Allow-Methods"]
+    feed = client.get("/feeds/events.atom", HTTP_ORIGIN="https://newsroom.example")
+    assert feed["Access-Control-Allow-Origin"] == "*"
+
+
+def test_anonymous_throttle(client, world, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "3/minute", "user": "1000/minute"},
+    }
+    cache.clear()
+    codes = [client.get("/api/v1/parties/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    r = client.get("/api/v1/parties/")
+    assert r.status_code == 429 and int(r["Retry-After"]) > 0
+    assert r.json()["code"] == "throttled"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"status": "completed,pending"}, {"q": "lachin"}, {"as_of": "2020-11-21"},
+     {"as_of": "2020-11-18", "status": "due_soon,completed"}, {"status": "overdue"}],
+)
+def test_list_queries_constant(client, world, params):
+    """A page costs the same number of queries at 10 and at 100 items."""
+
+    def queries(n_extra: int) -> int:
+        Obligation.objects.filter(slug__startswith="bulk-").delete()
+        party = PartyFactory(slug="armenia")
+        for i in range(n_extra):
+            o = ObligationFactory(agreement=world.agreement, slug=f"bulk-{i}",
+                                  title=f"Lachin bulk {i}")
+            o.responsible.set([party])
+            o.locations.set([world.lachin])
+            o.sources.set([world.source])
+            if i % 2:
+                ReportFactory(obligation=o, claim=V.CLAIM_COMPLETED,
+                              occurred_at=datetime(2020, 11, 12, tzinfo=UTC))
+        sweep.run()
+        cache.clear()
+        with CaptureQueriesContext(connection) as ctx:
+            r = client.get(OBL, {**params, "page_size": 500})
+        assert r.status_code == 200
+        return len(ctx.captured_queries), r.json()["count"]
+
+    small, n_small = queries(10)
+    large, n_large = queries(100)
+    assert n_large > n_small > 0
+    assert small == large
+
+
+def test_detail_and_history_queries_bounded(client, world, django_assert_max_num_queries):
+    with django_assert_max_num_queries(14):
+        client.get(f"{OBL}{world.kalbajar_return.pk}/?as_of=2020-11-21")
+    with django_assert_max_num_queries(12):
+        client.get(f"{OBL}{world.kalbajar_return.pk}/history/")
+
+
+def test_schema_valid_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file",
+                 str(tmp_path / "schema.yaml"))
+    assert (tmp_path / "schema.yaml").read_text().startswith("openapi: 3")
+
+
+def test_schema_and_docs_served_locally(client, db):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    assert "/api/v1/obligations/" in schema.json()["paths"]
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger-ui" in html and "cdn" not in html.lower()
+    assert "/static/drf_spectacular_sidecar/" in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{OBL}?page=abc", f"{OBL}?page=-1", f"{OBL}?page_size=abc", f"{OBL}?page_size=-5",
+        f"{OBL}?as_of=9999-12-31", f"{OBL}?as_of=0001-01-01", f"{OBL}?as_of=%00",
+        f"{OBL}?as_of=2020-11-21T25:00:00Z", f"{OBL}?q=%00", f"{OBL}?q=" + "x" * 5000,
+        f"{OBL}?ordering=-status,title", f"{OBL}?due_after=2020-02-30",
+        f"{OBL}abc/", f"{OBL}99999999999999999999999/", f"{OBL}1/history/?as_of=x",
+        "/api/v1/events/?since=yesterday", "/api/v1/events/?obligation=abc",
+        "/api/v1/reports/?occurred_after=xx", "/api/v1/reports/abc/",
+        "/api/v1/calendar.ics?as_of=2020-01-01", "/api/v1/obligations/?format=xml",
+        "/api/v1/agreements/nov-2020/?as_of=1899-12-31",
+    ],
+)
+def test_never_500(client, world, path):
+    r = client.get(path)
+    assert r.status_code < 500, (path, r.status_code)
+    if r.status_code >= 400:
+        assert r["Content-Type"].startswith("application/json"), path
