@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
@@ -45,11 +45,13 @@ from tracker.models import (
     Report,
     Source,
 )
+from tracker.services import facts_changed
 
 SCHEMA_PATH = Path(__file__).with_name("agreement_schema.json")
 FILE_ORIGIN = "file"
 REMOVED_REASON = "removed from the agreement file"
 CHANGED_REASON = "changed in the agreement file"
+_LOCK_KEY = 0x61677265  # pg advisory lock id for loads ("agre")
 
 KeyPath = tuple[str | int, ...]
 
@@ -981,9 +983,12 @@ def load(path: Path | str) -> LoadResult:
     On LoaderError (a bad file, or a removal that would lose history) nothing is written.
     """
     spec = check_file(path)
-    from tracker.services import facts_changed
-
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # One load at a time: two loads creating the same new party or agreement would
+            # otherwise collide on a unique constraint instead of one seeing the other's.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
         result = _Writer(spec, str(path)).run()
         if result.changed_obligation_ids:
             facts_changed(result.changed_obligation_ids)

@@ -31,3 +31,22 @@ def test_no_assess_leaves_statuses_to_the_sweep_and_a_later_load_catches_up(db, 
     call_command("load_agreement", str(MINIMAL))
     assert "assessed 1 obligation(s)" in capsys.readouterr().out
     assert Obligation.objects.get().status != ""
+
+
+def test_the_example_in_the_docs_loads(db, tmp_path):
+    """docs/agreement-format.md's example is a valid file and means what it says."""
+    import re
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from tracker.loader import load
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "agreement-format.md").read_text()
+    example = re.search(r"## Example\n\n```yaml\n(.*?)```", doc, re.S).group(1)
+    path = tmp_path / "doc-example.yaml"
+    path.write_text(example)
+    load(path)
+    thing = Obligation.objects.get(slug="example-thing")
+    assert thing.original_due_date.isoformat() == "2021-03-15"
+    assert thing.due_at == datetime(2021, 3, 21, 5, tzinfo=UTC)  # by 20 March, UTC-5
+    assert thing.reports.get().unconfirmed
