@@ -89,8 +89,15 @@ class ReportForm(NewSourceMixin):
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, obligation: Obligation | None = None, **kwargs):
+    def __init__(
+        self, *args, obligation: Obligation | None = None, lock_obligation: bool = False,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        if lock_obligation and obligation is not None:
+            # Editing or correcting: the obligation is fixed, whatever the POST says.
+            self.fields["obligation"].disabled = True
+            self.fields["obligation"].initial = obligation
         agreement_id = obligation.agreement_id if obligation else None
         if agreement_id is None and self.data.get("obligation"):
             ob = Obligation.objects.filter(pk=self.data.get("obligation")).first()
@@ -137,6 +144,15 @@ class DeadlineChangeForm(NewSourceMixin):
     unconfirmed = forms.BooleanField(required=False)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, obligation: Obligation | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if obligation is not None:  # editing a draft: the obligation is fixed
+            self.fields["obligation"].disabled = True
+            self.fields["obligation"].initial = obligation
+            self.fields["sources"].queryset = Source.objects.filter(
+                agreement_id=obligation.agreement_id
+            )
 
     def clean(self):
         cleaned = super().clean()

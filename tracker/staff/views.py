@@ -146,7 +146,7 @@ def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
     _require(editorial.can_edit_draft(request.user, report))
     context: dict[str, Any] = {"title": f"Edit draft report #{report.pk}", "object": report}
     if request.method == "POST":
-        form = ReportForm(request.POST, obligation=report.obligation)
+        form = ReportForm(request.POST, obligation=report.obligation, lock_obligation=True)
         if form.is_valid():
             if "preview" in request.POST:
                 context.update(_preview_rows(_unsaved_report(form, base=report)))
@@ -166,7 +166,7 @@ def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     return redirect("staff:home")
     else:
         form = ReportForm(
-            obligation=report.obligation,
+            obligation=report.obligation, lock_obligation=True,
             initial={
                 "obligation": report.obligation, "claim": report.claim,
                 "occurred_at": report.occurred_at.isoformat(), "summary": report.summary,
@@ -174,8 +174,6 @@ def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 "note": report.note, "version": report.version,
             },
         )
-    form.fields["obligation"].disabled = True
-    form.fields["obligation"].initial = report.obligation
     context["form"] = form
     return render(request, "staff/report_form.html", context)
 
@@ -188,7 +186,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("Only published, current reports can be corrected.")
     context: dict[str, Any] = {"title": f"Correct report #{old.pk}", "old": old}
     if request.method == "POST":
-        form = CorrectionForm(request.POST, obligation=old.obligation)
+        form = CorrectionForm(request.POST, obligation=old.obligation, lock_obligation=True)
         if form.is_valid():
             if "preview" in request.POST:
                 draft = _unsaved_report(form)
@@ -210,7 +208,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
                     return redirect("staff:home")
     else:
         form = CorrectionForm(
-            obligation=old.obligation,
+            obligation=old.obligation, lock_obligation=True,
             initial={
                 "obligation": old.obligation, "claim": old.claim,
                 "occurred_at": old.occurred_at.isoformat(), "summary": old.summary,
@@ -218,8 +216,6 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
                 "note": old.note,
             },
         )
-    form.fields["obligation"].disabled = True
-    form.fields["obligation"].initial = old.obligation
     context["form"] = form
     return render(request, "staff/report_form.html", context)
 
@@ -251,10 +247,9 @@ def _change_form_view(
         "object": change,
     }
     if request.method == "POST":
-        form = DeadlineChangeForm(request.POST)
-        if change is not None:
-            form.fields["obligation"].disabled = True
-            form.fields["obligation"].initial = change.obligation
+        form = DeadlineChangeForm(
+            request.POST, obligation=change.obligation if change else None
+        )
         if form.is_valid():
             obligation = form.cleaned_data["obligation"]
             if "preview" in request.POST:
@@ -287,13 +282,12 @@ def _change_form_view(
             ob = Obligation.objects.filter(pk=request.GET.get("obligation") or 0).first()
             form = DeadlineChangeForm(initial={"obligation": ob})
         else:
-            form = DeadlineChangeForm(initial={
+            form = DeadlineChangeForm(obligation=change.obligation, initial={
                 "obligation": change.obligation, "due_date": change.due_date,
                 "agreed_at": change.agreed_at.isoformat(), "reason": change.reason,
                 "sources": list(change.sources.all()), "unconfirmed": change.unconfirmed,
                 "note": change.note, "version": change.version,
             })
-            form.fields["obligation"].disabled = True
     context["form"] = form
     return render(request, "staff/change_form.html", context)
 
