@@ -267,11 +267,28 @@ def test_sweep_walking_forward_stores_what_the_engine_says(nov2020):
         assert result.failed == 0
         stored = _stored(nov2020)
         assert stored[slug] == expected, f"{slug} at {at.isoformat()} ({why})"
-        engine_says = {s: a.status for s, a in _by_slug(nov2020, at).items()}
-        assert stored == engine_says, f"sweep and engine differ at {at.isoformat()}"
+        assert _stored_explanations(nov2020) == _engine_explanations(nov2020, at), (
+            f"sweep and engine differ at {at.isoformat()}"
+        )
     sweep.run(at=timezone.now())
     now = timezone.now()
     assert _stored(nov2020) == {s: a.status for s, a in _by_slug(nov2020, now).items()}
+
+
+def _stored_explanations(agreement: Agreement) -> dict[str, tuple]:
+    return {
+        slug: (status, since, due_date, due_at)
+        for slug, status, since, due_date, due_at in Obligation.objects.filter(
+            agreement=agreement
+        ).values_list("slug", "status", "status_since", "due_date", "due_at")
+    }
+
+
+def _engine_explanations(agreement: Agreement, at: datetime) -> dict[str, tuple]:
+    return {
+        slug: (a.status, a.status_since, a.due_date, a.due_at)
+        for slug, a in _by_slug(agreement, at).items()
+    }
 
 
 def test_stored_events_equal_the_replayed_timeline_after_one_sweep(nov2020):
@@ -279,6 +296,23 @@ def test_stored_events_equal_the_replayed_timeline_after_one_sweep(nov2020):
     sweep.run(at=now)
     for obligation in with_facts(Obligation.objects.filter(agreement=nov2020)):
         assert _events(obligation) == _transitions(obligation, now), obligation.slug
+    # Not only the status: since when, and the deadline in force, as the engine says.
+    assert _stored_explanations(nov2020) == _engine_explanations(nov2020, now)
+
+
+def test_reloading_the_file_after_a_sweep_rewrites_no_history(nov2020):
+    from tests.conftest import NOV_2020
+    from tracker.loader import load_agreement_file
+
+    now = timezone.now()
+    sweep.run(at=now)
+    events = StatusEvent.objects.filter(obligation__agreement=nov2020).count()
+    stored = _stored_explanations(nov2020)
+
+    load_agreement_file(NOV_2020)
+    sweep.run(at=timezone.now())
+    assert StatusEvent.objects.filter(obligation__agreement=nov2020).count() == events
+    assert _stored_explanations(nov2020) == stored
 
 
 def test_stored_events_equal_the_replayed_timeline_after_a_forward_walk(nov2020):
@@ -302,6 +336,7 @@ def test_sweep_as_of_goes_back_to_2020_and_forward_again(nov2020):
         call_command("sweep", "--as-of", at.isoformat(), stdout=io.StringIO())
         back = _stored(nov2020)
         assert back == {s: a.status for s, a in _by_slug(nov2020, at).items()}, at
+        assert _stored_explanations(nov2020) == _engine_explanations(nov2020, at), at
     assert _stored(nov2020)["ceasefire"] == V.VIOLATED  # 25 Mar 2022
 
     call_command("sweep", "--as-of", baku(2020, 11, 14, 12).isoformat(), stdout=io.StringIO())
@@ -310,3 +345,15 @@ def test_sweep_as_of_goes_back_to_2020_and_forward_again(nov2020):
 
     sweep.run(at=now)
     assert _stored(nov2020) == today
+    assert _stored_explanations(nov2020) == _engine_explanations(nov2020, now)
+
+
+def test_sweep_as_of_walks_backwards_through_every_checkpoint_and_forward_again(nov2020):
+    """From today's stored statuses, replay each checkpoint in reverse order, then in
+    order: whatever was stored before, every row ends at its status at T."""
+    instants = sorted({at for at, _, _, _ in CHECKPOINTS})
+    sweep.run(at=timezone.now())
+    for direction in (list(reversed(instants)), instants):
+        for at in direction:
+            assert sweep.run(at=at).failed == 0
+            assert _stored_explanations(nov2020) == _engine_explanations(nov2020, at), at
