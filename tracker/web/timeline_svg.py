@@ -164,8 +164,14 @@ def draw(
                         f'{x2},{track}" marker-end="url(#tl-arrow)"/>'
                         f'<rect class="tl-old-due" x="{x1 - 4}" y="{track - 4}" width="8" '
                         f'height="8" transform="rotate(45 {x1} {track})"/>'
-                        f'<text class="tl-mark-label" x="{mid}" y="{track - 16}" '
-                        f'text-anchor="middle">moved {due:%-d %b} → {c.due_date:%-d %b}</text></g>'
+                        + (
+                            f'<text class="tl-mark-label" x="{mid}" y="{track - 16}" '
+                            f'text-anchor="middle">moved {due:%-d %b} → {c.due_date:%-d %b}'
+                            "</text>"
+                            if abs(x2 - x1) >= 90  # too short to label: the <title> says it
+                            else ""
+                        )
+                        + "</g>"
                     )
                 said.append(
                     f"moved to {c.due_date:%-d %b %Y} (agreed {_day(c.agreed_at, zone)})"

@@ -189,8 +189,10 @@ def overview(request: HttpRequest) -> HttpResponse:
             "event": e,
             "from": status_info(e.from_status) if e.from_status else None,
             "to": status_info(e.to_status),
-            "url": obligation_url(e.obligation),
-            "at": e.effective_at.astimezone(e.obligation.agreement.zone),
+            "url": _link(
+                reverse("web:obligation", args=[e.agreement_slug, e.obligation_slug]), **keep
+            ),
+            "at": e.effective_at.astimezone(ZoneInfo(e.timezone)),
         }
         for e in data.events
     ]
@@ -381,6 +383,11 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
     facts = facts_of(o)
     state = selectors.states_for([o], asof.selector_at)[o.pk]
     history = engine.timeline(facts, at)
+    # Which report the status rests on: the stored columns do not say, the engine does.
+    assessed = engine.assess(facts, at)
+    decider = state.report_id or (
+        assessed.report.id if assessed.report and assessed.status == state.status else None
+    )
 
     changes = list(
         DeadlineChange.objects.filter(obligation=o, review_state=V.PUBLISHED)
@@ -405,7 +412,7 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
             "claim": dict(V.CLAIMS).get(r.claim, r.claim),
             "corrected": r.superseded_at is not None,
             "newer": newer,
-            "decides": state.report_id == r.pk,
+            "decides": decider == r.pk,
             "occurred": r.occurred_at.astimezone(agreement.zone),
         })
     known_reports = [row for row in report_rows if row["r"].occurred_at <= at]
@@ -423,7 +430,8 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
         for t in history
     ]
     window_rows = [(o.title, o.kind, state.status, facts)]
-    begin, end = timeline_svg.window_for(window_rows, agreement.effective_at, at, "all")
+    which = "deadlines" if o.kind == V.DEADLINE else "all"
+    begin, end = timeline_svg.window_for(window_rows, agreement.effective_at, at, which)
     shown = "now" if not asof.explicit else f"as of {asof.local:%-d %b %Y}"
     instants = queries.event_instants([o], at)
     prev, nxt = queries.neighbours(instants, at)

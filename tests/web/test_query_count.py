@@ -1,0 +1,87 @@
+"""The overview costs a fixed number of SQL queries, whatever the number of obligations."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from deadlines import sweep
+from deadlines.engine import due_instant
+from tracker import vocabulary as V
+from tracker.models import Agreement, Location, Obligation, Party, Report
+
+pytestmark = pytest.mark.django_db
+EFFECTIVE = datetime(2020, 11, 9, 21, tzinfo=UTC)
+
+
+def populate(n: int) -> None:
+    """`n` obligations of every kind, with parties, places and reports, then a sweep."""
+    agreement, _ = Agreement.objects.get_or_create(
+        slug="bulk", defaults={"title": "Bulk", "signed_at": EFFECTIVE,
+                               "effective_at": EFFECTIVE, "timezone": "Asia/Baku"},
+    )
+    parties = [Party.objects.get_or_create(slug=f"p{i}", defaults={"name": f"P{i}"})[0]
+               for i in range(3)]
+    place, _ = Location.objects.get_or_create(
+        slug="lachin", defaults={"names": {"en": "Lachin"}, "latitude": 39.64,
+                                 "longitude": 46.55},
+    )
+    start = Obligation.objects.count()
+    rows = []
+    for i in range(start, start + n):
+        kind = (V.DEADLINE, V.ONGOING, V.OPEN)[i % 3]
+        due = date(2020, 11, 10) + timedelta(days=i % 2000) if kind == V.DEADLINE else None
+        rows.append(Obligation(
+            agreement=agreement, slug=f"o{i}", title=f"Obligation {i}", kind=kind,
+            category=("withdrawal", "ceasefire", "humanitarian")[i % 3], position=i,
+            due_date=due, original_due_date=due,
+            due_at=due_instant(due, agreement.zone) if due else None,
+            starts_at=EFFECTIVE if kind == V.ONGOING else None,
+        ))
+    created = Obligation.objects.bulk_create(rows)
+    Through = Obligation.responsible.through
+    Through.objects.bulk_create(
+        [Through(obligation_id=o.pk, party_id=parties[o.pk % 3].pk) for o in created]
+    )
+    Places = Obligation.locations.through
+    Places.objects.bulk_create([Places(obligation_id=o.pk, location_id=place.pk)
+                                for o in created[::5]])
+    Report.objects.bulk_create([
+        Report(obligation=o, claim=V.CLAIM_COMPLETED if o.kind != V.ONGOING else
+               V.CLAIM_VIOLATION, occurred_at=EFFECTIVE + timedelta(days=2 + 3 * j),
+               summary="bulk", review_state=V.PUBLISHED, published_at=EFFECTIVE)
+        for j, o in enumerate(created[::4])
+    ])
+    sweep.run()
+
+
+def overview_queries(client, **params) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        r = client.get("/", params)
+    assert r.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_overview_query_count_is_fixed(client):
+    populate(10)
+    small = overview_queries(client)
+    populate(190)
+    assert Obligation.objects.count() == 200
+    large = overview_queries(client)
+    assert small == large, (small, large)
+    assert large <= 10
+
+
+@pytest.mark.parametrize("as_of", ["2020-11-12", "2025-06-01"])
+def test_overview_as_of_query_count_does_not_grow(client, as_of):
+    populate(10)
+    small = overview_queries(client, as_of=as_of)
+    populate(190)
+    large = overview_queries(client, as_of=as_of)
+    assert small == large, (small, large)
+    # 7 in SQL, plus 3 to read the facts of rows whose stored summary does not hold
+    # then (a report dated after it) and assess them with the engine.
+    assert large <= (10 if as_of == "2020-11-12" else 7)
