@@ -283,7 +283,7 @@ class NewSourceSerializer(serializers.Serializer):
 class SourceInputField(serializers.Field):
     """An existing source id, or a new source's fields."""
 
-    default_error_messages = {"invalid": "Give a source id or {url, publisher, ...}."}
+    default_error_messages = {"invalid": "Give a source id, or an object with url and publisher."}
 
     def to_internal_value(self, data):
         if isinstance(data, bool):
