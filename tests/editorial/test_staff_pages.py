@@ -1,0 +1,145 @@
+"""The staff pages: status update form with a preview, the review queue with the diff
+of what publishing changes, corrections, deadline changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.test import Client
+from django.urls import reverse
+
+from deadlines import sweep
+from tests.editorial.conftest import completed_draft
+from tracker import editorial
+from tracker import vocabulary as V
+from tracker.models import DeadlineChange, Obligation, Report, Source
+
+
+def logged_in(user) -> Client:
+    client = Client(enforce_csrf_checks=False)
+    client.force_login(user)
+    return client
+
+
+def form(world, **extra):
+    return {
+        "obligation": world.aghdam.pk, "claim": V.CLAIM_COMPLETED,
+        "occurred_at": "2020-11-20 10:00", "summary": "Troops entered Aghdam.",
+        "sources": [world.source.pk], **extra,
+    }
+
+
+def test_preview_shows_what_the_status_would_become_and_saves_nothing(world, users):
+    sweep.run(at=datetime(2020, 12, 31, tzinfo=UTC))
+    client = logged_in(users.editor)
+    page = client.get(reverse("staff:report_new") + f"?obligation={world.aghdam.pk}")
+    assert page.status_code == 200 and "Preview the status" in page.content.decode()
+    response = client.post(reverse("staff:report_new"), form(world, preview="1"))
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "If published now" in text and "Overdue" in text and "Completed" in text
+    assert not Report.objects.exists()
+
+
+def test_saving_creates_a_draft_with_a_new_inline_source(world, users):
+    client = logged_in(users.editor)
+    response = client.post(reverse("staff:report_new"), form(
+        world, sources=[], save="1", new_source_url="https://example.org/new",
+        new_source_publisher="APA", new_source_title="Aghdam handed over"))
+    assert response.status_code == 302
+    report = Report.objects.get()
+    assert report.review_state == V.DRAFT and report.author == users.editor
+    # "10:00" without an offset is local time in the agreement's zone (Asia/Baku, +4).
+    assert report.occurred_at == datetime(2020, 11, 20, 6, tzinfo=UTC)
+    source = Source.objects.get(publisher="APA")
+    assert list(report.sources.all()) == [source] and source.agreement == world.agreement
+
+
+def test_bad_input_is_a_form_error_not_a_500(world, users):
+    client = logged_in(users.editor)
+    response = client.post(reverse("staff:report_new"), form(
+        world, claim=V.CLAIM_VIOLATION, occurred_at="yesterday", sources=[], save="1"))
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert {"occurred_at", "sources"} <= set(errors)
+    response = client.post(reverse("staff:report_new"), form(world, claim="violation", save="1"))
+    assert "claim" in response.context["form"].errors
+    assert not Report.objects.exists()
+
+
+def test_review_queue_shows_the_diff_and_publishes(world, users):
+    sweep.run(at=datetime(2020, 12, 31, tzinfo=UTC))
+    original = editorial.publish(completed_draft(world, users.editor), reviewer=users.reviewer)
+    fix = editorial.correct(original, author=users.editor, reason="It was late.",
+                            occurred_at=datetime(2020, 11, 22, 8, tzinfo=UTC))
+    own = completed_draft(world, users.admin, summary="Admin's own draft")
+    client = logged_in(users.admin)
+    page = client.get(reverse("staff:review"))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert f"corrects #{original.pk}" in text and "It was late." in text
+    assert "occurred_at" in text  # the field diff
+    assert "Completed</strong> → <strong>Completed late" in text
+    assert "Admin&#x27;s own draft" not in text and "Admin's own draft" not in text
+
+    response = client.post(reverse("staff:decide", args=["report", fix.pk]),
+                           {"version": fix.version, "publish": "1"})
+    assert response.status_code == 302
+    assert Report.objects.get(pk=fix.pk).review_state == V.PUBLISHED
+    assert Report.objects.get(pk=original.pk).superseded_at is not None
+    # Own draft: refused even by URL.
+    response = client.post(reverse("staff:decide", args=["report", own.pk]),
+                           {"version": own.version, "publish": "1"})
+    assert response.status_code == 403
+    assert Report.objects.get(pk=own.pk).review_state == V.DRAFT
+
+
+def test_reject_from_the_queue_needs_a_reason(world, users):
+    draft = completed_draft(world, users.editor)
+    client = logged_in(users.reviewer)
+    url = reverse("staff:decide", args=["report", draft.pk])
+    client.post(url, {"version": draft.version, "reject": "1", "reason": ""})
+    assert Report.objects.get(pk=draft.pk).review_state == V.DRAFT
+    client.post(url, {"version": draft.version, "reject": "1", "reason": "No source."})
+    assert Report.objects.get(pk=draft.pk).rejection_reason == "No source."
+
+
+def test_editing_a_stale_draft_on_the_staff_page_is_refused(world, users):
+    draft = completed_draft(world, users.editor)
+    client = logged_in(users.editor)
+    url = reverse("staff:report_edit", args=[draft.pk])
+    opened = client.get(url)
+    assert opened.context["form"]["version"].value() == 1
+    editorial.update_draft(draft, user=users.admin, version=1, summary="Admin fixed it.")
+    response = client.post(url, form(world, summary="Mine", version=1, save="1"))
+    text = response.content.decode()
+    assert "changed by someone else" in text and "Admin fixed it." in text
+    assert Report.objects.get(pk=draft.pk).summary == "Admin fixed it."
+
+
+def test_deadline_change_form_previews_and_saves(world, users):
+    client = logged_in(users.editor)
+    data = {"obligation": world.aghdam.pk, "due_date": "2020-11-30",
+            "agreed_at": "2020-11-15", "reason": "Extended.", "sources": [world.source.pk]}
+    preview = client.post(reverse("staff:change_new"), {**data, "preview": "1"})
+    assert "Deadline in force: 2020-11-20 → 2020-11-30" in preview.content.decode().replace(
+        "Nov. 20, 2020", "2020-11-20").replace("Nov. 30, 2020", "2020-11-30")
+    client.post(reverse("staff:change_new"), {**data, "save": "1"})
+    change = DeadlineChange.objects.get()
+    assert change.agreed_at == datetime(2020, 11, 14, 20, tzinfo=UTC)  # local midnight
+    queue = logged_in(users.reviewer).get(reverse("staff:review"))
+    assert f"Deadline change #{change.pk}" in queue.content.decode()
+    logged_in(users.reviewer).post(reverse("staff:decide", args=["change", change.pk]),
+                                   {"version": change.version, "publish": "1"})
+    assert str(Obligation.objects.get(pk=world.aghdam.pk).due_date) == "2020-11-30"
+
+
+def test_staff_pages_need_a_role(world, users):
+    anonymous = Client()
+    assert anonymous.get(reverse("staff:home")).status_code == 302  # to the login page
+    outsider = logged_in(users.outsider)
+    for name in ("staff:home", "staff:report_new", "staff:review"):
+        assert outsider.get(reverse(name)).status_code == 403
+    assert logged_in(users.reviewer).get(reverse("staff:report_new")).status_code == 403
+    assert logged_in(users.editor).get(reverse("staff:review")).status_code == 403
+    assert logged_in(users.editor).get(reverse("staff:home")).status_code == 200
