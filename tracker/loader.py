@@ -54,6 +54,7 @@ CHANGED_REASON = "changed in the agreement file"
 _LOCK_KEY = 0x61677265  # pg advisory lock id for loads ("agre")
 
 KeyPath = tuple[str | int, ...]
+MAX_NODES = 500_000  # far beyond any real agreement (November 2020: ~3,000)
 
 
 # ---------------------------------------------------------------- errors
@@ -115,6 +116,7 @@ class _Reader:
         self.lines: dict[KeyPath, int] = {}
         self.errors: list[FileError] = []
         self._stack: set[int] = set()
+        self._nodes = 0
 
     def error(self, path: KeyPath, message: str, line: int | None) -> None:
         self.errors.append(FileError(self.file, path, message, line))
@@ -122,6 +124,10 @@ class _Reader:
     def value(self, node: yaml.Node, path: KeyPath) -> Any:
         line = node.start_mark.line + 1
         self.lines.setdefault(path, line)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:  # aliases can make a small file expand without end
+            raise LoaderError([FileError(self.file, path, f"more than {MAX_NODES} values "
+                                         "(aliases expanding too far?)", line)])
         if id(node) in self._stack:  # a recursive alias would never end
             self.error(path, "recursive YAML alias", line)
             return None
@@ -635,7 +641,6 @@ class _Writer:
         self.file = file
         self.now = timezone.now()
         self.errors: list[FileError] = []
-        self.result: LoadResult | None = None
         self.created: Counter = Counter()
         self.updated: Counter = Counter()
         self.unchanged: Counter = Counter()
@@ -676,6 +681,12 @@ class _Writer:
         manager.set(pks)
         return True
 
+    def count_m2m(self, label: str, saved: set[str], is_new: bool, m2m_changed: bool) -> None:
+        """A row whose only change is a relation list counts as updated, not unchanged."""
+        if m2m_changed and not saved and not is_new:
+            self.unchanged[label] -= 1
+            self.updated[label] += 1
+
     def fail(self, path: KeyPath, message: str) -> None:
         self.errors.append(FileError(self.file, path, message))
 
@@ -701,8 +712,11 @@ class _Writer:
         )
         is_new = agreement.pk is None
         changed = self.upsert("agreement", agreement, spec.values)
-        self.set_m2m(agreement.parties, [parties[p.slug].pk for p in spec.parties])
-        self.set_m2m(agreement.locations, [locations[loc.slug].pk for loc in spec.locations])
+        m2m_changed = self.set_m2m(agreement.parties, [parties[p.slug].pk for p in spec.parties])
+        m2m_changed |= self.set_m2m(
+            agreement.locations, [locations[loc.slug].pk for loc in spec.locations]
+        )
+        self.count_m2m("agreement", changed, is_new, m2m_changed)
         zone_changed = not is_new and bool(changed & {"timezone", "warning_days", "effective_at"})
 
         sources = {s.key: s for s in agreement.sources.all()}
@@ -716,7 +730,8 @@ class _Writer:
             self.upsert("clause", obj, {"text": c.text, "position": c.position})
             self.variants(obj, c, sources)
 
-        existing = {o.slug: o for o in agreement.obligations.all()}
+        # Locked: an editor's concurrent save waits, then sees the new version.
+        existing = {o.slug: o for o in agreement.obligations.select_for_update()}
         for o in spec.obligations:
             self.obligation(agreement, existing.get(o.slug), o, clauses, parties, locations,
                             sources)
@@ -736,10 +751,10 @@ class _Writer:
         current = {v.version: v for v in clause.variants.all()} if clause.pk else {}
         for v in spec.variants:
             obj = current.pop(v.version, None) or ClauseVariant(clause=clause, version=v.version)
+            is_new = obj.pk is None
             changed = self.upsert("clause variant", obj, {"text": v.text})
-            if self.set_m2m(obj.sources, [sources[k].pk for k in v.sources]) and not changed:
-                self.unchanged["clause variant"] -= 1
-                self.updated["clause variant"] += 1
+            m2m_changed = self.set_m2m(obj.sources, [sources[k].pk for k in v.sources])
+            self.count_m2m("clause variant", changed, is_new, m2m_changed)
         for gone in current.values():  # nothing refers to a variant: safe to drop
             gone.delete()
             self.removed["clause variant"] += 1
@@ -767,9 +782,7 @@ class _Writer:
             ("sources", [sources[k].pk for k in spec.sources]),
         ):
             m2m_changed |= self.set_m2m(getattr(obj, name), pks)
-        if m2m_changed and not changed and not is_new:
-            self.unchanged["obligation"] -= 1
-            self.updated["obligation"] += 1
+        self.count_m2m("obligation", changed, is_new, m2m_changed)
         if is_new:
             self.sync_changes(obj, spec.changes, sources)
             self.sync_reports(obj, spec.reports, sources)
@@ -811,8 +824,10 @@ class _Writer:
 
     def sync_changes(self, obligation: Obligation, specs: list[ChangeSpec],
                      sources: dict[str, Source]) -> bool:
-        rows = list(obligation.deadline_changes.prefetch_related("sources")) if (
-            obligation.pk) else []
+        rows = (
+            list(obligation.deadline_changes.select_for_update().prefetch_related("sources"))
+            if obligation.pk else []
+        )
 
         def identity(c: DeadlineChange) -> tuple:
             return (c.due_date, c.agreed_at, c.reason, self._keys(c), c.unconfirmed, c.note)
@@ -831,7 +846,8 @@ class _Writer:
             old.review_state = V.REJECTED
             old.rejection_reason = REMOVED_REASON
             old.reviewed_at = self.now
-            old.save(update_fields=["review_state", "rejection_reason", "reviewed_at"])
+            old.version += 1  # an editor holding the old version must not overwrite this
+            old.save(update_fields=["review_state", "rejection_reason", "reviewed_at", "version"])
             self.retired["deadline change"] += 1
             changed = True
         for spec in unmatched:
@@ -850,6 +866,7 @@ class _Writer:
                      sources: dict[str, Source]) -> bool:
         rows = (
             list(obligation.reports.filter(review_state=V.PUBLISHED)
+                 .select_for_update(of=("self",))
                  .select_related("superseded_by").prefetch_related("sources"))
             if obligation.pk else []
         )
@@ -888,7 +905,8 @@ class _Writer:
                 pending.remove(same[0])
         for old in retired:
             old.superseded_at = self.now
-            fields = ["superseded_at"]
+            old.version += 1
+            fields = ["superseded_at", "version"]
             if old.pk not in successors:
                 old.correction_reason = REMOVED_REASON
                 fields.append("correction_reason")

@@ -150,3 +150,13 @@ def test_a_failure_while_writing_rolls_everything_back(db, tmp_path):
     assert "example-ceasefire" in str(caught.value)
     assert "history is never deleted" in str(caught.value)
     assert dump_database() == before
+
+
+def test_alias_bombs_are_refused(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(LoaderError, match="aliases expanding too far"):
+        check_file(path)
