@@ -134,3 +134,21 @@ class DeliveryAdmin(admin.ModelAdmin):
                 messages.warning(request, "Could not reach the worker; the next beat will send.")
                 break
         messages.success(request, f"Queued {len(ids)} deliveries.")
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(admin.ModelAdmin):
+    """Every HTTP attempt, searchable across deliveries (read only)."""
+
+    list_display = ("delivery", "number", "started_at", "succeeded", "response_code",
+                    "latency_ms", "error")
+    list_filter = ("succeeded", "response_code", "delivery__subscription")
+    search_fields = ("error", "delivery__subscription__name")
+    date_hierarchy = "started_at"
+    list_select_related = ("delivery",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
