@@ -157,6 +157,10 @@ def test_schema_and_docs_served_locally(client, db):
         "/api/v1/reports/?occurred_after=xx", "/api/v1/reports/abc/",
         "/api/v1/calendar.ics?as_of=2020-01-01", "/api/v1/obligations/?format=xml",
         "/api/v1/agreements/nov-2020/?as_of=1899-12-31",
+        "/api/v1/events/?obligation=1e400", "/api/v1/events/?obligation=99999999999999999999",
+        "/api/v1/reports/?obligation=-1.5", "/api/v1/reports/?obligation=NaN",
+        "/api/v1/reports/?occurred_before=0433-08-10T19%3A15%3A15.123108-21%3A12",
+        "/api/v1/events/?since=2020-01-01T00:00:00", f"{OBL}?due_before=0001-01-01",
     ],
 )
 def test_never_500(client, world, path):

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, ResolverMatch, resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -86,6 +87,7 @@ def handle(exc: Exception, context: dict) -> Response | None:
     return response
 
 
+@csrf_exempt  # a POST to an unknown path is a JSON 404, not an HTML CSRF page
 def not_found(request, *args, **kwargs) -> HttpResponse:
     """Any unknown path under /api/: a JSON 404 (the URLconf's last pattern).
 

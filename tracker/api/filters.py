@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django import forms
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 
 from tracker import selectors
 from tracker import vocabulary as V
+from tracker.api.params import MAX_YEAR, MIN_YEAR
 from tracker.models import (
     Agreement,
     Location,
@@ -43,6 +48,25 @@ class CommaChoiceField(forms.CharField):
 
 class CommaChoiceFilter(filters.Filter):
     field_class = CommaChoiceField
+
+
+class InstantField(IsoDateTimeField):
+    """An ISO 8601 instant, made UTC, in a sane range (the database rejects odd offsets
+    such as -21:12 and years before 1 AD in some zones)."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        if timezone.is_naive(parsed):
+            raise forms.ValidationError("Give an offset (e.g. +04:00 or Z).")
+        if not (MIN_YEAR <= parsed.year <= MAX_YEAR):
+            raise forms.ValidationError(f"Give a year between {MIN_YEAR} and {MAX_YEAR}.")
+        return parsed.astimezone(UTC)
+
+
+class InstantFilter(filters.IsoDateTimeFilter):
+    field_class = InstantField
 
 
 def _slug_filter(model, label: str, field_name: str, **kw) -> filters.ModelChoiceFilter:
@@ -141,9 +165,9 @@ class EventFilter(filters.FilterSet):
     status = CommaChoiceFilter(field_name="to_status", lookup_expr="in",
                                allowed=V.ALL_STATUSES, label="New status (comma list)")
     cause = filters.ChoiceFilter(choices=V.EVENT_CAUSES)
-    since = filters.IsoDateTimeFilter(field_name="effective_at", lookup_expr="gte",
+    since = InstantFilter(field_name="effective_at", lookup_expr="gte",
                                       label="Effective at or after (ISO 8601)")
-    until = filters.IsoDateTimeFilter(field_name="effective_at", lookup_expr="lt",
+    until = InstantFilter(field_name="effective_at", lookup_expr="lt",
                                       label="Effective before (ISO 8601)")
 
     class Meta:
@@ -158,8 +182,8 @@ class ReportFilter(filters.FilterSet):
     review_state = filters.ChoiceFilter(
         choices=V.REVIEW_STATES, label="Review state (drafts are visible to editors only)"
     )
-    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = InstantFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = InstantFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Report

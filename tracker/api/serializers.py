@@ -125,7 +125,7 @@ class AgreementSerializer(serializers.ModelSerializer):
     def get_party_counts(self, obj: Agreement) -> list:
         return PartyCountsSerializer(self.context["party_counts"].get(obj.pk, []), many=True).data
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_as_of(self, obj: Agreement) -> str | None:
         return self.context.get("as_of_label")
 

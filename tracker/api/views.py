@@ -70,7 +70,8 @@ class ReadMixin:
     csv_columns: list[str] = []
 
     def get_renderers(self):
-        if getattr(self, "action", None) == "list" and self.csv_columns:
+        # No action: a method the view lacks; negotiate anyway so the answer is a 405.
+        if self.csv_columns and getattr(self, "action", None) in ("list", None):
             return [JSONRenderer(), CSVRenderer()]
         return [JSONRenderer()]
 
