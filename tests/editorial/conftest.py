@@ -159,3 +159,18 @@ def admin_form_data(response, **changes) -> dict:
     for key, value in changes.items():
         data[key] = value
     return data
+
+
+def _vendor() -> str:
+    from django.db import connection
+
+    return connection.vendor
+
+
+# Tests with concurrent writers in threads: pytest-django's SQLite test database is an
+# in-memory shared cache, which answers "database table is locked" to a second writer
+# instead of waiting; production SQLite (a file, transaction_mode IMMEDIATE) serialises
+# writers, and the locking under test is PostgreSQL's row locks.
+postgres_only = pytest.mark.skipif(
+    _vendor() != "postgresql", reason="concurrent writers need PostgreSQL's row locks"
+)

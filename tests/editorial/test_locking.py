@@ -10,7 +10,13 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from tests.editorial.conftest import admin_form_data, completed_draft, make_users, make_world
+from tests.editorial.conftest import (
+    admin_form_data,
+    completed_draft,
+    make_users,
+    make_world,
+    postgres_only,
+)
 from tracker import editorial
 from tracker.models import Obligation, Report
 
@@ -37,6 +43,7 @@ def test_publishing_a_draft_that_changed_since_review_is_refused(world, users):
     assert Report.objects.get(pk=report.pk).review_state == "draft"
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_edits_through_editorial_one_wins(django_db_blocker):
     world, users = make_world(), make_users()
@@ -90,6 +97,7 @@ def test_admin_second_save_of_an_obligation_is_refused_and_shows_what_changed(wo
     assert stored.version == 2
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_admin_saves_of_a_draft_one_wins():
     world, users = make_world(), make_users()

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from deadlines import notify
 from deadlines.models import Delivery, DeliveryAttempt, WebhookSubscription
-from tests.editorial.conftest import make_users, make_world
+from tests.editorial.conftest import make_users, make_world, postgres_only
 from tracker import vocabulary as V
 from tracker.models import StatusEvent
 
@@ -235,6 +235,7 @@ def test_delivery_log_is_visible_in_the_admin(world, users, receiver):
     assert listing.status_code == 200
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_never_delivered_twice_even_with_two_workers(receiver):
     world = make_world()
@@ -271,6 +272,7 @@ def test_never_delivered_twice_even_with_two_workers(receiver):
     assert {int(e) for e, _ in received} == {e.pk for e in events}
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_claiming_the_same_delivery_send_it_once(receiver):
     world = make_world()
