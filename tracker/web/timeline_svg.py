@@ -25,7 +25,12 @@ LEFT = 12
 RIGHT = 24
 TOP = 40
 ROW = 46
-WINDOWS = ("deadlines", "all")
+WINDOWS = ("around", "deadlines", "all")
+WINDOW_LABELS = {
+    "around": "six weeks around the date shown",
+    "deadlines": "around the deadlines",
+    "all": "whole period",
+}
 
 
 @dataclass
@@ -51,8 +56,11 @@ def _short(at: datetime, zone: ZoneInfo) -> str:
 def window_for(
     rows: list[tuple[str, str, str, engine.Facts]], start: datetime, at: datetime, which: str
 ) -> tuple[datetime, datetime]:
-    """The drawn period: around the deadlines (default), or everything up to `at`."""
+    """The drawn period: six weeks around `at`, around the deadlines, or everything."""
     begin = start - timedelta(days=2)
+    if which == "around":
+        first = max(begin, at - timedelta(days=28))
+        return first, max(at + timedelta(days=14), first + timedelta(days=42))
     due_dates = []
     last_fact = start
     for _, _, _, facts in rows:

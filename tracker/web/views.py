@@ -235,7 +235,10 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         key=lambda loc: loc.label.casefold(),
     )
     chosen = {k: request.GET.get(k, "").strip() for k in FILTERS}
-    window = request.GET.get("window", "deadlines").strip() or "deadlines"
+    # Default period: around the date asked for when travelling in time (so the
+    # Kalbajar move shows on 16 November 2020), around the deadlines otherwise.
+    default_window = "around" if request.GET.get("as_of", "").strip() else "deadlines"
+    window = request.GET.get("window", "").strip() or default_window
     problems = []
     if chosen["status"] and chosen["status"] not in V.ALL_STATUSES:
         problems.append(f"status={chosen['status']!r} is not a status; use one of "
@@ -317,8 +320,9 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         "clear_url": _link(request.path, **keep),
         "window": window,
         "window_links": [
-            (w, _url(request, window=None if w == "deadlines" else w), w == window)
+            (timeline_svg.WINDOW_LABELS[w], _url(request, window=w), w == window)
             for w in timeline_svg.WINDOWS
+            if w != "around" or asof.explicit
         ],
         "timeline": timeline,
         "timeline_more": len(rows) > TIMELINE_ROWS,

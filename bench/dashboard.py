@@ -1,0 +1,248 @@
+"""Benchmark of the dashboard overview (`/`) with 100,000 obligations.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/tracker_web_bench \\
+        .venv/bin/python bench/dashboard.py [--n 100000] [--runs 30] [--reuse]
+
+It creates (drops first, unless --reuse finds it already filled) the database named
+in DATABASE_URL, which must be called `tracker_web_bench` or `tracker_web_bench_*`
+(anything else is refused: the bench drops it), migrates it, bulk-creates N
+obligations over three agreements (a third each deadline / ongoing / open; five
+responsible parties; twenty places; reports on a quarter of them, deadline changes
+on 2%), runs `deadlines.sweep.run()` so every row has a stored status, and then
+measures, server-side with the Django test client (middleware, view, queries,
+template; no network), the median of --runs renders of:
+
+* the baseline: a page through the same stack that does almost nothing (the places
+  page answering 400 to a bad query: one query, the base template);
+* the overview now (stored statuses) - the figure the 100 ms budget is for;
+* the overview `?as_of=` a past date, for information (SQL classification plus the
+  Python engine for rows whose stored summary does not hold then).
+
+It prints the query count of each and a Markdown table for docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PREFIX = "tracker_web_bench"
+EFFECTIVE = datetime(2020, 11, 9, 21, tzinfo=UTC)
+
+
+def database_names(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not (name == PREFIX or name.startswith(PREFIX + "_")):
+        sys.exit(f"refusing: the bench drops its database; name it {PREFIX}[_*], not {name!r}")
+    return name, urlunsplit(parts._replace(path="/postgres"))
+
+
+def prepare_database(url: str, reuse: bool) -> bool:
+    """Create the database if needed; True when it must be (re)filled."""
+    import psycopg2
+
+    name, admin_url = database_names(url)
+    conn = psycopg2.connect(admin_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        exists = cur.fetchone() is not None
+        if exists and reuse:
+            conn.close()
+            return False
+        if exists:
+            cur.execute(f'DROP DATABASE "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return True
+
+
+def populate(n: int) -> None:
+    from deadlines.engine import due_instant
+    from tracker import vocabulary as V
+    from tracker.models import (
+        Agreement,
+        DeadlineChange,
+        Location,
+        Obligation,
+        Party,
+        Report,
+    )
+
+    rng = random.Random(5)
+    agreements = [
+        Agreement.objects.create(
+            slug=f"bench-{i}", title=f"Bench agreement {i}", signed_at=EFFECTIVE,
+            effective_at=EFFECTIVE, timezone="Asia/Baku",
+        )
+        for i in range(3)
+    ]
+    parties = [Party.objects.create(slug=f"party-{i}", name=f"Party {i}") for i in range(5)]
+    places = [
+        Location.objects.create(
+            slug=f"place-{i}", names={"en": f"Place {i}"}, alt_name=f"Alt {i}",
+            latitude=38.5 + rng.random() * 3.5, longitude=44 + rng.random() * 6,
+        )
+        for i in range(20)
+    ]
+    batch = 5000
+    made = 0
+    while made < n:
+        rows = []
+        for i in range(made, min(n, made + batch)):
+            kind = (V.DEADLINE, V.ONGOING, V.OPEN)[i % 3]
+            agreement = agreements[i % 3]
+            due = date(2020, 11, 10) + timedelta(days=rng.randrange(0, 2500)) if (
+                kind == V.DEADLINE
+            ) else None
+            rows.append(Obligation(
+                agreement=agreement, slug=f"o-{i}", title=f"Obligation {i}", kind=kind,
+                category=("withdrawal", "ceasefire", "humanitarian", "transport")[i % 4],
+                position=i, due_date=due, original_due_date=due,
+                due_at=due_instant(due, agreement.zone) if due else None,
+                starts_at=EFFECTIVE if kind == V.ONGOING else None,
+            ))
+        created = Obligation.objects.bulk_create(rows)
+        Resp = Obligation.responsible.through
+        Resp.objects.bulk_create(
+            [Resp(obligation_id=o.pk, party_id=parties[o.position % 5].pk) for o in created]
+        )
+        Places = Obligation.locations.through
+        Places.objects.bulk_create(
+            [Places(obligation_id=o.pk, location_id=places[o.position % 20].pk)
+             for o in created if o.position % 3 == 0]
+        )
+        reports = []
+        changes = []
+        for o in created:
+            if o.position % 4 == 0:
+                claim = {V.DEADLINE: V.CLAIM_COMPLETED, V.ONGOING: V.CLAIM_VIOLATION,
+                         V.OPEN: V.CLAIM_PROGRESS}[o.kind]
+                reports.append(Report(
+                    obligation=o, claim=claim,
+                    occurred_at=EFFECTIVE + timedelta(days=rng.randrange(1, 2000)),
+                    summary="bench", review_state=V.PUBLISHED, published_at=EFFECTIVE,
+                ))
+            if o.kind == V.DEADLINE and o.position % 50 == 0:
+                changes.append(DeadlineChange(
+                    obligation=o, due_date=o.due_date + timedelta(days=10),
+                    agreed_at=EFFECTIVE + timedelta(days=1), reason="bench",
+                    review_state=V.PUBLISHED, published_at=EFFECTIVE,
+                ))
+        Report.objects.bulk_create(reports)
+        DeadlineChange.objects.bulk_create(changes)
+        made += len(created)
+        print(f"  created {made}/{n} obligations", flush=True)
+
+
+def median_ms(fn, runs: int) -> float:
+    fn()  # warm: templates compiled, connection open, map file read
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--reuse", action="store_true", help="keep a filled database")
+    args = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{PREFIX}")
+    os.environ["DATABASE_URL"] = url
+    # Production-like: DEBUG off (no query log kept), but plain static storage so that
+    # the templates' {% static %} needs no collectstatic manifest.
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 50)
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    fill = prepare_database(url, args.reuse)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    from deadlines import sweep
+    from tracker.models import Obligation
+
+    call_command("migrate", verbosity=0)
+    if fill or Obligation.objects.count() != args.n:
+        if not fill:
+            sys.exit("--reuse: the database holds a different N; run without --reuse")
+        print(f"populating {args.n} obligations ...", flush=True)
+        t = time.perf_counter()
+        populate(args.n)
+        print(f"  bulk create: {time.perf_counter() - t:.1f} s", flush=True)
+        t = time.perf_counter()
+        result = sweep.run()
+        print(f"  sweep.run(): {time.perf_counter() - t:.1f} s, {result.assessed} assessed,"
+              f" {result.events} events", flush=True)
+        with connection.cursor() as cur:
+            cur.execute("VACUUM ANALYZE")
+
+    storages = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    with override_settings(STORAGES=storages):
+        client = Client()
+
+        def get(path: str, status: int = 200):
+            def call():
+                r = client.get(path)
+                assert r.status_code == status, (path, r.status_code)
+            return call
+
+        pages = [
+            ("baseline: 400 page (base template, 1 query)", "/places/?q=" + "x" * 101, 400),
+            ("overview now (stored statuses)", "/", 200),
+            ("overview ?as_of=2022-01-01 (SQL + engine)", "/?as_of=2022-01-01", 200),
+        ]
+        results = []
+        for label, path, status in pages:
+            executed = []
+
+            def count(execute, sql, params, many, context, executed=executed):
+                executed.append(sql)
+                return execute(sql, params, many, context)
+
+            with connection.execute_wrapper(count):
+                get(path, status)()
+            ms = median_ms(get(path, status), args.runs)
+            results.append((label, ms, len(executed)))
+            print(f"  {label}: {ms:.1f} ms median of {args.runs}, {len(executed)} queries",
+                  flush=True)
+
+    base = results[0][1]
+    n = Obligation.objects.count()
+    print()
+    print(f"Obligations: {n:,}; runs: {args.runs} (median); PostgreSQL "
+          f"{connection.pg_version // 10000}; Django test client, DEBUG off.")
+    print()
+    print("| page | median ms | × baseline | SQL queries |")
+    print("|---|---:|---:|---:|")
+    for label, ms, queries in results:
+        print(f"| {label} | {ms:.1f} | {ms / base:.1f} | {queries} |")
+
+
+if __name__ == "__main__":
+    main()
