@@ -201,7 +201,8 @@ def build(n: int) -> None:
         """
         UPDATE bench_obl SET
             starts_at = CASE WHEN r4 < 0.1 THEN NULL
-                ELSE ((date '2020-01-01' + floor(r1 * (CASE WHEN u >= 0.4 THEN 2000 ELSE 2900 END))::int)
+                ELSE ((date '2020-01-01'
+                       + floor(r1 * (CASE WHEN u >= 0.4 THEN 2000 ELSE 2900 END))::int)
                       + time '12:00') AT TIME ZONE tz END
         WHERE kind = 'ongoing';
         UPDATE bench_obl SET
@@ -520,9 +521,10 @@ def loop_lean(ids: list[int]) -> tuple[int, int]:
 # ---------------------------------------------------------------- explain
 
 
-def explain_sweep(at: datetime) -> None:
+def explain_sweep(at: datetime, jit: bool = True) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of the sweep's statement and of its Python-path query,
-    inside a transaction that is rolled back."""
+    inside a transaction that is rolled back (a diagnostic: it warms the cache and leaves
+    dead tuples, so figures of a run with --explain are not the ones to report)."""
     from django.db import connection, transaction
     from django.db.models import Q
     from django.utils import timezone
@@ -532,9 +534,11 @@ def explain_sweep(at: datetime) -> None:
     from tracker.models import Obligation
 
     params = {"at": at, "detected": timezone.now(), "cause": V.CAUSE_AS_OF, "ids": None}
-    print(f"\n-- EXPLAIN (ANALYZE, BUFFERS) sweep statement at {at.isoformat()}")
+    print(f"\n-- EXPLAIN (ANALYZE, BUFFERS) sweep statement at {at.isoformat()}, jit={jit}")
     try:
         with transaction.atomic(), connection.cursor() as cur:
+            if not jit:
+                cur.execute("SET LOCAL jit = off")
             cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sweep._sweep_sql(False, True), params)
             print("\n".join(r[0] for r in cur.fetchall()))
             raise _Rollback
@@ -562,8 +566,15 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--loop-sample", type=int, default=20_000)
     parser.add_argument("--check-sample", type=int, default=2_000)
-    parser.add_argument("--explain", action="store_true", help="print query plans")
+    parser.add_argument(
+        "--explain", action="store_true",
+        help="print query plans of the nothing-changed and 1%% sweeps (diagnostic run)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--explain-full", action="store_true",
+        help="only build, then EXPLAIN (ANALYZE, BUFFERS) the first full sweep (rolled back)",
+    )
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
@@ -595,6 +606,10 @@ def main() -> int:
         sample = Sample(rng.sample(all_ids, min(args.check_sample, n)))
         ok &= report_errors("built summary = engine.summarize", check_built(sample))
 
+        if args.explain_full:
+            explain_sweep(T0)
+            return 0
+
         print("1. first full sweep", flush=True)
         r1 = timer.run("full", sweep.run, at=T0)
         print(f"  assessed {r1.assessed:,}, changed {r1.changed_rows:,}, "
@@ -618,13 +633,16 @@ def main() -> int:
                                         next_change_at__lte=t1).count()
         print(f"  T1 = {t1.isoformat()}: {due:,} rows ({due / n:.2%}) have a threshold in "
               f"(T0+1s, T1]", flush=True)
+        if args.explain:
+            explain_sweep(T0 + timedelta(seconds=2))
+            explain_sweep(t1)
+            explain_sweep(t1, jit=False)
+            vacuum("tracker_obligation", "tracker_statusevent")
         r3 = timer.run("one_percent", sweep.run, at=t1)
         print(f"  assessed {r3.assessed:,}, changed {r3.changed_rows:,}, events {r3.events:,}")
         errors, got, want = check_swept(sample, t1)
         ok &= report_errors("statuses and events after the 1% sweep", errors)
         print(f"  sample: {got:,} events stored, {want:,} implied by engine.timeline")
-        if args.explain:
-            explain_sweep(t1 + timedelta(seconds=1))
 
         print("4. floor: one UPDATE of every row of a fresh copy", flush=True)
         floor_rows = floor(timer, "floor", f"status = {status_case('%(at)s')}")
@@ -663,7 +681,8 @@ def main() -> int:
     scale = n / len(loop_ids)
     loop_e, loop_l = f["loop_engine"] * scale, f["loop_lean"] * scale
     version = sql_version(maintenance)
-    print(f"\nmachine: nproc={os.cpu_count()}, {version}; run at {timezone.now():%Y-%m-%d %H:%M} UTC")
+    print(f"\nmachine: nproc={os.cpu_count()}, {version}; "
+          f"run at {timezone.now():%Y-%m-%d %H:%M} UTC")
     print(f"N = {n:,} obligations; T0 = {T0.isoformat()}; events in the table at the end: "
           f"{events_total:,}\n")
     rows = [
