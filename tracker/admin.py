@@ -378,7 +378,10 @@ class ReviewableAdmin(HistoryAdmin):
 
     # -- review actions ------------------------------------------------------
 
-    @admin.action(description="Publish selected drafts (you must not be their author)")
+    @admin.action(
+        description="Publish (you must not be the author)",
+        location=[admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM],
+    )
     def publish_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         done = 0
         for obj in queryset:
@@ -390,7 +393,10 @@ class ReviewableAdmin(HistoryAdmin):
         if done:
             messages.success(request, f"Published {done}.")
 
-    @admin.action(description="Reject selected drafts (with a reason)")
+    @admin.action(
+        description="Reject (with a reason)",
+        location=[admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM],
+    )
     def reject_selected(self, request: HttpRequest, queryset: QuerySet):
         reason = (request.POST.get("reason") or "").strip()
         if "apply" not in request.POST or not reason:
@@ -405,6 +411,9 @@ class ReviewableAdmin(HistoryAdmin):
                     "objects": queryset,
                     "opts": self.model._meta,
                     "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                    # From the change form the action field carries that form's prefix.
+                    "action_field": "CHANGE_FORM-action"
+                    if "CHANGE_FORM-action" in request.POST else "action",
                 },
             )
         done = 0

@@ -15,7 +15,7 @@ from deadlines.models import WebhookSubscription
 from tests.editorial.conftest import completed_draft
 from tracker import editorial
 from tracker import vocabulary as V
-from tracker.models import Location, Obligation, StatusEvent
+from tracker.models import Location, Obligation, Report, StatusEvent
 
 
 @pytest.fixture
@@ -128,3 +128,24 @@ def test_status_events_are_read_only(world, root):
     assert root.post(reverse("admin:tracker_statusevent_delete", args=[event.pk]),
                      {"post": "yes"}).status_code == 403
     assert StatusEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_publish_and_reject_from_the_change_form(world, users):
+    client = Client()
+    client.force_login(users.reviewer)
+    draft = completed_draft(world, users.editor)
+    url = reverse("admin:tracker_report_change", args=[draft.pk])
+    page = client.get(url)
+    assert "publish_selected" in page.content.decode()
+    client.post(url, {"CHANGE_FORM-action": "publish_selected", "_selected_action": [draft.pk]})
+    assert Report.objects.get(pk=draft.pk).review_state == V.PUBLISHED
+
+    other = completed_draft(world, users.editor)
+    url = reverse("admin:tracker_report_change", args=[other.pk])
+    asked = client.post(url, {"CHANGE_FORM-action": "reject_selected",
+                              "_selected_action": [other.pk]})
+    assert asked.status_code == 200 and 'name="CHANGE_FORM-action"' in asked.content.decode()
+    client.post(url, {"CHANGE_FORM-action": "reject_selected", "_selected_action": [other.pk],
+                      "apply": "1", "reason": "Duplicate."})
+    rejected = Report.objects.get(pk=other.pk)
+    assert (rejected.review_state, rejected.rejection_reason) == (V.REJECTED, "Duplicate.")
