@@ -429,6 +429,9 @@ class ReviewableAdmin(HistoryAdmin):
 
     def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
         actions = super().get_actions(request, action_location=action_location)
+        # Bulk delete checks only the model permission, not "drafts only, by their
+        # author": deleting goes through each draft's own delete page instead.
+        actions.pop("delete_selected", None)
         if not editorial.is_reviewer(request.user):
             actions.pop("publish_selected", None)
             actions.pop("reject_selected", None)

@@ -149,3 +149,23 @@ def test_publish_and_reject_from_the_change_form(world, users):
                       "apply": "1", "reason": "Duplicate."})
     rejected = Report.objects.get(pk=other.pk)
     assert (rejected.review_state, rejected.rejection_reason) == (V.REJECTED, "Duplicate.")
+
+
+def test_only_drafts_are_deleted_and_only_by_their_author_or_an_admin(world, users):
+    editor = Client()
+    editor.force_login(users.editor)
+    published = editorial.publish(completed_draft(world, users.editor), reviewer=users.reviewer)
+    others = completed_draft(world, users.editor2)
+    own = completed_draft(world, users.editor)
+    changelist = reverse("admin:tracker_report_changelist")
+    editor.post(changelist, {"action": "delete_selected", "post": "yes",
+                             "_selected_action": [published.pk, others.pk]})
+    for pk in (published.pk, others.pk):
+        assert editor.post(reverse("admin:tracker_report_delete", args=[pk]),
+                           {"post": "yes"}).status_code == 403
+    assert Report.objects.filter(pk__in=[published.pk, others.pk]).count() == 2
+    assert editor.post(reverse("admin:tracker_report_delete", args=[own.pk]),
+                       {"post": "yes"}).status_code == 302
+    assert not Report.objects.filter(pk=own.pk).exists()
+    deleted = Report.history.filter(id=own.pk, history_type="-").get()
+    assert deleted.history_user == users.editor  # the audit trail keeps deletes too
