@@ -211,6 +211,8 @@ def test_a_subscription_failing_for_a_day_is_paused_and_admins_told(world, users
     client.force_login(users.admin)
     page = client.get(reverse("admin:deadlines_webhooksubscription_changelist"))
     assert "was paused" in page.content.decode()
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "was paused" in index and "broken" in index
     r.script.clear()
     response = client.post(reverse("admin:deadlines_webhooksubscription_changelist"), {
         "action": "resume", "_selected_action": [sub.pk]})
