@@ -168,3 +168,20 @@ def test_never_500(client, world, path):
     assert r.status_code < 500, (path, r.status_code)
     if r.status_code >= 400:
         assert r["Content-Type"].startswith("application/json"), path
+
+
+def test_public_bodies_cached_by_etag(client, world, django_assert_max_num_queries):
+    first = client.get(OBL, {"kind": "deadline"})
+    cache_key = f"api:body:{first['ETag']}"
+    from django.core.cache import cache as django_cache
+
+    assert django_cache.get(cache_key) is not None
+    with django_assert_max_num_queries(1):  # only the data version
+        again = client.get(OBL, {"kind": "deadline"})
+    assert again.status_code == 200 and again.content == first.content
+    assert again["ETag"] == first["ETag"] and again["Cache-Control"] == "public, max-age=60"
+    # New data, new ETag: the cached body is never served for it.
+    world.aghdam_return.title = "Return of Aghdam (edited)"
+    world.aghdam_return.save()
+    fresh = client.get(OBL, {"kind": "deadline"})
+    assert b"(edited)" in fresh.content and fresh["ETag"] != first["ETag"]

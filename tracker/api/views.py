@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from itertools import batched
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
@@ -36,7 +37,7 @@ from tracker import editorial, feeds, selectors
 from tracker import vocabulary as V
 from tracker.api import filters, serializers
 from tracker.api.conditional import etag_for, matches
-from tracker.api.exceptions import NotModified
+from tracker.api.exceptions import NotModified, ServeCached
 from tracker.api.pagination import Pagination
 from tracker.api.params import AS_OF_HELP, as_of_label, parse_as_of
 from tracker.api.renderers import CSVRenderer, ICalendarRenderer, csv_lines
@@ -58,6 +59,8 @@ FORMAT = OpenApiParameter(
     description="`csv`: the whole filtered list as CSV, streamed, unpaginated.",
 )
 CSV_BATCH = 1000
+# Bodies are keyed by ETag (data version + request), so this only bounds memory.
+RESPONSE_CACHE_SECONDS = 300
 
 
 class ReadMixin:
@@ -82,10 +85,18 @@ class ReadMixin:
             raise ValidationError({"as_of": ["This endpoint does not travel in time."]})
         request.as_of = parse_as_of(raw)
         self.etag = None
+        self.cache_key = None
         if request.method in ("GET", "HEAD"):
             self.etag = etag_for(request)
             if matches(request.headers.get("If-None-Match"), self.etag):
                 raise NotModified()
+            if not request.user.is_authenticated and request.accepted_renderer.format == "json":
+                # Public JSON bodies are cached under their ETag, which changes with the
+                # data: when a story breaks, most readers get a body already rendered.
+                self.cache_key = f"api:body:{self.etag}"
+                hit = cache.get(self.cache_key)
+                if hit is not None:
+                    raise ServeCached(hit)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -103,6 +114,11 @@ class ReadMixin:
                 response["Cache-Control"] = "public, max-age=60"
         elif "Cache-Control" not in response:
             response["Cache-Control"] = "no-store"
+        key = getattr(self, "cache_key", None)
+        if key and isinstance(response, Response) and response.status_code == 200:
+            response.add_post_render_callback(
+                lambda r: cache.set(key, (r.content, r["Content-Type"]), RESPONSE_CACHE_SECONDS)
+            )
         label = as_of_label(getattr(request, "as_of", None))
         if label and response.status_code == 200 and "X-As-Of" not in response:
             response["X-As-Of"] = label
