@@ -672,6 +672,7 @@ class _Writer:
         self.removed: Counter = Counter()
         self.retired: Counter = Counter()
         self.changed_ids: set[int] = set()
+        self.zone_changed = False
 
     # -- generic upsert: save only what differs, so an unchanged file writes nothing
 
@@ -743,6 +744,7 @@ class _Writer:
         )
         self.count_m2m("agreement", changed, is_new, m2m_changed)
         zone_changed = not is_new and bool(changed & {"timezone", "warning_days", "effective_at"})
+        self.zone_changed = zone_changed
 
         sources = {s.key: s for s in agreement.sources.all()}
         for s in spec.sources:
@@ -797,7 +799,13 @@ class _Writer:
             facts |= self.sync_changes(obj, spec.changes, sources)
             facts |= self.sync_reports(obj, spec.reports, sources)
         values = {**spec.values, "clause_id": clauses[spec.clause].pk}
-        values.update(self.due_values(obj, spec, zone))
+        # The stored deadline is also kept by the sweep (as of the instant it assesses,
+        # which a `sweep --as-of` replay moves into the past): set it when its inputs
+        # change here, and otherwise leave it alone, so a reload stays a no-op.
+        if is_new or facts or self.zone_changed or any(
+            getattr(obj, k) != spec.values[k] for k in ("kind", "original_due_date")
+        ):
+            values.update(self.due_values(obj, spec, zone))
         changed = self.upsert("obligation", obj, values, bump_version=True)
         m2m_changed = False
         for name, pks in (

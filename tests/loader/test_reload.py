@@ -204,3 +204,13 @@ def test_a_new_time_zone_moves_every_due_instant(river, tmp_path):
     bridge = Obligation.objects.get(slug="example-bridge-withdrawal")
     assert bridge.due_at == utc(2022, 10, 31)
     assert Obligation.objects.filter(needs_assessment=True).count() == 4
+
+
+def test_reload_after_a_replay_into_the_past_writes_nothing(river):
+    """`sweep --as-of` stores the deadline in force back then; a reload leaves it so."""
+    sweep.run(at=utc(2022, 10, 20))
+    bridge = Obligation.objects.get(slug="example-bridge-withdrawal")
+    assert bridge.due_date.isoformat() == "2022-10-29"  # the change came on the 25th
+    before = dump_database()
+    assert not load(RIVER).changed
+    assert dump_database() == before
