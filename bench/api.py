@@ -1,0 +1,332 @@
+"""Load test of the public API under gunicorn with 100,000 obligations, driven by wrk.
+
+    .venv/bin/python bench/api.py [--n 100000] [--duration 10] [--connections 32]
+        [--workers 4] [--threads 4] [--reuse] [--write-docs]
+
+Needs PostgreSQL on 127.0.0.1, Redis (REDIS_URL, default db 3) and wrk (`apt-get
+install -y wrk`). It creates (drops first unless --reuse finds it filled) the database
+`tracker_api_bench`, migrates it, bulk-creates N obligations (three agreements, a
+third each deadline / ongoing / open, five parties, twenty places, reports on a
+quarter, deadline changes on 2%), stores statuses with `deadlines.sweep.run()`,
+serves `config.wsgi` with settings `bench.api_settings` (the product settings plus a
+bare JSON view at /bench/baseline/) under gunicorn on 127.0.0.1, and runs wrk
+against, one after the other in the same run:
+
+* baseline: the bare Django JSON view (no DRF, no database);
+* filtered list: /api/v1/obligations/?agreement&status&responsible&ordering, page of 50
+  (the same URL each time, as when a story breaks: bodies come from the ETag cache);
+* filtered list, cold: the same filter with a unique query string per request, so
+  every request is rendered from the database;
+* detail: /api/v1/obligations/<random id>/ (mostly cold: 100,000 ids);
+* CSV export: a filtered list as ?format=csv (streamed, never cached);
+* 304 revalidation: the filtered list with If-None-Match.
+
+It prints a Markdown table (req/s, p50, p99, req/s relative to the baseline) and,
+with --write-docs, replaces the "## API" section of docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DB = "tracker_api_bench"
+EFFECTIVE = datetime(2020, 11, 9, 21, tzinfo=UTC)
+HOST = "127.0.0.1"
+
+LIST = ("/api/v1/obligations/?agreement=bench-0&status=overdue&responsible=party-1"
+        "&ordering=due_date&page_size=50")
+CSV = ("/api/v1/obligations/?agreement=bench-1&category=withdrawal&due_after=2021-01-01"
+       "&due_before=2021-12-31&format=csv")
+
+
+def prepare_database(admin_url: str, reuse: bool) -> bool:
+    """Create the bench database if needed; True when it must be (re)filled."""
+    import psycopg2
+
+    conn = psycopg2.connect(admin_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB])
+        exists = cur.fetchone() is not None
+        if exists and reuse:
+            conn.close()
+            return False
+        if exists:
+            cur.execute(f'DROP DATABASE "{DB}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{DB}"')
+    conn.close()
+    return True
+
+
+def populate(n: int) -> None:
+    from deadlines.engine import due_instant
+    from tracker import vocabulary as V
+    from tracker.models import Agreement, DeadlineChange, Location, Obligation, Party, Report
+
+    rng = random.Random(4)
+    agreements = [
+        Agreement.objects.create(
+            slug=f"bench-{i}", title=f"Bench agreement {i}", signed_at=EFFECTIVE,
+            effective_at=EFFECTIVE, timezone="Asia/Baku",
+        )
+        for i in range(3)
+    ]
+    parties = [Party.objects.create(slug=f"party-{i}", name=f"Party {i}") for i in range(5)]
+    places = [
+        Location.objects.create(slug=f"place-{i}", names={"en": f"Place {i}"},
+                                alt_name=f"Alt {i}", aliases=[f"Alias {i}"])
+        for i in range(20)
+    ]
+    batch, made = 5000, 0
+    while made < n:
+        rows = []
+        for i in range(made, min(n, made + batch)):
+            kind = (V.DEADLINE, V.ONGOING, V.OPEN)[(i // 3) % 3]
+            agreement = agreements[i % 3]
+            due = date(2020, 11, 10) + timedelta(days=rng.randrange(0, 2500)) if (
+                kind == V.DEADLINE) else None
+            rows.append(Obligation(
+                agreement=agreement, slug=f"o-{i}", title=f"Obligation {i}", kind=kind,
+                description=f"Bench obligation number {i}.",
+                category=("withdrawal", "ceasefire", "humanitarian", "transport")[i % 4],
+                position=i, due_date=due, original_due_date=due,
+                due_at=due_instant(due, agreement.zone) if due else None,
+                starts_at=EFFECTIVE if kind == V.ONGOING else None,
+            ))
+        created = Obligation.objects.bulk_create(rows)
+        resp = Obligation.responsible.through
+        resp.objects.bulk_create(
+            [resp(obligation_id=o.pk, party_id=parties[(o.position // 7) % 5].pk)
+             for o in created])
+        where = Obligation.locations.through
+        where.objects.bulk_create(
+            [where(obligation_id=o.pk, location_id=places[o.position % 20].pk)
+             for o in created if o.position % 2 == 0])
+        reports, changes = [], []
+        for o in created:
+            if o.position % 4 == 0:
+                claim = {V.DEADLINE: V.CLAIM_COMPLETED, V.ONGOING: V.CLAIM_VIOLATION,
+                         V.OPEN: V.CLAIM_PROGRESS}[o.kind]
+                reports.append(Report(
+                    obligation=o, claim=claim,
+                    occurred_at=EFFECTIVE + timedelta(days=rng.randrange(1, 2000)),
+                    summary="bench", review_state=V.PUBLISHED, published_at=EFFECTIVE))
+            if o.kind == V.DEADLINE and o.position % 50 == 0:
+                changes.append(DeadlineChange(
+                    obligation=o, due_date=o.due_date + timedelta(days=10),
+                    agreed_at=EFFECTIVE + timedelta(days=1), reason="bench",
+                    review_state=V.PUBLISHED, published_at=EFFECTIVE))
+        Report.objects.bulk_create(reports)
+        DeadlineChange.objects.bulk_create(changes)
+        made += len(created)
+        print(f"  created {made}/{n}", flush=True)
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip())
+    return float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
+
+
+def run_wrk(url: str, args, script: str | None = None, headers: list[str] = ()) -> dict:
+    cmd = ["wrk", f"-t{args.threads_wrk}", f"-c{args.connections}", f"-d{args.duration}s",
+           "--latency", "--timeout", "10s"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", script]
+    cmd.append(url)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "cmd": " ".join(cmd),
+            "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "errors": errors.group(1) if errors else ""}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads-wrk", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--reuse", action="store_true", help="keep a filled database")
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk not found: apt-get install -y wrk")
+
+    url = f"postgres://postgres@{HOST}:5432/{DB}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3"),
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-" + "x" * 50,
+        "ALLOWED_HOSTS": HOST,
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        "CONN_MAX_AGE": "600",
+        # The anonymous throttle stays on (it costs its Redis round trips) but high.
+        "API_ANON_RATE": "100000000/minute",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "bench.api_settings",
+    }
+    os.environ.update(env)
+    fill = prepare_database(f"postgres://postgres@{HOST}:5432/postgres", args.reuse)
+
+    import django
+
+    django.setup()
+    from django.core.cache import cache
+    from django.core.management import call_command
+    from django.db import connection
+
+    from deadlines import sweep
+    from tracker.models import Obligation
+
+    call_command("migrate", verbosity=0)
+    if fill or Obligation.objects.count() != args.n:
+        if not fill:
+            sys.exit("--reuse: the database holds a different N; run without --reuse")
+        t = time.perf_counter()
+        populate(args.n)
+        print(f"bulk create: {time.perf_counter() - t:.1f} s", flush=True)
+        t = time.perf_counter()
+        result = sweep.run()
+        print(f"sweep.run(): {time.perf_counter() - t:.1f} s ({result.assessed} assessed)",
+              flush=True)
+        with connection.cursor() as cur:
+            cur.execute("VACUUM ANALYZE")
+    from django.db.models import Max, Min
+
+    span = Obligation.objects.aggregate(lo=Min("pk"), hi=Max("pk"))  # ids are contiguous
+    lo, hi = span["lo"], span["hi"]
+    connection.close()
+    cache.clear()
+
+    gunicorn = [
+        str(ROOT / ".venv/bin/gunicorn"), "config.wsgi:application",
+        "--bind", f"{HOST}:{args.port}", "--workers", str(args.workers),
+        "--worker-class", "gthread", "--threads", str(args.threads),
+        "--keep-alive", "30", "--log-level", "warning", "--chdir", str(ROOT),
+    ]
+    server = subprocess.Popen(gunicorn, env=env, start_new_session=True)
+    base = f"http://{HOST}:{args.port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/bench/baseline/", timeout=1)  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.2)
+        first = urllib.request.urlopen(base + LIST, timeout=30)  # noqa: S310
+        etag = first.headers["ETag"]
+        listed = first.read()
+        csv_rows = urllib.request.urlopen(base + CSV, timeout=60).read().count(b"\n") - 1  # noqa: S310
+
+        tmp = Path(tempfile.mkdtemp())
+        detail_lua = tmp / "detail.lua"
+        detail_lua.write_text(
+            f"math.randomseed(7)\nrequest = function()\n  local id = math.random({lo}, {hi})\n"
+            "  return wrk.format('GET', '/api/v1/obligations/' .. id .. '/')\nend\n")
+        cold_lua = tmp / "cold.lua"
+        cold_lua.write_text(
+            "counter = 0\nrequest = function()\n  counter = counter + 1\n"
+            f"  return wrk.format('GET', '{LIST}&nocache=' .. counter .. '-' .. math.random(1e9))\n"
+            "end\n")
+
+        scenarios = [
+            ("baseline: bare Django JSON view", base + "/bench/baseline/", None, []),
+            ("filtered list, 50 per page (same URL: ETag body cache)", base + LIST, None, []),
+            ("filtered list, cold (unique query string each time)", base + "/", str(cold_lua), []),
+            ("obligation detail (random id of 100,000)", base + "/", str(detail_lua), []),
+            (f"CSV export, filtered ({csv_rows} rows, streamed)", base + CSV, None, []),
+            ("304 revalidation (If-None-Match)", base + LIST, None, [f"If-None-Match: {etag}"]),
+        ]
+        # Warm every worker's connection and code paths.
+        run_wrk(base + "/bench/baseline/", argparse.Namespace(**{**vars(args), "duration": 2}))
+        results = []
+        for label, target, script, headers in scenarios:
+            r = run_wrk(target, args, script, headers)
+            results.append((label, r))
+            print(f"{label}: {r['rps']:.0f} req/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms"
+                  f"{'  NON-2xx/3xx: ' + str(r['non2xx']) if r['non2xx'] else ''}"
+                  f"{'  socket errors: ' + r['errors'] if r['errors'] else ''}", flush=True)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    baseline = results[0][1]["rps"]
+    lines = [
+        "| scenario | req/s | p50 ms | p99 ms | × baseline |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, r in results:
+        lines.append(f"| {label} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
+                     f"{r['rps'] / baseline:.2f} |")
+    table = "\n".join(lines)
+    print()
+    print(table)
+    print(f"\nfiltered list body: {len(listed)} bytes; wrk: {results[1][1]['cmd']}")
+    if args.write_docs:
+        write_docs(table, args, results, len(listed))
+
+
+def write_docs(table: str, args, results, list_bytes: int) -> None:
+    path = ROOT / "docs" / "performance.md"
+    text = path.read_text()
+    cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    section = f"""## API
+
+`bench/api.py`: {args.n:,} obligations in PostgreSQL (statuses stored by
+`deadlines.sweep.run()`), gunicorn ({args.workers} gthread workers × {args.threads}
+threads, keep-alive) on 127.0.0.1 with the product settings (DEBUG off, anonymous
+throttle on at a high rate, Redis cache), wrk {args.threads_wrk} threads ×
+{args.connections} connections × {args.duration} s per scenario, all in one run, on the
+same {cpu}-core machine as the server and PostgreSQL (load average before the run:
+{" ".join(load)}; other benchmarks and test suites were running on it).
+
+    .venv/bin/python bench/api.py --n {args.n} --duration {args.duration} \\
+        --connections {args.connections} --workers {args.workers} \\
+        --threads {args.threads} --write-docs
+
+{table}
+
+The filtered list is `{LIST}` ({list_bytes:,} bytes of JSON).
+"""
+    pattern = re.compile(r"^## API\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1)
+    else:
+        text = text.rstrip() + "\n\n" + section
+    path.write_text(text)
+    print(f"wrote the API section of {path}")
+
+
+if __name__ == "__main__":
+    main()
