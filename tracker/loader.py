@@ -167,7 +167,7 @@ def read_yaml(path: Path | str) -> tuple[Any, dict[KeyPath, int]]:
     """Parse one YAML document; raises LoaderError for unreadable or broken YAML."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # a BOM from some editors is fine
     except (OSError, UnicodeDecodeError) as exc:
         raise LoaderError([FileError(file, (), f"cannot read the file: {exc}")]) from exc
     loader = _TextDatesLoader(text)

@@ -27,6 +27,7 @@ def settled() -> None:
 def test_loading_the_same_file_twice_writes_nothing(river):
     settled()
     before, histories = dump_database(), history_rows()
+    assert histories > 0 and before["tracker_historicalreport"]
     again = load(RIVER)
     assert dump_database() == before
     assert history_rows() == histories
