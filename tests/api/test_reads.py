@@ -309,3 +309,12 @@ def test_as_of_across_zones(client, world):
     assert body["as_of"] == "2020-11-20T09:59:59.999999Z"  # UTC+14
     assert body["status"] == V.DUE_SOON
     assert _status(client, o, "2020-11-21")["status"] == V.OVERDUE
+
+
+def test_human_link_by_slugs(client, world):
+    r = client.get("/api/v1/agreements/nov-2020/obligations/kalbajar-return/",
+                   {"as_of": "2020-11-14"})
+    assert r.status_code == 200
+    assert r.json()["id"] == world.kalbajar_return.pk and r.json()["status"] == V.DUE_SOON
+    assert r.json()["url"].endswith(f"{OBL}{world.kalbajar_return.pk}/")
+    assert client.get("/api/v1/agreements/nov-2020/obligations/nope/").status_code == 404

@@ -24,9 +24,15 @@ router.register("parties", views.PartyViewSet, basename="party")
 router.register("sources", views.SourceViewSet, basename="source")
 
 calendar = views.CalendarViewSet.as_view({"get": "list"})
+by_slug = views.ObligationBySlugViewSet.as_view({"get": "retrieve"})
 
 urlpatterns = [
     path("v1/calendar.ics", calendar, name="calendar"),
+    path(
+        "v1/agreements/<slug:agreement_slug>/obligations/<slug:obligation_slug>/",
+        by_slug,
+        name="obligation-by-slug",
+    ),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

@@ -486,3 +486,26 @@ class CalendarViewSet(ReadMixin, viewsets.GenericViewSet):
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="deadlines.ics"'
         return response
+
+
+@extend_schema_view(
+    retrieve=extend_schema(
+        parameters=[
+            AS_OF,
+            OpenApiParameter("agreement_slug", OpenApiTypes.STR, OpenApiParameter.PATH),
+            OpenApiParameter("obligation_slug", OpenApiTypes.STR, OpenApiParameter.PATH),
+        ],
+        operation_id="obligation_by_slug",
+    )
+)
+class ObligationBySlugViewSet(ObligationViewSet):
+    """The same obligation at a human-readable address; its `url` stays the id one."""
+
+    def get_object(self) -> Obligation:
+        from django.shortcuts import get_object_or_404
+
+        return get_object_or_404(
+            self.get_queryset(),
+            agreement__slug=self.kwargs["agreement_slug"],
+            slug=self.kwargs["obligation_slug"],
+        )
