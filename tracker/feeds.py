@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.syndication.views import Feed
+from django.db.models import Count
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +20,7 @@ from django.utils.feedgenerator import Atom1Feed
 from icalendar import Calendar, Event
 
 from tracker import vocabulary as V
-from tracker.models import Agreement, Obligation, StatusEvent
+from tracker.models import Agreement, DeadlineChange, Obligation, StatusEvent
 
 FEED_SIZE = 100
 UID_DOMAIN = "ceasefire-tracker"
@@ -41,10 +42,6 @@ def calendar_for(obligations: list[Obligation], request: HttpRequest | None = No
     ids = [o.pk for o in obligations]
     # Deadline changes in force now, per obligation, in one query.
     changes: dict[int, int] = {}
-    from django.db.models import Count
-
-    from tracker.models import DeadlineChange
-
     now = timezone.now()
     for row in (
         DeadlineChange.objects.filter(

@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
@@ -264,8 +266,6 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
             if request.as_of is not None
             else None
         )
-        from django.utils import timezone
-
         body = {
             "obligation": obligation.pk,
             "url": reverse("api:obligation-detail", args=[obligation.pk], request=request),
@@ -502,8 +502,6 @@ class ObligationBySlugViewSet(ObligationViewSet):
     """The same obligation at a human-readable address; its `url` stays the id one."""
 
     def get_object(self) -> Obligation:
-        from django.shortcuts import get_object_or_404
-
         return get_object_or_404(
             self.get_queryset(),
             agreement__slug=self.kwargs["agreement_slug"],
