@@ -558,6 +558,44 @@ class _Rollback(Exception):
     pass
 
 
+# Indexes that would let the Python-path filter of sweep.run use a BitmapOr instead of a
+# sequential scan (a proposal, measured here; tracker/models.py is not changed).
+PROPOSED_INDEXES = (
+    "CREATE INDEX bench_obl_unassessed ON tracker_obligation (id) "
+    "WHERE needs_assessment OR assessed_at IS NULL",
+    "CREATE INDEX bench_obl_assessed_at ON tracker_obligation (assessed_at)",
+    "CREATE INDEX bench_obl_dated_fact ON tracker_obligation (facts_until) "
+    "WHERE facts_until IS NOT NULL",
+)
+
+
+def explain_python_path_with_indexes(at: datetime) -> None:
+    """The Python-path candidate query with PROPOSED_INDEXES (built, then rolled back)."""
+    from django.db import connection, transaction
+    from django.db.models import Q
+
+    from tracker.models import Obligation
+
+    stale = (
+        Q(needs_assessment=True) | Q(assessed_at__isnull=True) | Q(assessed_at__gt=at)
+        | Q(next_change_at__lte=at, facts_until__lte=at)
+    )
+    qs = Obligation.objects.filter(stale).order_by("pk").values_list("pk", flat=True)
+    print(f"\n-- python-path candidates at {at.isoformat()} WITH the proposed indexes")
+    try:
+        with transaction.atomic(), connection.cursor() as cur:
+            for ddl in PROPOSED_INDEXES:
+                cur.execute(ddl)
+            cur.execute("ANALYZE tracker_obligation")
+            start = time.perf_counter()
+            list(qs)
+            print(f"  query alone: {(time.perf_counter() - start) * 1000:.1f} ms")
+            print(qs.explain(analyze=True, buffers=True))
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -637,6 +675,7 @@ def main() -> int:
             explain_sweep(T0 + timedelta(seconds=2))
             explain_sweep(t1)
             explain_sweep(t1, jit=False)
+            explain_python_path_with_indexes(T0 + timedelta(seconds=2))
             vacuum("tracker_obligation", "tracker_statusevent")
         r3 = timer.run("one_percent", sweep.run, at=t1)
         print(f"  assessed {r3.assessed:,}, changed {r3.changed_rows:,}, events {r3.events:,}")
