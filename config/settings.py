@@ -222,6 +222,8 @@ SPECTACULAR_SETTINGS = {
 CORS_URLS_REGEX = r"^/(api|feeds)/.*$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+# Lets browser scripts read the answered instant, revalidate, and back off.
+CORS_EXPOSE_HEADERS = ["ETag", "X-As-Of", "Retry-After", "Content-Disposition"]
 
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}

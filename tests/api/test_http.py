@@ -68,6 +68,7 @@ def test_authenticated_reads_are_private(world, editor):
 def test_cors_open_for_get(client, world):
     r = client.get(OBL, HTTP_ORIGIN="https://newsroom.example")
     assert r["Access-Control-Allow-Origin"] == "*"
+    assert "X-As-Of" in r["Access-Control-Expose-Headers"]
     pre = client.options(OBL, HTTP_ORIGIN="https://newsroom.example",
                          HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
     assert "GET" in pre["Access-Control-Allow-Methods"]
