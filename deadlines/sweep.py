@@ -49,6 +49,8 @@ class SweepResult:
     at: datetime
     detected_at: datetime
     changes: list[Change] = field(default_factory=list)
+    # Rows moved by a replay backwards: their status changed, their history did not.
+    rewound: list[Change] = field(default_factory=list)
     changed_rows: int = 0  # rows whose stored status changed (SQL path counts, no list)
     events: int = 0
     assessed: int = 0
@@ -77,29 +79,76 @@ def _notified_at(cause: str, detected_at: datetime) -> datetime | None:
     return detected_at if cause in (V.CAUSE_BACKFILL, V.CAUSE_AS_OF) else None
 
 
-def _events_for(
-    row: Obligation, history: list[engine.Transition], a: engine.Assessment, cause: str
-) -> list[Change]:
-    """Which transitions to record when the stored status moves to `a.status`."""
-    old, last = row.status, row.assessed_at
-    if old == "":
-        return [
-            Change(row.pk, t.from_status, t.to_status, t.at, V.CAUSE_BACKFILL) for t in history
-        ]
-    if last is not None and a.at >= last:
-        before = [t for t in history if t.at <= last]
-        status_then = before[-1].to_status if before else ""
-        if status_then == old:
-            # The same past: record each transition since the last look, in order.
-            return [
-                Change(row.pk, t.from_status, t.to_status, t.at, cause)
-                for t in history
-                if t.at > last
-            ]
-    if old == a.status:
-        return []
-    # A corrected past, or a replay backwards: one event from what was stored.
-    return [Change(row.pk, old, a.status, a.status_since or a.at, cause)]
+@dataclass(frozen=True)
+class _Stored:
+    id: int
+    key: tuple[str, str, datetime]
+    cause: str
+    superseded: bool
+
+
+@dataclass
+class _Reconciled:
+    add: list[Change]
+    revive: list[int]
+    supersede: list[int]
+
+
+def _reconcile(
+    row: Obligation,
+    history: list[engine.Transition],
+    a: engine.Assessment,
+    cause: str,
+    stored: list[_Stored],
+    detected_at: datetime,
+) -> _Reconciled:
+    """Make the stored events equal the replayed timeline up to `a.at`.
+
+    Missing transitions are added (late reports often describe a past that began and
+    ended before the last sweep), transitions the corrected facts no longer support are
+    marked superseded, and when that withdraws the status the tracker had stated, one
+    `correction` event says so. A replay backwards moves the stored status only: it
+    does not rewrite history.
+    """
+    if row.assessed_at is not None and a.at < row.assessed_at:
+        return _Reconciled([], [], [])
+    row_cause = (
+        V.CAUSE_BACKFILL if row.status == ""
+        else V.CAUSE_FACTS if row.needs_assessment
+        else cause
+    )
+    desired = {(t.from_status, t.to_status, t.at) for t in history}
+    live = {e.key: e for e in stored if not e.superseded}
+    dead = {e.key: e for e in stored if e.superseded}
+    add = [
+        Change(row.pk, t.from_status, t.to_status, t.at, row_cause)
+        for t in history
+        if (t.from_status, t.to_status, t.at) not in live
+        and (t.from_status, t.to_status, t.at) not in dead
+    ]
+    revive = [dead[k].id for k in desired if k not in live and k in dead]
+    supersede = [
+        e.id for k, e in live.items()
+        if k not in desired and k[2] <= a.at and e.cause != V.CAUSE_CORRECTION
+    ]
+    withdrawn = supersede and row.status not in ("", a.status)
+    if withdrawn and not any(c.to_status == a.status for c in add):
+        # Nothing added leads to the new status (a retraction): say so once.
+        add.append(Change(row.pk, row.status, a.status, detected_at, V.CAUSE_CORRECTION))
+    return _Reconciled(add, revive, supersede)
+
+
+def _stored_events(ids: list[int]) -> dict[int, list[_Stored]]:
+    by_obligation: dict[int, list[_Stored]] = {pk: [] for pk in ids}
+    rows = StatusEvent.objects.filter(obligation_id__in=ids).values_list(
+        "id", "obligation_id", "from_status", "to_status", "effective_at", "cause",
+        "superseded_at",
+    )
+    for pk, obligation_id, from_status, to_status, effective_at, cause, superseded in rows:
+        by_obligation[obligation_id].append(
+            _Stored(pk, (from_status, to_status, effective_at), cause, superseded is not None)
+        )
+    return by_obligation
 
 
 def _assess_rows_python(
@@ -109,25 +158,33 @@ def _assess_rows_python(
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         with transaction.atomic():
-            rows = with_facts(
-                Obligation.objects.filter(pk__in=chunk)
-                .select_for_update(skip_locked=True, of=("self",))
-                .order_by("pk")
+            rows = list(
+                with_facts(
+                    Obligation.objects.filter(pk__in=chunk)
+                    .select_for_update(skip_locked=True, of=("self",))
+                    .order_by("pk")
+                )
             )
+            stored = _stored_events([r.pk for r in rows])
             events: list[StatusEvent] = []
+            revive: list[int] = []
+            supersede: list[int] = []
             for row in rows:
                 try:
                     facts = facts_of(row)
                     history = engine.timeline(facts, at)
                     a = engine.assess(facts, at)
-                    changes = _events_for(row, history, a, cause)
+                    plan = _reconcile(row, history, a, cause, stored[row.pk], result.detected_at)
                 except Exception:  # one bad row never stalls the sweep
                     log.exception("sweep: could not assess obligation %s", row.pk)
                     result.failed += 1
                     continue
                 result.assessed += 1
+                moved = row.status != a.status
+                if moved and not plan.add:
+                    result.rewound.append(Change(row.pk, row.status, a.status, a.at, cause))
                 if dry_run:
-                    result.changes.extend(changes)
+                    result.changes.extend(plan.add)
                     continue
                 updated = Obligation.objects.filter(
                     pk=row.pk, status=row.status, assessed_at=row.assessed_at
@@ -140,9 +197,10 @@ def _assess_rows_python(
                 )
                 if not updated:
                     continue  # another sweep got there first
-                if row.status != a.status:
-                    result.changed_rows += 1
-                result.changes.extend(changes)
+                result.changed_rows += moved
+                result.changes.extend(plan.add)
+                revive += plan.revive
+                supersede += plan.supersede
                 reports = {t.at: t.report.id for t in history if t.report}
                 events.extend(
                     StatusEvent(
@@ -155,8 +213,14 @@ def _assess_rows_python(
                         report_id=reports.get(c.effective_at),
                         notified_at=_notified_at(c.cause, result.detected_at),
                     )
-                    for c in changes
+                    for c in plan.add
                 )
+            if supersede:
+                StatusEvent.objects.filter(pk__in=supersede).update(
+                    superseded_at=result.detected_at
+                )
+            if revive:
+                StatusEvent.objects.filter(pk__in=revive).update(superseded_at=None)
             if events:
                 StatusEvent.objects.bulk_create(events, ignore_conflicts=True)
                 result.events += len(events)
@@ -289,7 +353,7 @@ def run(
 def changes_detected(result: SweepResult) -> list[StatusEvent]:
     """The events one sweep wrote, for printing (both paths)."""
     return list(
-        StatusEvent.objects.filter(detected_at=result.detected_at)
+        StatusEvent.current.filter(detected_at=result.detected_at)
         .select_related("obligation")
         .order_by("obligation_id", "effective_at")
     )

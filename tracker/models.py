@@ -415,6 +415,13 @@ class Report(Reviewable):
         return self.review_state == V.PUBLISHED and self.superseded_at is None and not self.retracts
 
 
+class CurrentEventManager(models.Manager):
+    """Events still in the obligation's history (not superseded by corrected facts)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(superseded_at__isnull=True)
+
+
 class StatusEvent(models.Model):
     """One change of an obligation's stored status: the history and the notification outbox."""
 
@@ -428,6 +435,12 @@ class StatusEvent(models.Model):
         Report, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
     )
     notified_at = models.DateTimeField(null=True, blank=True)
+    # Set when corrected facts took this transition out of the obligation's history;
+    # kept (not deleted) because it may have been published and notified.
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    objects = models.Manager()
+    current = CurrentEventManager()
 
     class Meta:
         ordering = ["-effective_at", "-id"]

@@ -81,9 +81,11 @@ CAUSE_SWEEP = "sweep"  # time passed (a due instant, a warning window, a term en
 CAUSE_FACTS = "facts"  # a report or deadline change was published or corrected
 CAUSE_BACKFILL = "backfill"  # history replayed from facts when first assessed
 CAUSE_AS_OF = "as_of"  # an explicit `sweep --as-of` replay
+CAUSE_CORRECTION = "correction"  # corrected facts withdrew a status the tracker had stated
 EVENT_CAUSES = [
     (CAUSE_SWEEP, "Time passed"),
     (CAUSE_FACTS, "Facts changed"),
     (CAUSE_BACKFILL, "Replayed history"),
     (CAUSE_AS_OF, "Replay as of an instant"),
+    (CAUSE_CORRECTION, "Correction"),
 ]

@@ -42,5 +42,9 @@ def test_publishing_a_fact_enqueues_reassessment_on_commit(celery_worker_process
         services.facts_changed([o.pk])  # enqueues only after this block commits
     wait_until(lambda: status_of(o.pk) == V.COMPLETED,
                describe=lambda: log.read_text()[-3000:])
-    event = StatusEvent.objects.get(obligation=o, to_status=V.COMPLETED)
-    assert (event.from_status, event.cause) == (V.OVERDUE, V.CAUSE_FACTS)
+    # The report says it was done before the deadline: the history is rewritten to say
+    # so, and the "overdue" the tracker had stated is kept but superseded.
+    event = StatusEvent.current.get(obligation=o, to_status=V.COMPLETED)
+    assert (event.from_status, event.cause) == (V.DUE_SOON, V.CAUSE_FACTS)
+    overdue = StatusEvent.objects.get(obligation=o, to_status=V.OVERDUE)
+    assert overdue.superseded_at is not None

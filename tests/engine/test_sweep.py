@@ -15,7 +15,7 @@ from deadlines.facts import assess_many, facts_of, with_facts
 from tests.factories import AgreementFactory, ObligationFactory, ReportFactory
 from tracker import services
 from tracker import vocabulary as V
-from tracker.models import Agreement, DeadlineChange, Obligation, StatusEvent
+from tracker.models import Agreement, DeadlineChange, Obligation, Report, StatusEvent
 
 
 def utc(*args) -> datetime:
@@ -61,7 +61,7 @@ def stored_statuses(agreement: Agreement) -> dict[int, tuple[str, datetime | Non
 
 
 def stored_events() -> list[tuple]:
-    return list(StatusEvent.objects.values_list(
+    return list(StatusEvent.current.values_list(
         "obligation_id", "from_status", "to_status", "effective_at"))
 
 
@@ -148,6 +148,46 @@ def test_published_fact_is_reassessed_with_cause_facts_and_its_report():
     assert (o.status, o.status_since) == (V.COMPLETED_LATE, utc(2021, 2, 1))
     event = StatusEvent.objects.get(obligation=o, to_status=V.COMPLETED_LATE)
     assert (event.cause, event.report_id, event.notified_at) == (V.CAUSE_FACTS, report.pk, None)
+
+
+@pytest.mark.django_db
+def test_a_retracted_completion_is_superseded_and_the_correction_is_an_event():
+    o = ObligationFactory(due_date=date(2020, 11, 20))
+    report = ReportFactory(obligation=o, occurred_at=utc(2021, 2, 1))
+    sweep.run()
+    assert stored_statuses(o.agreement)[o.pk][0] == V.COMPLETED_LATE
+    first = StatusEvent.current.get(obligation=o, to_status=V.COMPLETED_LATE)
+    Report.objects.filter(pk=report.pk).update(superseded_at=utc(2021, 3, 1))
+    services.facts_changed([o.pk])
+    sweep.run()
+    o.refresh_from_db()
+    assert o.status == V.OVERDUE
+    first.refresh_from_db()
+    assert first.superseded_at is not None  # kept, but out of the history
+    correction = StatusEvent.current.get(obligation=o, cause=V.CAUSE_CORRECTION)
+    assert (correction.from_status, correction.to_status) == (V.COMPLETED_LATE, V.OVERDUE)
+    history = [(e.from_status, e.to_status, e.effective_at) for e in
+               StatusEvent.current.filter(obligation=o).exclude(cause=V.CAUSE_CORRECTION)
+               .order_by("effective_at")]
+    assert history == [(t.from_status, t.to_status, t.at)
+                       for t in engine.timeline(facts_of(o), utc(2026, 1, 1))]
+
+
+@pytest.mark.django_db
+def test_a_late_report_of_a_closed_past_episode_enters_the_history():
+    o = ObligationFactory(kind=V.ONGOING, due_date=None)
+    sweep.run(utc(2023, 6, 1))
+    ReportFactory(obligation=o, claim=V.CLAIM_VIOLATION, occurred_at=utc(2023, 3, 5))
+    ReportFactory(obligation=o, claim=V.CLAIM_VIOLATION_ENDED, occurred_at=utc(2023, 3, 6))
+    services.facts_changed([o.pk])
+    sweep.run(utc(2023, 6, 2))
+    got = list(StatusEvent.current.filter(obligation=o).order_by("effective_at")
+               .values_list("from_status", "to_status", "effective_at", "cause"))
+    assert got == [
+        ("", V.IN_FORCE, o.agreement.effective_at, V.CAUSE_BACKFILL),
+        (V.IN_FORCE, V.VIOLATED, utc(2023, 3, 5), V.CAUSE_FACTS),
+        (V.VIOLATED, V.IN_FORCE, utc(2023, 3, 6), V.CAUSE_FACTS),
+    ]
 
 
 @pytest.mark.django_db

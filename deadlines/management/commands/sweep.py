@@ -51,6 +51,16 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{slug}: {from_status or '-'} -> {to_status} at {effective_at.isoformat()}"
             )
+        slugs = dict(
+            sweep.Obligation.objects.filter(
+                pk__in=[c.obligation_id for c in result.rewound]
+            ).values_list("pk", "slug")
+        )
+        for c in result.rewound:
+            self.stdout.write(
+                f"{slugs.get(c.obligation_id)}: {c.from_status} -> {c.to_status} "
+                "(replayed backwards; history unchanged)"
+            )
         verb = "would record" if dry_run else "recorded"
         self.stdout.write(
             f"Sweep as of {result.at.isoformat()}: {len(rows)} transitions {verb}, "
