@@ -125,6 +125,7 @@ def payload(event: StatusEvent, delivery: Delivery | None = None) -> dict:
         "effective_at": event.effective_at.isoformat(),
         "detected_at": event.detected_at.isoformat(),
         "cause": event.cause,
+        "superseded_at": event.superseded_at.isoformat() if event.superseded_at else None,
         "report": None
         if report is None
         else {
@@ -161,8 +162,10 @@ def fan_out(now: datetime | None = None, limit: int = 500) -> int:
     )
     filters = [(s, {a.pk for a in s.agreements.all()}) for s in subs]
     with transaction.atomic():
+        # An event that corrected facts withdrew before it went out is not news (it
+        # stays queued in case the facts swing back and the sweep revives it).
         events = list(
-            StatusEvent.objects.filter(notified_at__isnull=True)
+            StatusEvent.objects.filter(notified_at__isnull=True, superseded_at__isnull=True)
             .select_for_update(skip_locked=True, of=("self",))
             .select_related("obligation")
             .order_by("id")[:limit]

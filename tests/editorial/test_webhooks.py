@@ -330,3 +330,13 @@ def test_through_a_real_celery_worker_retries_until_delivered_once(
     )
     assert [code for _, _, code in r.requests] == [500, 500, 200]
     assert Delivery.objects.get().attempts == 3
+
+
+def test_an_event_withdrawn_before_it_went_out_is_not_sent(world, receiver):
+    r = receiver()
+    WebhookSubscription.objects.create(name="newsroom", url=r.url)
+    withdrawn = make_event(world.aghdam, V.OVERDUE)
+    StatusEvent.objects.filter(pk=withdrawn.pk).update(superseded_at=timezone.now())
+    kept = make_event(world.aghdam, V.COMPLETED, day=22)
+    assert notify.fan_out() == 1
+    assert list(Delivery.objects.values_list("event_id", flat=True)) == [kept.pk]
