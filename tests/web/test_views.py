@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+from datetime import date
 
 import pytest
 from django.urls import reverse
@@ -323,3 +324,24 @@ def test_pages_use_only_local_assets(client, world):
         html = client.get(url).content.decode()
         for ref in re.findall(r'(?:src|href)="([^"]+)"', html):
             assert not ref.startswith(("http:", "https:", "//")) or "example.org" in ref, ref
+
+
+@pytest.mark.parametrize(
+    "as_of", ["2020-11-12", "2020-11-14", "2020-11-16", "2020-11-21", "2022-03-25", "2025-01-01"]
+)
+def test_overview_and_map_agree_with_the_engine(client, world, as_of):
+    """The overview's SQL/engine split gives, at every instant, what the engine says."""
+    from tracker import selectors
+
+    day = date.fromisoformat(as_of)
+    expected = selectors.status_counts(world.agreement, day)
+    r = client.get("/", {"as_of": as_of})
+    shown = {c["status"]["key"]: c["n"] for c in r.context["agreements"][0]["counts"]}
+    assert shown == expected
+    legend = client.get("/map/", {"as_of": as_of}).context["legend"]
+    states = selectors.obligations_at(
+        world.agreement.obligations.filter(locations__slug="gazakh"),
+        day,
+    )
+    gazakh = next(e for e in legend if e["m"].label == "Gazakh")
+    assert gazakh["status"]["key"] == states[0][1].status

@@ -16,19 +16,20 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from deadlines import classify, engine
-from deadlines.facts import facts_of, with_facts
+from deadlines.facts import fact_changes, fact_reports, facts_of
 from tracker import selectors
 from tracker import vocabulary as V
-from tracker.models import Agreement, DeadlineChange, Obligation, Party, Report, StatusEvent
+from tracker.models import Agreement, DeadlineChange, Obligation, Report, StatusEvent
 
 # Display order: what needs attention first.
 STATUS_ORDER = [
@@ -139,22 +140,91 @@ def split(qs: QuerySet[Obligation], asof: AsOf) -> tuple[QuerySet, QuerySet]:
     )
 
 
+@dataclass(frozen=True)
+class Assessed:
+    """What the overview and the map need of an engine assessment: no history."""
+
+    status: str
+    due_at: datetime | None
+    due_date: date | None
+
+
 @dataclass
 class EngineRow:
     obligation: Obligation
-    assessment: engine.Assessment
+    assessment: Assessed
+    parties: list[tuple[int, str, str]] = field(default_factory=list)  # (id, slug, name)
+    places: list[int] = field(default_factory=list)
 
 
-def engine_rows(qs: QuerySet[Obligation], asof: AsOf) -> list[EngineRow]:
-    """Assess, in Python, the rows SQL cannot classify at `asof` (none when now)."""
+def status_only(facts: engine.Facts, at: datetime) -> Assessed:
+    """The engine's status at `at` without its history: `engine.assess` also replays the
+    whole timeline (for `status_since`), which counts and markers do not show and which
+    costs several times more. Same RULES, same answer (`assess` checks the two agree)."""
+    summary = engine.summarize(facts, at)
+    status, _ = engine.classify(summary, at)
+    return Assessed(status, summary.due_at, summary.due_date)
+
+
+ENGINE_FIELDS = (
+    "id", "agreement_id", "slug", "title", "kind", "due_date", "original_due_date",
+    "starts_at", "ends_at", "term_years", "renews_years", "notice_months",
+)
+
+
+def engine_rows(
+    qs: QuerySet[Obligation],
+    asof: AsOf,
+    agreements: dict[int, Agreement],
+    *,
+    parties: bool = False,
+    places: bool = False,
+) -> list[EngineRow]:
+    """Assess, in Python, the rows SQL cannot classify at `asof` (none when now).
+
+    Their facts are read as plain tuples filtered by a subquery, not through
+    `with_facts`' prefetch: with tens of thousands of rows, building IN lists and
+    model instances costs far more than the engine itself. Same facts: published,
+    not superseded, not retracted (`fact_reports`/`fact_changes`)."""
     if not asof.explicit:
         return []
-    rows = list(
-        with_facts(qs.order_by()).prefetch_related(
-            Prefetch("responsible", queryset=Party.objects.only("id", "slug", "name"))
+    rows = list(qs.order_by().only(*ENGINE_FIELDS))
+    if not rows:
+        return []
+    ids = qs.order_by().values("pk")
+    changes: dict[int, list] = defaultdict(list)
+    for oid, due, agreed, pk in fact_changes().filter(obligation__in=ids).values_list(
+        "obligation_id", "due_date", "agreed_at", "id"
+    ):
+        changes[oid].append(SimpleNamespace(due_date=due, agreed_at=agreed, id=pk))
+    reports: dict[int, list] = defaultdict(list)
+    for oid, claim, occurred, pk, unconfirmed in fact_reports().filter(
+        obligation__in=ids
+    ).values_list("obligation_id", "claim", "occurred_at", "id", "unconfirmed"):
+        reports[oid].append(
+            SimpleNamespace(claim=claim, occurred_at=occurred, id=pk, unconfirmed=unconfirmed)
         )
-    )
-    return [EngineRow(o, engine.assess(facts_of(o), asof.at)) for o in rows]
+    who: dict[int, list] = defaultdict(list)
+    if parties:
+        through = Obligation.responsible.through.objects.filter(obligation__in=ids)
+        for oid, *party in through.values_list(
+            "obligation_id", "party_id", "party__slug", "party__name"
+        ):
+            who[oid].append(tuple(party))
+    where: dict[int, list] = defaultdict(list)
+    if places:
+        through = Obligation.locations.through.objects.filter(obligation__in=ids)
+        for oid, location_id in through.values_list("obligation_id", "location_id"):
+            where[oid].append(location_id)
+    result = []
+    for o in rows:
+        o.agreement = agreements[o.agreement_id]
+        o.fact_changes = changes[o.pk]
+        o.fact_reports = reports[o.pk]
+        result.append(
+            EngineRow(o, status_only(facts_of(o), asof.at), who[o.pk], where[o.pk])
+        )
+    return result
 
 
 # ---------------------------------------------------------------- overview
@@ -334,7 +404,7 @@ def _overview(agreements: list[Agreement], asof: AsOf) -> Overview:
     at = asof.at
     all_rows = Obligation.objects.all()
     sql_rows, engine_qs = split(all_rows, asof)
-    python = engine_rows(engine_qs, asof)
+    python = engine_rows(engine_qs, asof, {a.pk: a for a in agreements}, parties=True)
 
     by_agreement = {a.pk: AgreementCounts(a) for a in agreements}
     for r in sql_rows.order_by().values("agreement_id", "st").annotate(n=Count("pk")):
@@ -386,10 +456,8 @@ def _overview(agreements: list[Agreement], asof: AsOf) -> Overview:
         )
         row.counts[r["st"] or V.PENDING] += r["n"]
     for er in python:
-        for p in er.obligation.responsible.all():
-            parties.setdefault(p.pk, PartyRow(p.pk, p.slug, p.name)).counts[
-                er.assessment.status
-            ] += 1
+        for pk, slug, name in er.parties:
+            parties.setdefault(pk, PartyRow(pk, slug, name)).counts[er.assessment.status] += 1
 
     latest, prev_event, next_event = latest_events(StatusEvent.objects.all(), at)
     return Overview(
@@ -421,10 +489,11 @@ def location_statuses(qs: QuerySet[Obligation], asof: AsOf) -> dict[int, Counter
         if r["locations__id"] is None:
             continue
         result[r["locations__id"]][r["st"] or V.PENDING] += r["n"]
-    python = engine_rows(engine_qs.prefetch_related("locations"), asof)
-    for er in python:
-        for loc in er.obligation.locations.all():
-            result[loc.pk][er.assessment.status] += 1
+    agreements = {a.pk: a for a in Agreement.objects.filter(obligations__in=engine_qs.values("pk"))
+                  .distinct()} if asof.explicit else {}
+    for er in engine_rows(engine_qs, asof, agreements, places=True):
+        for location_id in er.places:
+            result[location_id][er.assessment.status] += 1
     return result
 
 

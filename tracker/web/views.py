@@ -446,7 +446,6 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
         "state": state,
         "status": status_info(state.status),
         "since": _local(state.status_since, zone),
-        "original_due": o.original_due_date or (o.due_date if not changes else None),
         "changes": known_changes,
         "later_changes": len(changes) - len(known_changes),
         "reports": known_reports,
