@@ -353,7 +353,8 @@ class DeadlineChange(Reviewable):
     reason = models.TextField(blank=True)
     sources = models.ManyToManyField(Source, related_name="deadline_changes", blank=True)
 
-    history = HistoricalRecords()
+    # Which sources a fact cites is part of its audit trail (simple_history m2m).
+    history = HistoricalRecords(m2m_fields=["sources"])
 
     class Meta:
         ordering = ["obligation", "agreed_at", "id"]
@@ -387,7 +388,8 @@ class Report(Reviewable):
     correction_reason = models.TextField(blank=True)
     superseded_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords()
+    # Which sources a fact cites is part of its audit trail (simple_history m2m).
+    history = HistoricalRecords(m2m_fields=["sources"])
 
     class Meta:
         ordering = ["obligation", "occurred_at", "id"]

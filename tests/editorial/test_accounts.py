@@ -59,8 +59,10 @@ def test_admin_forms_require_csrf(users):
 
 def test_deploy_checklist_passes_for_sessions_and_csrf(tmp_path):
     """`check --deploy` with production-like settings: no warnings at all."""
-    # config.test_settings relaxes SECURE_SSL_REDIRECT through os.environ: not here.
-    inherited = {k: v for k, v in os.environ.items() if k != "SECURE_SSL_REDIRECT"}
+    # The test process's environment carries test-only relaxations (config.test_settings
+    # sets SECURE_SSL_REDIRECT; browser tests set DJANGO_ALLOW_ASYNC_UNSAFE): not here.
+    inherited = {k: v for k, v in os.environ.items()
+                 if k != "SECURE_SSL_REDIRECT" and not k.startswith("DJANGO_")}
     env = {**inherited, "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(60),
            "ALLOWED_HOSTS": "tracker.example.org", "DJANGO_SETTINGS_MODULE": "config.settings",
            "VAR_DIR": str(tmp_path)}

@@ -56,10 +56,14 @@ def test_an_api_write_records_who(world, users):
     assert published.status_code == 200, published.content
 
     records = list(report.history.order_by("history_date", "history_id"))
+    # Created, its sources attached (the m2m is audited too), then published.
     assert [(r.history_type, r.history_user) for r in records] == [
-        ("+", users.editor), ("~", users.reviewer),
+        ("+", users.editor), ("~", users.editor), ("~", users.reviewer),
     ]
-    changes = {c.field: (c.old, c.new) for c in records[1].diff_against(records[0]).changes}
+    cited = records[1].diff_against(records[0]).changes
+    assert [c.field for c in cited] == ["sources"]
+    assert [row["source"] for row in cited[0].new] == [world.source.pk]
+    changes = {c.field: (c.old, c.new) for c in records[2].diff_against(records[1]).changes}
     assert changes["review_state"] == (V.DRAFT, V.PUBLISHED)
 
 
