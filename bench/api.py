@@ -33,10 +33,12 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -137,6 +139,13 @@ def populate(n: int) -> None:
         print(f"  created {made}/{n}", flush=True)
 
 
+def fetch(url: str):
+    try:
+        return urllib.request.urlopen(url, timeout=60)  # noqa: S310
+    except urllib.error.HTTPError as exc:
+        sys.exit(f"{url}: {exc.code} {exc.read()[:500]!r}")
+
+
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -172,7 +181,7 @@ def main() -> None:
     parser.add_argument("--threads-wrk", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4, help="gunicorn gthread threads")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=18474)
     parser.add_argument("--reuse", action="store_true", help="keep a filled database")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
@@ -234,6 +243,9 @@ def main() -> None:
         "--worker-class", "gthread", "--threads", str(args.threads),
         "--keep-alive", "30", "--log-level", "warning", "--chdir", str(ROOT),
     ]
+    with socket.socket() as probe:  # another server there would answer for us
+        if probe.connect_ex((HOST, args.port)) == 0:
+            sys.exit(f"port {args.port} is already in use; pass --port")
     server = subprocess.Popen(gunicorn, env=env, start_new_session=True)
     base = f"http://{HOST}:{args.port}"
     try:
@@ -243,10 +255,10 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        first = urllib.request.urlopen(base + LIST, timeout=30)  # noqa: S310
+        first = fetch(base + LIST)
         etag = first.headers["ETag"]
         listed = first.read()
-        csv_rows = urllib.request.urlopen(base + CSV, timeout=60).read().count(b"\n") - 1  # noqa: S310
+        csv_rows = fetch(base + CSV).read().count(b"\n") - 1
 
         tmp = Path(tempfile.mkdtemp())
         detail_lua = tmp / "detail.lua"

@@ -188,6 +188,15 @@ def world(db) -> World:
 
 
 @pytest.fixture(autouse=True)
+def _exact_data_version(monkeypatch):
+    # Tests change data with bulk and raw-SQL writes (the sweep) and look at once.
+    from tracker.api import conditional
+
+    monkeypatch.setattr(conditional, "VERSION_TTL_SECONDS", 0)
+    conditional.forget()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters live in the cache; a test must not inherit another's.
     cache.clear()

@@ -186,3 +186,37 @@ def test_public_bodies_cached_by_etag(client, world, django_assert_max_num_queri
     world.aghdam_return.save()
     fresh = client.get(OBL, {"kind": "deadline"})
     assert b"(edited)" in fresh.content and fresh["ETag"] != first["ETag"]
+
+
+def test_anonymous_revalidation_answered_before_drf(client, world, settings):
+    etag = client.get(OBL)["ETag"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "1/minute", "user": "1000/minute"},
+    }
+    cache.clear()
+    # Revalidations cost no throttle slot and are answered from the data version alone.
+    for _ in range(3):
+        r = client.get(OBL, HTTP_IF_NONE_MATCH=etag)
+        assert r.status_code == 304 and r["ETag"] == etag
+    assert client.get(OBL).status_code == 200
+    assert client.get(OBL).status_code == 429
+    # The calendar's default format is iCalendar: its tag matches the same way.
+    cache.clear()
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {"anon": "100/minute"}}
+    ics = client.get("/api/v1/calendar.ics")["ETag"]
+    assert client.get("/api/v1/calendar.ics", HTTP_IF_NONE_MATCH=ics).status_code == 304
+    # A CSV tag is not mistaken for the JSON one.
+    csv_tag = client.get(OBL, {"format": "csv"})["ETag"]
+    assert client.get(OBL, HTTP_IF_NONE_MATCH=csv_tag).status_code == 200
+
+
+def test_version_remembered_briefly(world, monkeypatch):
+    from tracker.api import conditional
+
+    monkeypatch.setattr(conditional, "VERSION_TTL_SECONDS", 60)
+    conditional.forget()
+    first = conditional.data_version()
+    ReportFactory(obligation=world.prisoners, claim=V.CLAIM_PROGRESS)  # post_save: forgotten
+    assert conditional.data_version() != first

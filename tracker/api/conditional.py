@@ -14,9 +14,12 @@ so responses may be served stale for at most `max-age` plus the next write.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import time
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import connection
 
 from tracker import models
@@ -34,8 +37,10 @@ _VERSIONED = (
 )
 
 
+@functools.cache
 def _version_sql() -> str:
-    # Identifiers come from model metadata (quoted), never from a request.
+    # Identifiers come from model metadata (quoted), never from a request. Built once:
+    # simple_history's `Model.history` builds a manager class on every access.
     q = connection.ops.quote_name
     tables = [(models.StatusEvent._meta.db_table, "id")]
     tables += [(m.history.model._meta.db_table, "history_id") for m in _VERSIONED]
@@ -43,30 +48,71 @@ def _version_sql() -> str:
     return "SELECT " + ", ".join(parts)
 
 
+# The version is remembered per process for this long: a burst of requests costs one
+# query a second, and a change is seen at most this late by another process (writes
+# through this process forget it at once, see `forget`). Tests set it to 0.
+VERSION_TTL_SECONDS = 1.0
+_memo: dict[str, object] = {"value": None, "at": 0.0}
+
+
 def data_version() -> str:
     """A string that changes whenever any public data changes."""
+    now = time.monotonic()
+    value = _memo["value"]
+    if value is not None and now - float(_memo["at"]) < VERSION_TTL_SECONDS:
+        return str(value)
     with connection.cursor() as cursor:
         cursor.execute(_version_sql())
         row = cursor.fetchone()
-    return ".".join(str(v or 0) for v in row)
+    value = ".".join(str(v or 0) for v in row)
+    _memo.update(value=value, at=now)
+    return value
 
 
-def etag_for(request, extra: str = "") -> str:
-    """A strong ETag for this request's response, quoted as HTTP wants it."""
-    user = request.user.pk if getattr(request, "user", None) and request.user.is_authenticated \
-        else "anon"
-    renderer = getattr(request, "accepted_renderer", None)
+def forget(**kwargs) -> None:
+    """Drop the remembered version (connected to model signals in tracker.api.apps)."""
+    _memo["value"] = None
+
+
+def request_etag(path: str, query: list[tuple[str, str]], fmt: str, user: str) -> str:
     parts = [
         data_version(),
-        request.path,
-        "&".join(sorted(f"{k}={v}" for k, vs in request.query_params.lists() for v in vs)),
-        getattr(renderer, "format", ""),
-        str(user),
+        path,
+        "&".join(sorted(f"{k}={v}" for k, v in query)),
+        fmt,
+        user,
         datetime.now(UTC).strftime("%Y%m%d%H"),
-        extra,
     ]
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
     return f'"{digest}"'
+
+
+def etag_for(request) -> str:
+    """A strong ETag for this (DRF) request's response, quoted as HTTP wants it."""
+    user = request.user.pk if getattr(request, "user", None) and request.user.is_authenticated \
+        else "anon"
+    renderer = getattr(request, "accepted_renderer", None)
+    query = [(k, v) for k, vs in request.query_params.lists() for v in vs]
+    return request_etag(request.path, query, getattr(renderer, "format", ""), str(user))
+
+
+def anonymous_revalidation(request, default_format: str) -> str | None:
+    """The ETag a plain Django request would get, when it can be known before DRF runs:
+    an anonymous GET/HEAD with If-None-Match asking for the view's default format.
+    None otherwise (the request then takes the full path)."""
+    if request.method not in ("GET", "HEAD") or "HTTP_IF_NONE_MATCH" not in request.META:
+        return None
+    if "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        return None
+    accept = request.META.get("HTTP_ACCEPT", "*/*").strip()
+    if accept not in ("", "*/*") and not (default_format == "json" and
+                                           accept == "application/json"):
+        return None
+    fmt = request.GET.get("format")
+    if fmt is not None and fmt != default_format:
+        return None
+    query = [(k, v) for k, vs in request.GET.lists() for v in vs]
+    return request_etag(request.path, query, default_format, "anon")
 
 
 def matches(if_none_match: str | None, etag: str) -> bool:
@@ -77,3 +123,17 @@ def matches(if_none_match: str | None, etag: str) -> bool:
         return True
     tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
     return etag in tags
+
+
+def _connect() -> None:
+    """Writes made through this process are seen at once (bulk and raw-SQL writes, such
+    as the sweep's, within VERSION_TTL_SECONDS)."""
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    for model in (*_VERSIONED, models.StatusEvent):
+        post_save.connect(forget, sender=model, dispatch_uid=f"api-version-{model.__name__}")
+        post_delete.connect(forget, sender=model, dispatch_uid=f"api-version-d-{model.__name__}")
+    m2m_changed.connect(forget, dispatch_uid="api-version-m2m")
+
+
+_connect()

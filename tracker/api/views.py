@@ -13,7 +13,7 @@ from itertools import batched
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -38,7 +38,7 @@ from deadlines.facts import with_facts
 from tracker import editorial, feeds, selectors
 from tracker import vocabulary as V
 from tracker.api import filters, serializers
-from tracker.api.conditional import etag_for, matches
+from tracker.api.conditional import anonymous_revalidation, etag_for, matches
 from tracker.api.exceptions import NotModified, ServeCached
 from tracker.api.pagination import Pagination
 from tracker.api.params import AS_OF_HELP, as_of_label, parse_as_of
@@ -73,6 +73,28 @@ class ReadMixin:
     filter_backends = [DjangoFilterBackend]
     supports_as_of = False
     csv_columns: list[str] = []
+
+    # The format a request with no Accept preference and no ?format= gets.
+    default_format = "json"
+
+    @classmethod
+    def as_view(cls, actions=None, **initkwargs):
+        view = super().as_view(actions, **initkwargs)
+
+        def revalidate_first(request, *args, **kwargs):
+            # An anonymous revalidation is answered before DRF runs (no throttle hit, no
+            # negotiation): one remembered version and a hash. Anything else goes on.
+            etag = anonymous_revalidation(request, cls.default_format)
+            if etag is not None and matches(request.META["HTTP_IF_NONE_MATCH"], etag):
+                response = HttpResponseNotModified()
+                response["ETag"] = etag
+                response["Cache-Control"] = "public, max-age=60"
+                patch_vary_headers(response, ["Accept", "Authorization"])
+                return response
+            return view(request, *args, **kwargs)
+
+        revalidate_first.__dict__.update(view.__dict__)  # cls, initkwargs, actions, csrf
+        return revalidate_first
 
     def get_renderers(self):
         # No action: a method the view lacks; negotiate anyway so the answer is a 405.
@@ -466,6 +488,8 @@ class CalendarViewSet(ReadMixin, viewsets.GenericViewSet):
     serializer_class = serializers.ObligationSerializer
     filterset_class = filters.ObligationFilter
     pagination_class = None
+
+    default_format = "ics"
 
     def get_renderers(self):
         return [ICalendarRenderer(), JSONRenderer()]
