@@ -93,6 +93,26 @@ def _overlaps(box, boxes) -> bool:
     return any(not (x1 < a or x0 > c or y1 < b or y0 > d) for a, b, c, d in boxes)
 
 
+def _spread(markers: list[Marker]) -> dict[int, tuple[float, float, float, float]]:
+    """Marker positions (x, y, true x, true y): markers closer than a marker's width
+    to one already placed move out on a ring around their true spot, so every
+    number stays readable where places lie a few kilometres apart (the corridor)."""
+    placed: dict[int, tuple[float, float, float, float]] = {}
+    taken: list[tuple[float, float]] = []
+    for m in markers:
+        tx, ty = project(m.longitude, m.latitude)
+        x, y = tx, ty
+        step = 0
+        while any((x - a) ** 2 + (y - b) ** 2 < 19**2 for a, b in taken) and step < 48:
+            ring = 24 + 20 * (step // 8)
+            angle = math.pi / 4 * (step % 8) - math.pi / 2
+            x, y = round(tx + ring * math.cos(angle), 1), round(ty + ring * math.sin(angle), 1)
+            step += 1
+        taken.append((x, y))
+        placed[m.number] = (x, y, tx, ty)
+    return placed
+
+
 def draw(markers: list[Marker], title: str) -> SafeString:
     """SVG map with `markers`; labels that would collide are left to the legend."""
     _, _, _, _, height = _projection()
@@ -100,16 +120,20 @@ def draw(markers: list[Marker], title: str) -> SafeString:
     countries, country_boxes = _country_layer()
     boxes: list[tuple[float, float, float, float]] = list(country_boxes)
     dots, labels = [], []
-    for m in markers:
-        if not in_bounds(m.longitude, m.latitude):
-            continue
-        px, py = project(m.longitude, m.latitude)
+    where = _spread([m for m in markers if in_bounds(m.longitude, m.latitude)])
+    for px, py, _, _ in where.values():
         boxes.append((px - 9, py - 9, px + 9, py + 9))
     status_words = {m.number: V.STATUS_LABELS.get(m.status, m.status) for m in markers}
     for m in markers:
-        if not in_bounds(m.longitude, m.latitude):
+        if m.number not in where:
             continue
-        px, py = project(m.longitude, m.latitude)
+        px, py, true_x, true_y = where[m.number]
+        if (px, py) != (true_x, true_y):
+            # Moved off a crowded spot: a leader line and a dot keep the true place.
+            dots.append(
+                f'<line class="map-leader" x1="{true_x}" y1="{true_y}" x2="{px}" y2="{py}"/>'
+                f'<circle class="map-true-spot" cx="{true_x}" cy="{true_y}" r="2"/>'
+            )
         text = f"{m.label}: {status_words[m.number]}"
         width = 6.6 * len(text) + 6
         placed = None
