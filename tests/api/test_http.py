@@ -220,3 +220,13 @@ def test_version_remembered_briefly(world, monkeypatch):
     first = conditional.data_version()
     ReportFactory(obligation=world.prisoners, claim=V.CLAIM_PROGRESS)  # post_save: forgotten
     assert conditional.data_version() != first
+
+
+def test_throttle_without_redis(client, world, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "2/minute", "user": "1000/minute"},
+    }
+    codes = [client.get("/api/v1/parties/").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
