@@ -173,10 +173,9 @@ def test_never_500(client, world, path):
 
 def test_public_bodies_cached_by_etag(client, world, django_assert_max_num_queries):
     first = client.get(OBL, {"kind": "deadline"})
-    cache_key = f"api:body:{first['ETag']}"
-    from django.core.cache import cache as django_cache
+    from tracker.api import fastcache
 
-    assert django_cache.get(cache_key) is not None
+    assert fastcache.body_get(f"api:body:{first['ETag']}") == first.content
     with django_assert_max_num_queries(1):  # only the data version
         again = client.get(OBL, {"kind": "deadline"})
     assert again.status_code == 200 and again.content == first.content

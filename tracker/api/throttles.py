@@ -12,9 +12,10 @@ from __future__ import annotations
 import time
 
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
+
+from tracker.api.fastcache import redis_client
 
 
 class AnonThrottle(AnonRateThrottle):
@@ -28,13 +29,12 @@ class AnonThrottle(AnonRateThrottle):
         self.num_requests, self.duration = self.parse_rate(self.rate)
         if self.rate is None or request.user.is_authenticated:
             return True
-        cache = caches["default"]
-        if not isinstance(cache, RedisCache):
+        client = redis_client()
+        if client is None:
             return super().allow_request(request, view)
         now = time.time()
         window = int(now // self.duration)
-        key = cache.make_key(f"throttle:anon:{self.get_ident(request)}:{window}")
-        client = cache._cache.get_client(key, write=True)
+        key = caches["default"].make_key(f"throttle:anon:{self.get_ident(request)}:{window}")
         pipe = client.pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, self.duration + 1, nx=True)

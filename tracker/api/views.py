@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from itertools import batched
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
@@ -37,7 +36,7 @@ from rest_framework.reverse import reverse
 from deadlines.facts import with_facts
 from tracker import editorial, feeds, selectors
 from tracker import vocabulary as V
-from tracker.api import filters, serializers
+from tracker.api import fastcache, filters, serializers
 from tracker.api.conditional import anonymous_revalidation, etag_for, matches
 from tracker.api.exceptions import NotModified, ServeCached
 from tracker.api.pagination import Pagination
@@ -118,9 +117,9 @@ class ReadMixin:
                 # Public JSON bodies are cached under their ETag, which changes with the
                 # data: when a story breaks, most readers get a body already rendered.
                 self.cache_key = f"api:body:{self.etag}"
-                hit = cache.get(self.cache_key)
+                hit = fastcache.body_get(self.cache_key)
                 if hit is not None:
-                    raise ServeCached(hit)
+                    raise ServeCached((hit, "application/json"))
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -141,7 +140,7 @@ class ReadMixin:
         key = getattr(self, "cache_key", None)
         if key and isinstance(response, Response) and response.status_code == 200:
             response.add_post_render_callback(
-                lambda r: cache.set(key, (r.content, r["Content-Type"]), RESPONSE_CACHE_SECONDS)
+                lambda r: fastcache.body_set(key, r.content, RESPONSE_CACHE_SECONDS)
             )
         label = as_of_label(getattr(request, "as_of", None))
         if label and response.status_code == 200 and "X-As-Of" not in response:
