@@ -599,6 +599,70 @@ def explain_python_path_with_indexes(at: datetime) -> None:
         pass
 
 
+# ---------------------------------------------------------------- proposed fixes
+
+
+# Indexes no query needs that every non-HOT status update (or event insert) writes:
+# covered by obligation_slug_unique/obligation_agreement_status, by status_event_once,
+# or never filtered on by themselves.
+REDUNDANT_INDEX_COLUMNS = (
+    ("tracker_obligation", "agreement_id"),
+    ("tracker_obligation", "slug"),
+    ("tracker_obligation", "category"),
+    ("tracker_statusevent", "obligation_id"),
+)
+
+
+def next_window(n: int, after: datetime) -> datetime:
+    """The instant by which the next 1% of rows reach a threshold after `after`."""
+    return sql(
+        "SELECT next_change_at FROM tracker_obligation WHERE next_change_at > %s "
+        "ORDER BY next_change_at OFFSET %s LIMIT 1", [after, max(n // 100 - 1, 0)],
+    )[0][0]
+
+
+def sweep_without_jit(at: datetime):
+    """sweep.run(at) unchanged, inside a transaction with JIT off for its statement."""
+    from django.db import connection, transaction
+
+    from deadlines import sweep
+
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL jit = off")
+        return sweep.run(at=at)
+
+
+def proposed(timer: Timer, n: int, after: datetime) -> None:
+    """Phase 3 again in fresh 1% windows: as is, then with each proposed fix added."""
+    from deadlines import sweep
+
+    def one(label: str, fn, at: datetime) -> datetime:
+        result = timer.run(label, fn, at=at)
+        print(f"    at {at.isoformat()}: assessed {result.assessed:,}, "
+              f"changed {result.changed_rows:,}, events {result.events:,}", flush=True)
+        vacuum("tracker_obligation", "tracker_statusevent")
+        return at
+
+    print("3+. proposed fixes, each in a new 1% window", flush=True)
+    vacuum("tracker_obligation", "tracker_statusevent")
+    at = one("p_asis_1pct", sweep.run, next_window(n, after + timedelta(seconds=1)))
+    at = one("p_nojit_1pct", sweep_without_jit, next_window(n, at))
+    for ddl in PROPOSED_INDEXES:
+        sql(ddl)
+    vacuum("tracker_obligation")
+    at = one("p_nojit_idx_1pct", sweep_without_jit, next_window(n, at))
+    one("p_nojit_idx_nothing", sweep_without_jit, at + timedelta(seconds=1))
+    for table, column in REDUNDANT_INDEX_COLUMNS:
+        for (index,) in sql(
+            "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname LIKE %s",
+            [table, f"{table}_{column}_%"],
+        ):
+            sql(f'DROP INDEX "{index}"')
+    at = one("p_nojit_idx_fewer_1pct", sweep_without_jit, next_window(n, at))
+    one("p_nojit_idx_fewer_nothing", sweep_without_jit, at + timedelta(seconds=1))
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -612,6 +676,10 @@ def main() -> int:
         help="print query plans of the nothing-changed and 1%% sweeps (diagnostic run)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--proposed", action="store_true",
+        help="after phase 3, time more 1%% and nothing-changed sweeps with proposed fixes",
+    )
     parser.add_argument(
         "--explain-full", action="store_true",
         help="only build, then EXPLAIN (ANALYZE, BUFFERS) the first full sweep (rolled back)",
@@ -686,6 +754,9 @@ def main() -> int:
         ok &= report_errors("statuses and events after the 1% sweep", errors)
         print(f"  sample: {got:,} events stored, {want:,} implied by engine.timeline")
 
+        if args.proposed:
+            proposed(timer, n, t1)
+
         print("4. floor: one UPDATE of every row of a fresh copy", flush=True)
         floor_rows = floor(timer, "floor", f"status = {status_case('%(at)s')}")
         floor(
@@ -749,6 +820,16 @@ def main() -> int:
          f"{rows_l:,} rows took {f['loop_lean']:.1f} s, scaled x{scale:,.0f}", loop_l,
          f"{loop_l / f['full']:.0f}x full sweep (goal >= 20x)"),
     ]
+    labels = {
+        "p_asis_1pct": "3+. 1% in a later window, as is",
+        "p_nojit_1pct": "3+. 1%, `SET LOCAL jit = off`",
+        "p_nojit_idx_1pct": "3+. 1%, jit off + Python-path indexes",
+        "p_nojit_idx_nothing": "3+. Nothing changed, jit off + Python-path indexes",
+        "p_nojit_idx_fewer_1pct": "3+. 1%, jit off + indexes + redundant indexes dropped",
+        "p_nojit_idx_fewer_nothing": "3+. Nothing changed, same",
+    }
+    rows[4:4] = [(text, f[key], "proposed fix (prototype)")
+                 for key, text in labels.items() if key in f]
     print("| Phase | Seconds | Ratio / goal |")
     print("|---|---:|---|")
     for label, secs, note in rows:
