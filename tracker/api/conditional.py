@@ -96,11 +96,11 @@ def etag_for(request) -> str:
     return request_etag(request.path, query, getattr(renderer, "format", ""), str(user))
 
 
-def anonymous_revalidation(request, default_format: str) -> str | None:
-    """The ETag a plain Django request would get, when it can be known before DRF runs:
-    an anonymous GET/HEAD with If-None-Match asking for the view's default format.
-    None otherwise (the request then takes the full path)."""
-    if request.method not in ("GET", "HEAD") or "HTTP_IF_NONE_MATCH" not in request.META:
+def anonymous_etag(request, default_format: str) -> str | None:
+    """The ETag a plain Django request will get, when it can be known before DRF runs:
+    an anonymous GET/HEAD asking for the view's default format. None otherwise (the
+    request then takes the full path)."""
+    if request.method not in ("GET", "HEAD"):
         return None
     if "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES:
         return None

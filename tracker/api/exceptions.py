@@ -36,9 +36,9 @@ class ServeCached(exceptions.APIException):
     status_code = status.HTTP_200_OK
     default_code = "cached"
 
-    def __init__(self, entry: tuple[bytes, str]):
+    def __init__(self, response: HttpResponse):
         super().__init__()
-        self.body, self.content_type = entry
+        self.response = response
 
 
 def _django_validation_errors(exc: DjangoValidationError) -> dict:
@@ -68,7 +68,7 @@ def handle(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, NotModified):
         return Response(status=status.HTTP_304_NOT_MODIFIED)
     if isinstance(exc, ServeCached):
-        return HttpResponse(exc.body, content_type=exc.content_type)
+        return exc.response
     if isinstance(exc, StaleEdit):
         return Response(
             {"detail": exc.message, "code": "stale_edit"}, status=status.HTTP_409_CONFLICT

@@ -29,6 +29,8 @@ class AnonThrottle(AnonRateThrottle):
         self.num_requests, self.duration = self.parse_rate(self.rate)
         if self.rate is None or request.user.is_authenticated:
             return True
+        if getattr(request, "api_throttled", False):
+            return True  # already counted by the view's fast path (views.ReadMixin.as_view)
         client = redis_client()
         if client is None:
             return super().allow_request(request, view)

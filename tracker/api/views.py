@@ -37,7 +37,7 @@ from deadlines.facts import with_facts
 from tracker import editorial, feeds, selectors
 from tracker import vocabulary as V
 from tracker.api import fastcache, filters, serializers
-from tracker.api.conditional import anonymous_revalidation, etag_for, matches
+from tracker.api.conditional import anonymous_etag, etag_for, matches
 from tracker.api.exceptions import NotModified, ServeCached
 from tracker.api.pagination import Pagination
 from tracker.api.params import AS_OF_HELP, as_of_label, parse_as_of
@@ -64,6 +64,26 @@ CSV_BATCH = 1000
 RESPONSE_CACHE_SECONDS = 300
 
 
+def _pack(as_of: str, body: bytes) -> bytes:
+    """A cached body with the one header that depends on it (X-As-Of)."""
+    return as_of.encode() + b"\0" + body
+
+
+def _cached_response(packed: bytes) -> HttpResponse:
+    as_of, _, body = packed.partition(b"\0")
+    response = HttpResponse(body, content_type="application/json")
+    if as_of:
+        response["X-As-Of"] = as_of.decode()
+    return response
+
+
+def _public(response: HttpResponse, etag: str) -> HttpResponse:
+    response["ETag"] = etag
+    response["Cache-Control"] = "public, max-age=60"
+    patch_vary_headers(response, ["Accept", "Authorization"])
+    return response
+
+
 class ReadMixin:
     """What every endpoint here shares (see module docstring)."""
 
@@ -81,15 +101,23 @@ class ReadMixin:
         view = super().as_view(actions, **initkwargs)
 
         def revalidate_first(request, *args, **kwargs):
-            # An anonymous revalidation is answered before DRF runs (no throttle hit, no
-            # negotiation): one remembered version and a hash. Anything else goes on.
-            etag = anonymous_revalidation(request, cls.default_format)
-            if etag is not None and matches(request.META["HTTP_IF_NONE_MATCH"], etag):
-                response = HttpResponseNotModified()
-                response["ETag"] = etag
-                response["Cache-Control"] = "public, max-age=60"
-                patch_vary_headers(response, ["Accept", "Authorization"])
-                return response
+            # Anonymous reads of the default format are answered before DRF runs when
+            # they can be: a revalidation (304, no throttle slot: it costs a remembered
+            # version and a hash) or a body already rendered for this ETag (after the
+            # throttle). Everything else, and every miss, goes through DRF.
+            etag = anonymous_etag(request, cls.default_format)
+            if etag is None:
+                return view(request, *args, **kwargs)
+            inm = request.META.get("HTTP_IF_NONE_MATCH")
+            if inm and matches(inm, etag):
+                return _public(HttpResponseNotModified(), etag)
+            if cls.default_format == "json":
+                throttle = AnonThrottle()
+                if throttle.allow_request(request, None):
+                    request.api_throttled = True  # counted: DRF's check lets it through
+                    hit = fastcache.body_get(f"api:body:{etag}")
+                    if hit is not None:
+                        return _public(_cached_response(hit), etag)
             return view(request, *args, **kwargs)
 
         revalidate_first.__dict__.update(view.__dict__)  # cls, initkwargs, actions, csrf
@@ -119,7 +147,7 @@ class ReadMixin:
                 self.cache_key = f"api:body:{self.etag}"
                 hit = fastcache.body_get(self.cache_key)
                 if hit is not None:
-                    raise ServeCached((hit, "application/json"))
+                    raise ServeCached(_cached_response(hit))
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -140,7 +168,9 @@ class ReadMixin:
         key = getattr(self, "cache_key", None)
         if key and isinstance(response, Response) and response.status_code == 200:
             response.add_post_render_callback(
-                lambda r: fastcache.body_set(key, r.content, RESPONSE_CACHE_SECONDS)
+                lambda r: fastcache.body_set(
+                    key, _pack(r.get("X-As-Of", ""), r.content), RESPONSE_CACHE_SECONDS
+                )
             )
         label = as_of_label(getattr(request, "as_of", None))
         if label and response.status_code == 200 and "X-As-Of" not in response:
