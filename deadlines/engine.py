@@ -337,8 +337,13 @@ class Assessment:
         return bool(self.report and self.report.unconfirmed)
 
 
-def assess(facts: Facts, at: datetime) -> Assessment:
-    history = timeline(facts, at)
+def assess(
+    facts: Facts, at: datetime, history: list[Transition] | None = None
+) -> Assessment:
+    """The status at `at` and what explains it. `history` may be passed in when the
+    caller already has `timeline(facts, at)`, to avoid replaying twice."""
+    if history is None:
+        history = timeline(facts, at)
     summary = summarize(facts, at)
     status, column = classify(summary, at)
     since = history[-1].at if history else None

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 import time_machine
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
@@ -67,10 +65,6 @@ def test_an_api_write_records_who(world, users):
     assert changes["review_state"] == (V.DRAFT, V.PUBLISHED)
 
 
-@pytest.mark.xfail(
-    connection.vendor == "sqlite", strict=True,
-    reason="deadlines.sweep off PostgreSQL records time-passing changes with cause 'facts'",
-)
 def test_a_sweep_change_is_recorded_as_a_status_event(world, users):
     with time_machine.travel(datetime(2020, 11, 12, tzinfo=UTC), tick=False):
         sweep.run()  # first assessment: history replayed (backfill)
