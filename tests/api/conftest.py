@@ -198,10 +198,14 @@ def _exact_data_version(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # Throttle counters live in the cache; a test must not inherit another's.
+    # Throttle counters and bodies live in the cache; a test must not inherit another's.
+    from tracker.api import fastcache
+
     cache.clear()
+    fastcache.forget_local()
     yield
     cache.clear()
+    fastcache.forget_local()
 
 
 @pytest.fixture
