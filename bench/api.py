@@ -324,7 +324,7 @@ def write_docs(table: str, args, results, list_bytes: int) -> None:
 threads, keep-alive) on 127.0.0.1 with the product settings (DEBUG off, anonymous
 throttle on at a high rate, Redis cache), wrk {args.threads_wrk} threads ×
 {args.connections} connections × {args.duration} s per scenario, all in one run, on the
-same {cpu}-core machine as the server and PostgreSQL (load average before the run:
+same {cpu}-core machine as the server and PostgreSQL (load average at the end of the run:
 {" ".join(load)}; other benchmarks and test suites were running on it).
 
     .venv/bin/python bench/api.py --n {args.n} --duration {args.duration} \\
