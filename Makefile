@@ -56,7 +56,7 @@ test: install services browser lint check
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest --create-db
 
 bench: install services
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/sweep.py
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tracker_bench} $(PY) bench/sweep.py
 
 clean:
 	rm -rf var test-artifacts .pytest_cache

@@ -208,15 +208,20 @@ class ClauseVariant(models.Model):
 class Obligation(models.Model):
     """One term that can be met or missed on its own."""
 
-    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="obligations")
+    # Indexes on obligations are written on every status change the sweep stores: no
+    # index here that another already covers (agreement_id and slug lead
+    # obligation_slug_unique; category is filtered with an agreement).
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, related_name="obligations", db_index=False
+    )
     clause = models.ForeignKey(
         Clause, on_delete=models.PROTECT, related_name="obligations", null=True, blank=True
     )
-    slug = models.SlugField(max_length=100)
+    slug = models.SlugField(max_length=100, db_index=False)
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
     kind = models.CharField(max_length=10, choices=V.KINDS)
-    category = models.SlugField(max_length=40)
+    category = models.SlugField(max_length=40, db_index=False)
     position = models.PositiveIntegerField(default=0)
     responsible = models.ManyToManyField(Party, related_name="obligations", blank=True)
     monitors = models.ManyToManyField(Party, related_name="monitored_obligations", blank=True)
@@ -302,8 +307,18 @@ class Obligation(models.Model):
         ]
         indexes = [
             models.Index(fields=["next_change_at"], name="obligation_next_change"),
+            # The sweep's Python path selects by these; each disjunct has its index so a
+            # sweep with nothing to do reads nothing (see deadlines.sweep.run).
             models.Index(
-                fields=["id"], condition=Q(needs_assessment=True), name="obligation_needs_assess"
+                fields=["id"],
+                condition=Q(needs_assessment=True) | Q(assessed_at__isnull=True),
+                name="obligation_needs_assess",
+            ),
+            models.Index(fields=["assessed_at"], name="obligation_assessed_at"),
+            models.Index(
+                fields=["facts_until"],
+                condition=Q(facts_until__isnull=False),
+                name="obligation_facts_until",
             ),
             models.Index(fields=["status"], name="obligation_status"),
             models.Index(fields=["agreement", "status"], name="obligation_agreement_status"),
@@ -427,7 +442,10 @@ class CurrentEventManager(models.Manager):
 class StatusEvent(models.Model):
     """One change of an obligation's stored status: the history and the notification outbox."""
 
-    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="events")
+    # status_event_once leads with obligation_id: no separate index to write per event.
+    obligation = models.ForeignKey(
+        Obligation, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, choices=V.STATUSES)
     effective_at = models.DateTimeField(help_text="When it became true in the world")
