@@ -113,7 +113,7 @@ class EventsFeed(Feed):
         return "Every change of an obligation's status, with the instant it took effect."
 
     def items(self, obj: Agreement | None):
-        events = StatusEvent.objects.select_related("obligation__agreement", "report").order_by(
+        events = StatusEvent.current.select_related("obligation__agreement", "report").order_by(
             "-effective_at", "-id"
         )
         if obj is not None:

@@ -343,7 +343,7 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
 class EventViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
     """Status transitions, newest first (the history and the feeds' source)."""
 
-    queryset = StatusEvent.objects.select_related("obligation__agreement").order_by(
+    queryset = StatusEvent.current.select_related("obligation__agreement").order_by(
         "-effective_at", "-id"
     )
     serializer_class = serializers.EventSerializer

@@ -459,7 +459,7 @@ def _overview(agreements: list[Agreement], asof: AsOf) -> Overview:
         for pk, slug, name in er.parties:
             parties.setdefault(pk, PartyRow(pk, slug, name)).counts[er.assessment.status] += 1
 
-    latest, prev_event, next_event = latest_events(StatusEvent.objects.all(), at)
+    latest, prev_event, next_event = latest_events(StatusEvent.current.all(), at)
     return Overview(
         asof=asof,
         agreements=list(by_agreement.values()),

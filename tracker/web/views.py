@@ -547,8 +547,8 @@ def map_view(request: HttpRequest) -> HttpResponse:
     prev = nxt = None
     if agreements:
         prev, nxt = queries.neighbour_events(
-            queries.StatusEvent.objects.filter(obligation__agreement=chosen)
-            if chosen else queries.StatusEvent.objects.all(),
+            queries.StatusEvent.current.filter(obligation__agreement=chosen)
+            if chosen else queries.StatusEvent.current.all(),
             asof.at,
         )
     return render(request, "web/map.html", {
