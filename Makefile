@@ -11,7 +11,7 @@ FIXTURE := fixtures/nov-2020-trilateral.yaml
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help run test install lint check bench services browser clean
+.PHONY: help run test install lint check bench bench-sweep bench-api bench-dashboard services browser clean
 
 help:
 	@echo "make run    - set up and serve the app, worker and scheduler at http://127.0.0.1:8000/"
@@ -55,8 +55,20 @@ lint: install
 test: install services browser lint check
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest --create-db
 
-bench: install services
-	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tracker_bench} $(PY) bench/sweep.py
+# Benchmarks build their own databases (tracker_bench*, tracker_api_bench,
+# tracker_web_bench) and print Markdown tables for docs/performance.md.
+BENCH_PG := postgres://postgres@127.0.0.1:5432
+bench: bench-sweep bench-api bench-dashboard
+
+bench-sweep: install services
+	DATABASE_URL=$(BENCH_PG)/tracker_bench $(PY) bench/sweep.py
+
+bench-api: install services
+	@command -v wrk >/dev/null || { echo "bench-api needs wrk (apt-get install wrk)"; exit 1; }
+	DATABASE_URL=$(BENCH_PG)/tracker_api_bench $(PY) bench/api.py
+
+bench-dashboard: install services
+	DATABASE_URL=$(BENCH_PG)/tracker_web_bench $(PY) bench/dashboard.py
 
 clean:
 	rm -rf var test-artifacts .pytest_cache
