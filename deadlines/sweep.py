@@ -49,7 +49,7 @@ class SweepResult:
     at: datetime
     detected_at: datetime
     changes: list[Change] = field(default_factory=list)
-    # Rows moved by a replay backwards: their status changed, their history did not.
+    # Rows a replay moved (backwards, or ahead of the present) without writing history.
     rewound: list[Change] = field(default_factory=list)
     changed_rows: int = 0  # rows whose stored status changed (SQL path counts, no list)
     events: int = 0
@@ -138,6 +138,9 @@ def _reconcile(
         else V.CAUSE_FACTS if row.needs_assessment
         else cause
     )
+    # History records what has happened: a replay into the future stores the status
+    # it would have then, but writes no event dated after the real present.
+    history = [t for t in history if t.at <= detected_at]
     desired = {(t.from_status, t.to_status, t.at) for t in history}
     live = {e.key: e for e in stored if not e.superseded}
     dead = {e.key: e for e in stored if e.superseded}
@@ -150,7 +153,8 @@ def _reconcile(
     revive = [dead[k].id for k in desired if k not in live and k in dead]
     supersede = [
         e.id for k, e in live.items()
-        if k not in desired and k[2] <= a.at and e.cause != V.CAUSE_CORRECTION
+        if k not in desired and k[2] <= min(a.at, detected_at)
+        and e.cause != V.CAUSE_CORRECTION
     ]
     withdrawn = supersede and row.status not in ("", a.status)
     if withdrawn and not any(c.to_status == a.status for c in add):
@@ -300,6 +304,7 @@ def _sweep_sql(only_ids: bool, write: bool) -> str:
                CASE WHEN prev = '' THEN '{V.CAUSE_BACKFILL}' ELSE %(cause)s END,
                CASE WHEN prev = '' OR %(cause)s = '{V.CAUSE_AS_OF}' THEN %(detected)s END
         FROM changes
+        WHERE t <= %(detected)s  -- no event dated after the real present (replays ahead)
         ON CONFLICT DO NOTHING
         RETURNING 1
     ),

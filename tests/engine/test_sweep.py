@@ -191,6 +191,27 @@ def test_a_late_report_of_a_closed_past_episode_enters_the_history():
 
 
 @pytest.mark.django_db
+def test_a_replay_ahead_of_the_present_writes_no_future_history():
+    import time_machine
+
+    with time_machine.travel(utc(2026, 6, 1), tick=False):
+        o = ObligationFactory(due_date=date(2028, 1, 1))
+        sweep.run()
+        sweep.run(utc(2031, 1, 1))  # an analyst looks ahead
+        o.refresh_from_db()
+        assert o.status == V.OVERDUE  # the row is as it would be then...
+        assert not StatusEvent.objects.filter(effective_at__gt=utc(2026, 6, 1)).exists()
+        sweep.run()  # ...and the beat's next sweep brings it back to the present
+        o.refresh_from_db()
+        assert o.status == V.PENDING
+    with time_machine.travel(utc(2028, 1, 2), tick=False):
+        sweep.run()  # when the deadline really passes, it is news
+    events = list(StatusEvent.current.filter(obligation=o, effective_at__gt=utc(2026, 6, 1))
+                  .order_by("effective_at").values_list("to_status", "cause", "notified_at"))
+    assert events == [(V.DUE_SOON, V.CAUSE_SWEEP, None), (V.OVERDUE, V.CAUSE_SWEEP, None)]
+
+
+@pytest.mark.django_db
 def test_dry_run_changes_nothing_and_reports_what_it_would_do():
     o = ObligationFactory()
     result = sweep.run(utc(2020, 11, 25), dry_run=True)

@@ -59,7 +59,7 @@ class Command(BaseCommand):
         for c in result.rewound:
             self.stdout.write(
                 f"{slugs.get(c.obligation_id)}: {c.from_status} -> {c.to_status} "
-                "(replayed backwards; history unchanged)"
+                "(replay: stored status moved, history unchanged)"
             )
         verb = "would record" if dry_run else "recorded"
         self.stdout.write(
