@@ -51,6 +51,10 @@ SCHEMA_PATH = Path(__file__).with_name("agreement_schema.json")
 FILE_ORIGIN = "file"
 REMOVED_REASON = "removed from the agreement file"
 CHANGED_REASON = "changed in the agreement file"
+DRAFT_ORPHANED_REASON = (
+    "the report this draft corrects was replaced by a reload of the agreement file; "
+    "correct the new report instead"
+)
 _LOCK_KEY = 0x61677265  # pg advisory lock id for loads ("agre")
 
 KeyPath = tuple[str | int, ...]
@@ -936,6 +940,21 @@ class _Writer:
             if same:
                 successors[old.pk] = same[0]
                 pending.remove(same[0])
+        # A staff correction still in draft would correct a report the file has just
+        # replaced: reject it with the reason (it keeps its text; the editor can redo it
+        # against the new report). Reports.supersedes is one-to-one, so it must let go.
+        orphans = Report.objects.select_for_update().filter(
+            supersedes__in=[r.pk for r in retired], review_state=V.DRAFT
+        )
+        for draft in orphans:  # saved one by one so the audit trail records each
+            draft.supersedes = None
+            draft.review_state = V.REJECTED
+            draft.reviewed_at = self.now
+            draft.rejection_reason = DRAFT_ORPHANED_REASON
+            draft.version += 1
+            draft.save(update_fields=[
+                "supersedes", "review_state", "reviewed_at", "rejection_reason", "version",
+            ])
         for old in retired:
             old.superseded_at = self.now
             old.version += 1

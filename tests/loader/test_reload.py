@@ -215,3 +215,29 @@ def test_reload_after_a_replay_into_the_past_writes_nothing(river):
     before = dump_database()
     assert not load(RIVER).changed
     assert dump_database() == before
+
+
+def test_reload_rejects_a_staff_draft_correcting_a_report_the_file_replaced(river, tmp_path):
+    from django.contrib.auth.models import User
+
+    from tracker.loader import DRAFT_ORPHANED_REASON
+
+    violation = Report.objects.get(claim=V.CLAIM_VIOLATION)
+    editor = User.objects.create(username="editor")
+    draft = Report.objects.create(
+        obligation=violation.obligation, claim=violation.claim,
+        occurred_at=violation.occurred_at, summary="Shots and shelling.",
+        supersedes=violation, author=editor, review_state=V.DRAFT,
+    )
+    path = edited(
+        tmp_path, RIVER,
+        ("summary: Shots reported near the Old Bridge.",
+         "summary: Shots reported near the Old Bridge; two observers."),
+    )
+    load(path)  # used to fail: Report.supersedes is one-to-one
+    draft.refresh_from_db()
+    assert (draft.review_state, draft.supersedes) == (V.REJECTED, None)
+    assert draft.rejection_reason == DRAFT_ORPHANED_REASON
+    assert draft.summary == "Shots and shelling."  # the editor's text is kept
+    violation.refresh_from_db()
+    assert violation.superseded_by.summary.endswith("two observers.")
