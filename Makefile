@@ -38,7 +38,7 @@ run: install
 	DEBUG=$${DEBUG:-true} scripts/run-all.sh
 
 services:
-	@scripts/ensure-services.sh
+	@TEST_DATABASE_URL=$(TEST_DATABASE_URL) scripts/ensure-services.sh
 
 browser:
 	@scripts/ensure-chromium.sh

@@ -23,6 +23,17 @@ if ! pg_up; then
   exit 1
 fi
 
+# Up is not enough: the suite logs in as the URL's user (trust auth on these machines).
+TEST_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tracker}"
+ADMIN_URL="${TEST_URL%/*}/postgres"
+if command -v psql >/dev/null 2>&1 && ! psql "$ADMIN_URL" -qtAc 'select 1' >/dev/null 2>&1; then
+  echo "ERROR: PostgreSQL answers on 127.0.0.1:5432 but refuses to log in as given in" >&2
+  echo "       $TEST_URL (the tests need a role that may create databases)." >&2
+  echo "       Either allow it (a 'host all all 127.0.0.1/32 trust' line in pg_hba.conf)" >&2
+  echo "       or set TEST_DATABASE_URL=postgres://USER:PASSWORD@HOST:PORT/tracker." >&2
+  exit 1
+fi
+
 if ! redis_up; then
   if command -v redis-server >/dev/null 2>&1; then
     echo "Redis is down; starting a local server..."
