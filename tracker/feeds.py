@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.syndication.views import Feed
+from django.core.validators import slug_re as SLUG
 from django.db.models import Count
 from django.http import Http404, HttpRequest
 from django.urls import reverse
@@ -97,6 +98,9 @@ class EventsFeed(Feed):
         slug = request.GET.get("agreement")
         if not slug:
             return None
+        # Only a well-formed slug reaches the database (a NUL in it would be a 500).
+        if not SLUG.fullmatch(slug):
+            raise Http404("No agreement with that slug.")
         agreement = Agreement.objects.filter(slug=slug).first()
         if agreement is None:
             raise Http404("No agreement with that slug.")

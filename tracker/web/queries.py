@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
@@ -21,14 +22,15 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework.exceptions import ValidationError
 
 from deadlines import classify, engine
 from deadlines.facts import fact_changes, fact_reports, facts_of
 from tracker import selectors
 from tracker import vocabulary as V
+from tracker.api import params
 from tracker.models import Agreement, DeadlineChange, Obligation, Report, StatusEvent
 
 # Display order: what needs attention first.
@@ -47,8 +49,6 @@ COMPLIANCE_GROUPS = [
 NEXT_DEADLINES = 10
 OVERDUE_SHOWN = 20
 LATEST_EVENTS = 15
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 class BadParameter(ValueError):
@@ -80,34 +80,69 @@ class AsOf:
     def local(self) -> datetime:
         return self.at.astimezone(self.zone)
 
+    def at_in(self, zone: ZoneInfo) -> datetime:
+        """The instant for an agreement keeping time in `zone`: a date is the end of that
+        day there (DESIGN, the API), whatever zone the page shows times in."""
+        return selectors.instant_for(self.raw, zone) if self.date_only else self.at
+
+
+# Per time zone name: the instant a date stands for there, and the agreements using it.
+Zones = dict[str, tuple[datetime, list[int]]]
+
+
+def zone_instants(asof: AsOf, agreements: Iterable[Agreement]) -> Zones | None:
+    """For a date asked for across agreements whose zones end that day at different
+    instants: each zone's instant and agreements. None when `asof.at` serves them all."""
+    if not asof.date_only:
+        return None
+    zones: Zones = {}
+    for a in agreements:
+        zones.setdefault(a.timezone, (asof.at_in(a.zone), []))[1].append(a.pk)
+    if all(at == asof.at for at, _ in zones.values()):
+        return None
+    return zones
+
 
 def parse_as_of(raw: str | None, zone: ZoneInfo, now: datetime | None = None) -> AsOf:
     """`?as_of=` as an instant. A date means the end of that day in `zone`
-    (as `tracker.selectors.instant_for` reads it); a naive time is local to `zone`."""
+    (as `tracker.selectors.instant_for` reads it); a naive time is local to `zone`.
+
+    The API's parser (`tracker.api.params.parse_as_of`) does the parsing and the year
+    range check, so a value means the same on both, and the check runs before any
+    conversion to UTC (year 1 or 9999 would overflow there). The page adds only "now"
+    and the naive local time."""
     now = now or timezone.now()
     text = (raw or "").strip()
     if text in ("", "now"):
         return AsOf(at=now, raw=None, zone=zone)
+    # A "+04:00" offset typed into an unescaped URL arrives as " 04:00".
+    text = text.replace(" ", "+")
     try:
-        day = parse_date(text)
-        moment = None if day else parse_datetime(text.replace(" ", "+"))
-    except ValueError as exc:
-        raise BadParameter(f"as_of={text!r} is not a real date or time ({exc}).") from exc
-    if day is not None:
-        if not 1900 <= day.year <= 2199:
-            raise BadParameter(f"as_of={text!r} is out of range (years 1900 to 2199).")
-        return AsOf(at=selectors.instant_for(day, zone), raw=day, zone=zone, date_only=True)
-    if moment is None:
+        value = params.parse_as_of(_local_offset(text, zone))
+    except ValidationError as exc:
+        reason = exc.detail["as_of"][0] if isinstance(exc.detail, dict) else exc.detail
         raise BadParameter(
-            f"as_of={text!r} is not a date or an instant: use 2020-11-16 or "
+            f"as_of={text!r} cannot be used: {reason} For example 2020-11-16 or "
             "2020-11-16T12:00:00Z."
-        )
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=zone)
-    moment = moment.astimezone(UTC)
-    if not EARLIEST <= moment < LATEST:
-        raise BadParameter(f"as_of={text!r} is out of range (years 1900 to 2199).")
-    return AsOf(at=moment, raw=moment, zone=zone)
+        ) from exc
+    if isinstance(value, datetime):
+        return AsOf(at=value, raw=value, zone=zone)
+    return AsOf(at=selectors.instant_for(value, zone), raw=value, zone=zone, date_only=True)
+
+
+def _local_offset(text: str, zone: ZoneInfo) -> str:
+    """`text` with `zone`'s offset added when it is a time without one; else unchanged
+    (the API's parser then accepts it or says what is wrong)."""
+    if len(text) <= 10:  # a date, or garbage: not ours to read
+        return text
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is not None:
+        return text
+    # Attaching a zone never converts, so no year can overflow here.
+    return moment.replace(tzinfo=zone).isoformat()
 
 
 def iso(at: datetime) -> str:
@@ -130,14 +165,28 @@ def summary_holds(at: datetime) -> Q:
     )
 
 
-def split(qs: QuerySet[Obligation], asof: AsOf) -> tuple[QuerySet, QuerySet]:
-    """(rows whose status SQL can tell, annotated `st`; rows the engine must assess)."""
+def split(
+    qs: QuerySet[Obligation], asof: AsOf, zones: Zones | None = None
+) -> tuple[QuerySet, QuerySet]:
+    """(rows whose status SQL can tell, annotated `st`; rows the engine must assess).
+
+    With `zones` (see `zone_instants`) each agreement's rows are read at its own zone's
+    instant, as `selectors.filter_status` does."""
     if not asof.explicit:
         return qs.annotate(st=F("status")), qs.none()
-    return (
-        qs.filter(summary_holds(asof.at)).annotate(st=classify.status_at(asof.at)),
-        qs.exclude(summary_holds(asof.at)),
-    )
+    if not zones:
+        return (
+            qs.filter(summary_holds(asof.at)).annotate(st=classify.status_at(asof.at)),
+            qs.exclude(summary_holds(asof.at)),
+        )
+    holds = Q(pk__in=[])
+    whens = []
+    for at, ids in zones.values():
+        here = Q(agreement_id__in=ids)
+        holds |= here & summary_holds(at)
+        whens.append(When(here, then=classify.status_at(at)))
+    status = Case(*whens, default=Value(V.PENDING), output_field=CharField())
+    return qs.filter(holds).annotate(st=status), qs.exclude(holds)
 
 
 @dataclass(frozen=True)
@@ -222,7 +271,8 @@ def engine_rows(
         o.fact_changes = changes[o.pk]
         o.fact_reports = reports[o.pk]
         result.append(
-            EngineRow(o, status_only(facts_of(o), asof.at), who[o.pk], where[o.pk])
+            EngineRow(o, status_only(facts_of(o), asof.at_in(o.agreement.zone)), who[o.pk],
+                      where[o.pk])
         )
     return result
 
@@ -289,7 +339,9 @@ class Overview:
 
 
 def overview_zone(agreements: list[Agreement]) -> ZoneInfo:
-    """The zone a bare `as_of` date is read in: the agreements' own when they share one."""
+    """The zone the page shows times in: the agreements' own when they share one, else
+    UTC. Statuses for a bare `as_of` date are still read at the end of that day in each
+    agreement's own zone (`zone_instants`)."""
     zones = {a.timezone for a in agreements}
     return ZoneInfo(zones.pop()) if len(zones) == 1 else ZoneInfo("UTC")
 
@@ -329,23 +381,38 @@ EVENT_COLUMNS = (
 
 
 def latest_events(
-    qs: QuerySet[StatusEvent], at: datetime
+    qs: QuerySet[StatusEvent], at: datetime, zones: Zones | None = None
 ) -> tuple[list[EventRow], datetime | None, datetime | None]:
     """The latest status changes up to `at`, and the event instants either side of
-    `at` for the time control, in one round trip (two index scans with LIMIT)."""
-    upto = qs.filter(effective_at__lte=at).order_by("-effective_at", "-id").values_list(
+    `at` for the time control, in one round trip (two index scans with LIMIT).
+
+    With `zones`, "up to" is up to the instant of the event's agreement's zone."""
+    if zones:
+        cut = {tz: zone_at for tz, (zone_at, _) in zones.items()}
+        known = Q(pk__in=[])
+        for zone_at, ids in zones.values():
+            known |= Q(obligation__agreement_id__in=ids, effective_at__lte=zone_at)
+        # The bounds keep both index scans short: zones differ by hours, not years.
+        upto_q = Q(effective_at__lte=max(cut.values())) & known
+        after_q = Q(effective_at__gt=min(cut.values())) & ~known
+    else:
+        cut = {}
+        upto_q, after_q = Q(effective_at__lte=at), Q(effective_at__gt=at)
+    upto = qs.filter(upto_q).order_by("-effective_at", "-id").values_list(
         *EVENT_COLUMNS
     )[: LATEST_EVENTS + 1]
-    after = qs.filter(effective_at__gt=at).order_by("effective_at", "id").values_list(
+    after = qs.filter(after_q).order_by("effective_at", "id").values_list(
         *EVENT_COLUMNS
     )[:1]
     if connection.features.supports_slicing_ordering_in_compound:
         rows = list(upto.union(after, all=True).order_by())
     else:
         rows = [*upto, *after]
-    before = sorted((r for r in rows if r[3] <= at), key=lambda r: (r[3], r[0]), reverse=True)
-    nxt = min((r[3] for r in rows if r[3] > at), default=None)
-    prev = next((r[3] for r in before if r[3] < at), None)
+    # r[3] is the event's instant, r[7] its agreement's zone.
+    before = sorted((r for r in rows if r[3] <= cut.get(r[7], at)), key=lambda r: (r[3], r[0]),
+                    reverse=True)
+    nxt = min((r[3] for r in rows if r[3] > cut.get(r[7], at)), default=None)
+    prev = next((r[3] for r in before if r[3] < cut.get(r[7], at)), None)
     if prev is None and len(before) > LATEST_EVENTS:
         # Every change fetched happened exactly at `at`: look further back.
         prev = neighbour_events(qs, at)[0]
@@ -403,7 +470,8 @@ def overview(agreements: list[Agreement], asof: AsOf) -> Overview:
 def _overview(agreements: list[Agreement], asof: AsOf) -> Overview:
     at = asof.at
     all_rows = Obligation.objects.all()
-    sql_rows, engine_qs = split(all_rows, asof)
+    zones = zone_instants(asof, agreements)
+    sql_rows, engine_qs = split(all_rows, asof, zones)
     python = engine_rows(engine_qs, asof, {a.pk: a for a in agreements}, parties=True)
 
     by_agreement = {a.pk: AgreementCounts(a) for a in agreements}
@@ -459,7 +527,7 @@ def _overview(agreements: list[Agreement], asof: AsOf) -> Overview:
         for pk, slug, name in er.parties:
             parties.setdefault(pk, PartyRow(pk, slug, name)).counts[er.assessment.status] += 1
 
-    latest, prev_event, next_event = latest_events(StatusEvent.current.all(), at)
+    latest, prev_event, next_event = latest_events(StatusEvent.current.all(), at, zones)
     return Overview(
         asof=asof,
         agreements=list(by_agreement.values()),
@@ -476,9 +544,12 @@ def _overview(agreements: list[Agreement], asof: AsOf) -> Overview:
 # ---------------------------------------------------------------- places and the map
 
 
-def location_statuses(qs: QuerySet[Obligation], asof: AsOf) -> dict[int, Counter]:
-    """For each location with obligations in `qs`: how many are in each status."""
-    sql_rows, engine_qs = split(qs, asof)
+def location_statuses(
+    qs: QuerySet[Obligation], asof: AsOf, agreements: Iterable[Agreement] = ()
+) -> dict[int, Counter]:
+    """For each location with obligations in `qs`: how many are in each status.
+    `agreements`: those `qs` may hold, whose zones a date is read in."""
+    sql_rows, engine_qs = split(qs, asof, zone_instants(asof, agreements))
     result: dict[int, Counter] = defaultdict(Counter)
     rows = (
         sql_rows.order_by()

@@ -88,8 +88,10 @@ def time_control(
     start: datetime | None,
     prev: datetime | None,
     nxt: datetime | None,
+    each_zone: bool = False,
 ) -> dict:
-    """The banner and the step/slide control every page shows."""
+    """The banner and the step/slide control every page shows. `each_zone`: a date is
+    read in each agreement's own zone (agreements in several zones are shown)."""
     zone = asof.zone
     now = timezone.now()
     first = (start or asof.at).astimezone(zone).date()
@@ -98,6 +100,7 @@ def time_control(
     return {
         "asof": asof,
         "is_now": not asof.explicit,
+        "each_zone": each_zone,
         "future": asof.explicit and asof.at > now,
         "shown_at": asof.local,
         "zone": str(zone),
@@ -137,7 +140,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         return _bad(request, str(exc))
     data = queries.overview(agreements, asof)
     keep = _as_of_param(request)
-    at = asof.at
+    each_zone = queries.zone_instants(asof, agreements) is not None
 
     def agreement_url(a: Agreement, **extra) -> str:
         return _link(reverse("web:agreement", args=[a.slug]), **keep, **extra)
@@ -165,14 +168,15 @@ def overview(request: HttpRequest) -> HttpResponse:
             "status": status_info(d.status),
             "due_date": d.due_date,
             "due_at": d.due_at,
-            "countdown": _countdown(d.due_at, at),
+            "countdown": _countdown(d.due_at, asof.at_in(d.agreement.zone)),
         }
         for d in data.next_deadlines
     ]
     overdue = []
     for d in data.overdue:
         zone = d.agreement.zone
-        days = (engine.local_date(at, zone) - d.due_date).days if d.due_date else None
+        today = engine.local_date(asof.at_in(zone), zone)
+        days = (today - d.due_date).days if d.due_date else None
         overdue.append({
             "obligation": d.obligation, "url": obligation_url(d.obligation),
             "agreement": d.agreement, "due_date": d.due_date,
@@ -207,7 +211,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         "parties": data.parties,
         "groups": [(key, label) for key, label, _ in queries.COMPLIANCE_GROUPS],
         "events": events,
-        "time": time_control(request, asof, start, data.prev_event, data.next_event),
+        "time": time_control(request, asof, start, data.prev_event, data.next_event,
+                             each_zone),
     })
 
 
@@ -472,6 +477,8 @@ def places(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     if len(q) > 100:
         return _bad(request, "The search text is too long (100 characters at most).")
+    if "\x00" in q:  # PostgreSQL text cannot hold NUL: a 500 otherwise
+        return _bad(request, "The search text contains a NUL character.")
     found = Location.objects.annotate(n=Count("obligations", distinct=True)).order_by("slug")
     if q:
         found = found.filter(search_text__contains=fold(q))
@@ -502,7 +509,8 @@ def places(request: HttpRequest) -> HttpResponse:
     return render(request, "web/places.html", {
         "q": q,
         "results": results,
-        "time": time_control(request, asof, start, None, None),
+        "time": time_control(request, asof, start, None, None,
+                             queries.zone_instants(asof, agreements) is not None),
     })
 
 
@@ -522,7 +530,8 @@ def map_view(request: HttpRequest) -> HttpResponse:
     qs = Obligation.objects.all()
     if chosen:
         qs = qs.filter(agreement=chosen)
-    per_place = queries.location_statuses(qs, asof)
+    shown_agreements = [chosen] if chosen else agreements
+    per_place = queries.location_statuses(qs, asof, shown_agreements)
     where = {loc.pk: loc for loc in Location.objects.filter(pk__in=list(per_place))}
     keep = _as_of_param(request)
     markers = _numbered(
@@ -557,5 +566,6 @@ def map_view(request: HttpRequest) -> HttpResponse:
         "map": map_svg.draw(markers, f"Places with obligations, {shown}"),
         "legend": legend,
         "unplaced": unplaced,
-        "time": time_control(request, asof, start, prev, nxt),
+        "time": time_control(request, asof, start, prev, nxt,
+                             queries.zone_instants(asof, shown_agreements) is not None),
     })
