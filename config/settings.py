@@ -200,6 +200,9 @@ REST_FRAMEWORK = {
         "anon": env.str("API_ANON_RATE", default="120/minute"),
         "user": env.str("API_USER_RATE", default="1200/minute"),
     },
+    # Proxies in front of the app that append to X-Forwarded-For. Unset, DRF would key
+    # anonymous throttling on the X-Forwarded-For header as sent, which any client can vary.
+    "NUM_PROXIES": _env(env.int, "NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Ceasefire-terms compliance tracker API",

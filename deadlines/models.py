@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
@@ -33,7 +34,11 @@ class WebhookSubscription(models.Model):
     ]
 
     name = models.CharField(max_length=200)
-    url = models.URLField(max_length=1000, help_text="http(s) endpoint receiving POSTed JSON")
+    # http(s) only: URLField alone also accepts ftp(s) (see docs/webhooks.md, Security).
+    url = models.URLField(
+        max_length=1000, help_text="http(s) endpoint receiving POSTed JSON",
+        validators=[URLValidator(schemes=["http", "https"])],
+    )
     secret = models.CharField(
         max_length=200, default=new_secret,
         help_text="Shared secret for the HMAC-SHA256 signature (see docs/webhooks.md)",

@@ -222,7 +222,28 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # a 3xx is reported as a failure, not followed
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+def _build_opener() -> urllib.request.OpenerDirector:
+    """Only http and https: build_opener() would also open file:, ftp: and data: URLs,
+    which turn a webhook into a way to read local files or reach other services.
+    Proxies from the environment are kept, for http(s) only."""
+    opener = urllib.request.OpenerDirector()
+    proxies = {
+        k: v for k, v in urllib.request.getproxies().items() if k in ("http", "https")
+    }
+    for handler in (
+        urllib.request.ProxyHandler(proxies),
+        urllib.request.UnknownHandler(),  # any other scheme: URLError "unknown url type"
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        _NoRedirect(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
+_opener = _build_opener()
 
 
 def claim(delivery_id: int, now: datetime | None = None) -> bool:

@@ -28,6 +28,7 @@ from deadlines import engine
 from deadlines.facts import facts_of
 from tracker import services
 from tracker import vocabulary as V
+from tracker.api.params import MAX_YEAR, MIN_YEAR
 from tracker.models import DeadlineChange, Obligation, Report, Source
 
 EDITOR, REVIEWER, ADMIN = "editor", "reviewer", "admin"
@@ -140,6 +141,15 @@ def _aware(value: Any, field: str, errors: dict) -> datetime | None:
     return value
 
 
+def _in_year_range(value: Any, field: str, errors: dict) -> bool:
+    """False (with a field message) for a date far outside any agreement: near datetime's
+    limits, converting it to UTC or to a local midnight overflows."""
+    if isinstance(value, date) and not MIN_YEAR <= value.year <= MAX_YEAR:
+        errors.setdefault(field, []).append(f"Give a year between {MIN_YEAR} and {MAX_YEAR}.")
+        return False
+    return True
+
+
 def _resolve_sources(obligation: Obligation, sources: Any, errors: dict) -> list[Source]:
     """Sources as instances or ids; all must belong to the obligation's agreement."""
     items = list(sources or [])
@@ -179,11 +189,16 @@ def _clean_report(obligation: Obligation, data: dict, errors: dict) -> dict:
             f"one of {sorted(allowed)}."
         )
     occurred = data.get("occurred_at")
-    if isinstance(occurred, date) and not isinstance(occurred, datetime):
+    if not _in_year_range(occurred, "occurred_at", errors):
+        occurred = None
+    elif isinstance(occurred, date) and not isinstance(occurred, datetime):
         # A bare date counts from 00:00 local time that day (DESIGN.md).
         occurred = engine.local_midnight(occurred, obligation.agreement.zone)
         out["occurred_date_only"] = True
-    occurred = _aware(occurred, "occurred_at", errors)
+    if occurred is not None:
+        occurred = _aware(occurred, "occurred_at", errors)
+    elif "occurred_at" not in errors:
+        errors["occurred_at"] = ["Enter a date and time."]
     if occurred is not None:
         if occurred < obligation.agreement.signed_at:
             errors.setdefault("occurred_at", []).append(
@@ -208,7 +223,12 @@ def _clean_change(obligation: Obligation, data: dict, errors: dict) -> dict:
     due = data.get("due_date")
     if not isinstance(due, date) or isinstance(due, datetime):
         errors.setdefault("due_date", []).append("Enter a date (the new local due date).")
-    agreed = _aware(data.get("agreed_at"), "agreed_at", errors)
+    else:
+        _in_year_range(due, "due_date", errors)
+    agreed = data.get("agreed_at")
+    agreed = _aware(agreed, "agreed_at", errors) if _in_year_range(
+        agreed, "agreed_at", errors
+    ) else None
     if agreed is not None and agreed < obligation.agreement.signed_at:
         errors.setdefault("agreed_at", []).append(
             "A deadline change cannot be agreed before the agreement was signed."
@@ -234,8 +254,14 @@ def _locked(obj: Model) -> Model:
     return type(obj).objects.select_for_update().get(pk=obj.pk)
 
 
-def _check_version(current: Model, version: int | None) -> None:
+def _check_version(current: Model, version: int | None, *, required: bool = True) -> None:
+    """`required=False` only for publish/reject from the admin's bulk actions, which
+    carry no version (the API and the staff pages always send one)."""
     if version is None:
+        if required:
+            raise ValidationError(
+                {"version": ["Give the version you started from (the object's `version`)."]}
+            )
         return
     try:
         version = int(version)
@@ -348,6 +374,13 @@ def propose_deadline_change(
     return change
 
 
+def _new_occurred_at_resets_date_only(merged: dict, fields: dict) -> None:
+    # The stored flag describes the stored occurred_at: a new instant is timed unless the
+    # caller says otherwise (a plain date sets the flag again in _clean_report).
+    if "occurred_at" in fields and "occurred_date_only" not in fields:
+        merged["occurred_date_only"] = False
+
+
 def update_draft(
     obj: Report | DeadlineChange, *, user: Any, version: int | None, **fields: Any
 ) -> Report | DeadlineChange:
@@ -359,16 +392,22 @@ def update_draft(
         raise ValidationError({f: ["This field cannot be edited."] for f in sorted(unknown)})
     with transaction.atomic():
         current = _locked(obj)
-        _check_version(current, version)
+        # Permission before the version check: a StaleEdit names what others changed,
+        # which someone who may not edit this draft has no business reading.
+        _require(
+            is_admin(user) or (is_editor(user) and current.author_id == user.pk),
+            "Only the author or an admin can edit a draft.",
+        )
         if current.review_state != V.DRAFT:
             raise ValidationError(
                 f"{obj_label(current)} is {current.review_state}: only drafts can be edited"
                 + (" (correct a published report instead)." if isinstance(current, Report)
                    else ".")
             )
-        _require(can_edit_draft(user, current), "Only the author or an admin can edit a draft.")
+        _check_version(current, version)
         merged = {f: getattr(current, f) for f in allowed if f != "sources"}
         merged["sources"] = list(current.sources.all())
+        _new_occurred_at_resets_date_only(merged, fields)
         merged.update(fields)
         errors: dict = {}
         if isinstance(current, Report):
@@ -416,17 +455,19 @@ def update_obligation(
 
 
 def publish(obj: Report | DeadlineChange, *, reviewer: Any, version: int | None = None):
-    """Make a draft a fact. Only a reviewer (or admin/superuser) who is not its author."""
+    """Make a draft a fact. Only a reviewer (or admin/superuser) who is not its author.
+    `version` is the one the reviewer looked at (a stale one raises StaleEdit); None only
+    from the admin's bulk action, which lists what it publishes."""
     _require(is_reviewer(reviewer), "Only reviewers can publish.")
     with transaction.atomic():
         current = _locked(obj)
-        _check_version(current, version)
         if current.review_state != V.DRAFT:
             raise ValidationError(f"{obj_label(current)} is already {current.review_state}.")
         _require(
             current.author_id is None or current.author_id != reviewer.pk,
             "You cannot publish your own draft: a second person must review it.",
         )
+        _check_version(current, version, required=False)
         now = timezone.now()
         if isinstance(current, Report) and current.supersedes_id:
             old = Report.objects.select_for_update().get(pk=current.supersedes_id)
@@ -470,19 +511,20 @@ def _store_deadline_in_force(obligation_id: int, user: Any, now: datetime) -> No
 def reject(
     obj: Report | DeadlineChange, *, reviewer: Any, reason: str, version: int | None = None
 ):
-    """Refuse a draft, keeping the reviewer's reason. It stays, never becomes a fact."""
+    """Refuse a draft, keeping the reviewer's reason. It stays, never becomes a fact.
+    `version` as for `publish`."""
     _require(is_reviewer(reviewer), "Only reviewers can reject.")
     if not str(reason or "").strip():
         raise ValidationError({"reason": ["Say why the draft is rejected."]})
     with transaction.atomic():
         current = _locked(obj)
-        _check_version(current, version)
         if current.review_state != V.DRAFT:
             raise ValidationError(f"{obj_label(current)} is already {current.review_state}.")
         _require(
             current.author_id is None or current.author_id != reviewer.pk,
             "You cannot review your own draft.",
         )
+        _check_version(current, version, required=False)
         now = timezone.now()
         current.review_state = V.REJECTED
         current.rejection_reason = str(reason).strip()
@@ -530,6 +572,7 @@ def correct(
             )
         merged = {f: getattr(old, f) for f in REPORT_FIELDS if f != "sources"}
         merged["sources"] = list(old.sources.all())
+        _new_occurred_at_resets_date_only(merged, new_fields)
         merged.update(new_fields)
         errors: dict = {}
         data = _clean_report(old.obligation, merged, errors)

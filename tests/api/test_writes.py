@@ -142,11 +142,13 @@ def _draft(world, editor) -> int:
 def test_publish_matrix(client, world, editor, other_editor, reviewer):
     pk = _draft(world, editor)
     url = f"{REPORTS}{pk}/publish/"
-    assert client.post(url).status_code == 401
-    assert token_client(editor).post(url).status_code == 403  # own draft, not a reviewer
-    assert token_client(other_editor).post(url).status_code == 403  # not a reviewer
+    v1 = {"version": 1}
+    assert client.post(url, v1, format="json").status_code == 401
+    # own draft, not a reviewer
+    assert token_client(editor).post(url, v1, format="json").status_code == 403
+    assert token_client(other_editor).post(url, v1, format="json").status_code == 403
     assert Report.objects.get(pk=pk).review_state == V.DRAFT
-    r = token_client(reviewer).post(url, {}, format="json")
+    r = token_client(reviewer).post(url, v1, format="json")
     assert r.status_code == 200, r.content
     assert r.json()["review_state"] == V.PUBLISHED and r.json()["published_at"]
     # Publishing flags the obligation; the sweep (or the enqueued task) re-assesses it.
@@ -155,23 +157,26 @@ def test_publish_matrix(client, world, editor, other_editor, reviewer):
     status = client.get(f"/api/v1/obligations/{world.ceasefire.pk}/").json()["status"]
     assert status == V.IN_FORCE  # the violation ended
     # Twice is a conflict of state: 400 with a message, nothing changes.
-    again = token_client(reviewer).post(url)
+    again = token_client(reviewer).post(url, {"version": 2}, format="json")
     assert again.status_code == 400 and again.json()["detail"]
 
 
 def test_reviewer_cannot_publish_own(world, reviewer):
     pk = _draft(world, reviewer)  # reviewers are editors too
-    r = token_client(reviewer).post(f"{REPORTS}{pk}/publish/")
+    r = token_client(reviewer).post(f"{REPORTS}{pk}/publish/", {"version": 1}, format="json")
     assert r.status_code == 403 and "own" in r.json()["detail"]
 
 
 def test_reject(world, editor, reviewer):
     pk = _draft(world, editor)
     url = f"{REPORTS}{pk}/reject/"
-    assert token_client(editor).post(url, {"reason": "no"}, format="json").status_code == 403
-    r = token_client(reviewer).post(url, {}, format="json")
+    no = {"reason": "no", "version": 1}
+    assert token_client(editor).post(url, no, format="json").status_code == 403
+    r = token_client(reviewer).post(url, {"version": 1}, format="json")
     assert r.status_code == 400 and "reason" in r.json()["errors"]
-    r = token_client(reviewer).post(url, {"reason": "Single unnamed source."}, format="json")
+    r = token_client(reviewer).post(
+        url, {"reason": "Single unnamed source.", "version": 1}, format="json"
+    )
     assert r.status_code == 200 and r.json()["review_state"] == V.REJECTED
     assert r.json()["rejection_reason"] == "Single unnamed source."
 
@@ -183,7 +188,8 @@ def test_stale_version_is_409(world, editor, reviewer):
 
 
 def test_publish_unknown_report_is_404(world, reviewer):
-    assert token_client(reviewer).post(f"{REPORTS}999999/publish/").status_code == 404
+    r = token_client(reviewer).post(f"{REPORTS}999999/publish/", {"version": 1}, format="json")
+    assert r.status_code == 404
 
 
 def test_writes_are_not_cached(world, editor):

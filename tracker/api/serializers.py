@@ -14,6 +14,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from tracker import vocabulary as V
+from tracker.api.params import MAX_YEAR, MIN_YEAR
 from tracker.models import (
     Agreement,
     DeadlineChange,
@@ -308,17 +309,25 @@ class SourceInputField(serializers.Field):
     }
 )
 class InstantOrDateField(serializers.Field):
-    default_error_messages = {"invalid": "Give an ISO 8601 instant with offset, or a date."}
+    default_error_messages = {
+        "invalid": "Give an ISO 8601 instant with offset, or a date.",
+        "year": f"Give a year between {MIN_YEAR} and {MAX_YEAR}.",
+    }
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
         try:
             if len(data.strip()) == 10:
-                return date.fromisoformat(data.strip())
-            return datetime.fromisoformat(data.strip())
+                value = date.fromisoformat(data.strip())
+            else:
+                value = datetime.fromisoformat(data.strip())
         except ValueError:
             self.fail("invalid")
+        # Near datetime's limits, making it a local midnight or UTC overflows.
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            self.fail("year")
+        return value
 
     def to_representation(self, value):
         return value.isoformat()
@@ -327,8 +336,10 @@ class InstantOrDateField(serializers.Field):
 class ReportCreateSerializer(serializers.Serializer):
     obligation = serializers.PrimaryKeyRelatedField(queryset=Obligation.objects.all())
     claim = serializers.ChoiceField(choices=V.CLAIMS)
+    # Whether the report is date-only follows from `occurred_at` (a plain date or an
+    # instant), so it is not an input: a flag contradicting a timed instant would make
+    # the exporter drop the time.
     occurred_at = InstantOrDateField()
-    occurred_date_only = serializers.BooleanField(required=False, default=False)
     summary = serializers.CharField()
     sources = serializers.ListField(child=SourceInputField(), allow_empty=False)
     unconfirmed = serializers.BooleanField(required=False, default=False)
@@ -336,8 +347,10 @@ class ReportCreateSerializer(serializers.Serializer):
 
 
 class PublishSerializer(serializers.Serializer):
-    version = serializers.IntegerField(required=False, allow_null=True, default=None,
-                                       help_text="The version you reviewed (optional check).")
+    version = serializers.IntegerField(
+        help_text="The `version` of the draft you reviewed (required): if it changed since, "
+        "the answer is 409 and nothing happens."
+    )
 
 
 class RejectSerializer(PublishSerializer):

@@ -11,16 +11,29 @@ from django.utils.text import slugify
 
 from deadlines import engine
 from tracker import vocabulary as V
+from tracker.api.params import MAX_YEAR, MIN_YEAR
 from tracker.models import Obligation, Source
+
+
+def obligation_from(value: str | None) -> Obligation | None:
+    """The obligation a query string or POST names by pk; None unless it is all digits
+    (anything else would reach the database as a malformed integer)."""
+    value = (value or "").strip()
+    if not value.isascii() or not value.isdigit():
+        return None
+    return Obligation.objects.select_related("agreement").filter(pk=int(value)).first()
 
 
 def parse_instant(text: str, obligation: Obligation | None) -> datetime | date:
     """"2020-11-20" (a local date), "2020-11-20 14:00" (local time in the agreement's
     zone) or an ISO 8601 instant with an offset."""
     text = (text or "").strip()
-    day = parse_date(text)
+    try:
+        day = parse_date(text)
+    except ValueError:  # well formed but impossible, e.g. 2020-02-30
+        day = None
     if day is not None:
-        return day
+        return _in_range(day)
     try:
         moment = parse_datetime(text)
     except ValueError:
@@ -34,7 +47,14 @@ def parse_instant(text: str, obligation: Obligation | None) -> datetime | date:
         if obligation is None:
             raise forms.ValidationError("Pick the obligation first, or give an offset.")
         moment = moment.replace(tzinfo=obligation.agreement.zone)
-    return moment
+    return _in_range(moment)
+
+
+def _in_range(value: date) -> date:
+    # Near datetime's limits, a local midnight or the conversion to UTC overflows.
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise forms.ValidationError(f"Give a year between {MIN_YEAR} and {MAX_YEAR}.")
+    return value
 
 
 class NewSourceMixin(forms.Form):
@@ -73,6 +93,9 @@ class NewSourceMixin(forms.Form):
         )
 
 
+VERSION_MISSING = "The draft's version is missing: reload the page and apply your changes again."
+
+
 class ReportForm(NewSourceMixin):
     obligation = forms.ModelChoiceField(
         Obligation.objects.select_related("agreement").order_by("agreement", "position")
@@ -87,20 +110,25 @@ class ReportForm(NewSourceMixin):
     )
     unconfirmed = forms.BooleanField(required=False)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    version = forms.IntegerField(
+        required=False, widget=forms.HiddenInput, error_messages={"required": VERSION_MISSING}
+    )
 
     def __init__(
         self, *args, obligation: Obligation | None = None, lock_obligation: bool = False,
-        **kwargs,
+        require_version: bool = False, **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        # Editing a draft: the version it was opened at must come back, or a save could
+        # overwrite changes made since without noticing.
+        self.fields["version"].required = require_version
         if lock_obligation and obligation is not None:
             # Editing or correcting: the obligation is fixed, whatever the POST says.
             self.fields["obligation"].disabled = True
             self.fields["obligation"].initial = obligation
         agreement_id = obligation.agreement_id if obligation else None
         if agreement_id is None and self.data.get("obligation"):
-            ob = Obligation.objects.filter(pk=self.data.get("obligation")).first()
+            ob = obligation_from(self.data.get("obligation"))
             agreement_id = ob.agreement_id if ob else None
         if agreement_id:
             self.fields["sources"].queryset = Source.objects.filter(agreement_id=agreement_id)
@@ -143,11 +171,14 @@ class DeadlineChangeForm(NewSourceMixin):
     )
     unconfirmed = forms.BooleanField(required=False)
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    version = forms.IntegerField(
+        required=False, widget=forms.HiddenInput, error_messages={"required": VERSION_MISSING}
+    )
 
     def __init__(self, *args, obligation: Obligation | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if obligation is not None:  # editing a draft: the obligation is fixed
+            self.fields["version"].required = True
             self.fields["obligation"].disabled = True
             self.fields["obligation"].initial = obligation
             self.fields["sources"].queryset = Source.objects.filter(
@@ -157,6 +188,11 @@ class DeadlineChangeForm(NewSourceMixin):
     def clean(self):
         cleaned = super().clean()
         obligation = cleaned.get("obligation")
+        if cleaned.get("due_date") is not None:
+            try:  # the preview computes a due instant from it before anything validates
+                _in_range(cleaned["due_date"])
+            except forms.ValidationError as exc:
+                self.add_error("due_date", exc)
         if "agreed_at" in cleaned:
             try:
                 value = parse_instant(cleaned["agreed_at"], obligation)

@@ -23,7 +23,13 @@ from django.views.decorators.http import require_POST
 from tracker import editorial
 from tracker import vocabulary as V
 from tracker.models import DeadlineChange, Obligation, Report
-from tracker.staff.forms import CorrectionForm, DeadlineChangeForm, DecisionForm, ReportForm
+from tracker.staff.forms import (
+    CorrectionForm,
+    DeadlineChangeForm,
+    DecisionForm,
+    ReportForm,
+    obligation_from,
+)
 
 LOGIN = "admin:login"
 
@@ -134,7 +140,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
                     messages.success(request, f"Draft report #{report.pk} saved for review.")
                     return redirect("staff:home")
     else:
-        obligation = Obligation.objects.filter(pk=request.GET.get("obligation") or 0).first()
+        obligation = obligation_from(request.GET.get("obligation"))
         form = ReportForm(initial={"obligation": obligation}, obligation=obligation)
     context["form"] = form
     return render(request, "staff/report_form.html", context)
@@ -146,7 +152,10 @@ def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
     _require(editorial.can_edit_draft(request.user, report))
     context: dict[str, Any] = {"title": f"Edit draft report #{report.pk}", "object": report}
     if request.method == "POST":
-        form = ReportForm(request.POST, obligation=report.obligation, lock_obligation=True)
+        form = ReportForm(
+            request.POST, obligation=report.obligation, lock_obligation=True,
+            require_version=True,
+        )
         if form.is_valid():
             if "preview" in request.POST:
                 context.update(_preview_rows(_unsaved_report(form, base=report)))
@@ -279,7 +288,7 @@ def _change_form_view(
                     return redirect("staff:home")
     else:
         if change is None:
-            ob = Obligation.objects.filter(pk=request.GET.get("obligation") or 0).first()
+            ob = obligation_from(request.GET.get("obligation"))
             form = DeadlineChangeForm(initial={"obligation": ob})
         else:
             form = DeadlineChangeForm(obligation=change.obligation, initial={
