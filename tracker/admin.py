@@ -131,6 +131,12 @@ class AgreementAdmin(HistoryAdmin):
     filter_horizontal = ("parties", "locations")
     inlines = (ClauseInline, SourceInline)
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and services.SCHEDULE_FIELDS & set(form.changed_data):
+            # Due instants and thresholds derive from these: re-derive, re-assess.
+            services.agreement_schedule_changed(obj)
+
 
 @admin.register(models.Source)
 class SourceAdmin(HistoryAdmin):

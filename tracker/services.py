@@ -33,3 +33,21 @@ def facts_changed(obligation_ids: Iterable[int]) -> None:
             logging.getLogger(__name__).warning("could not enqueue reassess for %s", ids)
 
     transaction.on_commit(enqueue)
+
+
+SCHEDULE_FIELDS = frozenset({"timezone", "warning_days", "effective_at"})
+
+
+def agreement_schedule_changed(agreement) -> None:
+    """The agreement's zone, warning window or entry into force changed: every due
+    instant moves with the zone, and every obligation must be re-assessed."""
+    from deadlines.engine import due_instant
+
+    zone = agreement.zone
+    obligations = list(agreement.obligations.all())
+    for obligation in obligations:
+        if obligation.due_date is not None:
+            moved = due_instant(obligation.due_date, zone)
+            if moved != obligation.due_at:
+                Obligation.objects.filter(pk=obligation.pk).update(due_at=moved)
+    facts_changed(o.pk for o in obligations)
