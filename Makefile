@@ -44,6 +44,7 @@ browser:
 	@scripts/ensure-chromium.sh
 
 check: install
+	@mkdir -p var
 	DEBUG=true DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run
 	DEBUG=true DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 	DEBUG=false SECRET_KEY=check-deploy-$$RANDOM-a-long-enough-random-looking-secret-value-0123456789 \
