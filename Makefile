@@ -45,8 +45,8 @@ browser:
 
 check: install
 	@mkdir -p var
-	DEBUG=true DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run
-	DEBUG=true DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+	DEBUG=true DATABASE_URL=sqlite:///var/check.sqlite3 $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=true DATABASE_URL=sqlite:///var/check.sqlite3 $(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 	DEBUG=false SECRET_KEY=check-deploy-$$RANDOM-a-long-enough-random-looking-secret-value-0123456789 \
 	  ALLOWED_HOSTS=tracker.example.org $(PY) manage.py check --deploy --fail-level WARNING
 
