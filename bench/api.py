@@ -48,6 +48,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import prepare_database  # noqa: E402 - needs ROOT on the path
+
 DB = "tracker_api_bench"
 EFFECTIVE = datetime(2020, 11, 9, 21, tzinfo=UTC)
 HOST = "127.0.0.1"
@@ -56,25 +58,6 @@ LIST = ("/api/v1/obligations/?agreement=bench-0&status=overdue&responsible=party
         "&ordering=due_date&page_size=50")
 CSV = ("/api/v1/obligations/?agreement=bench-1&category=withdrawal&due_after=2021-01-01"
        "&due_before=2021-12-31&format=csv")
-
-
-def prepare_database(admin_url: str, reuse: bool) -> bool:
-    """Create the bench database if needed; True when it must be (re)filled."""
-    import psycopg2
-
-    conn = psycopg2.connect(admin_url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB])
-        exists = cur.fetchone() is not None
-        if exists and reuse:
-            conn.close()
-            return False
-        if exists:
-            cur.execute(f'DROP DATABASE "{DB}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{DB}"')
-    conn.close()
-    return True
 
 
 def populate(n: int) -> None:
@@ -222,7 +205,7 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "bench.api_settings",
     }
     os.environ.update(env)
-    fill = prepare_database(f"postgres://postgres@{HOST}:5432/postgres", args.reuse)
+    fill = prepare_database(f"postgres://postgres@{HOST}:5432/postgres", DB, args.reuse)
 
     import django
 

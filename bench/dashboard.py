@@ -38,6 +38,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import prepare_database  # noqa: E402 - needs ROOT on the path
+
 PREFIX = "tracker_web_bench"
 EFFECTIVE = datetime(2020, 11, 9, 21, tzinfo=UTC)
 
@@ -48,26 +50,6 @@ def database_names(url: str) -> tuple[str, str]:
     if not (name == PREFIX or name.startswith(PREFIX + "_")):
         sys.exit(f"refusing: the bench drops its database; name it {PREFIX}[_*], not {name!r}")
     return name, urlunsplit(parts._replace(path="/postgres"))
-
-
-def prepare_database(url: str, reuse: bool) -> bool:
-    """Create the database if needed; True when it must be (re)filled."""
-    import psycopg2
-
-    name, admin_url = database_names(url)
-    conn = psycopg2.connect(admin_url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        exists = cur.fetchone() is not None
-        if exists and reuse:
-            conn.close()
-            return False
-        if exists:
-            cur.execute(f'DROP DATABASE "{name}"')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return True
 
 
 def populate(n: int) -> None:
@@ -174,7 +156,8 @@ def main() -> None:
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    fill = prepare_database(url, args.reuse)
+    name, admin_url = database_names(url)
+    fill = prepare_database(admin_url, name, args.reuse)
 
     import django
 
