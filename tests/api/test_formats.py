@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 def read_csv(response) -> list[dict]:
     assert response.status_code == 200, getattr(response, "content", b"")
     assert response["Content-Type"].startswith("text/csv")
-    body = b"".join(response.streaming_content).decode()
+    # Streamed when rendered, whole when served from the cache.
+    body = (b"".join(response.streaming_content) if response.streaming
+            else response.content).decode()
     return list(csv.DictReader(io.StringIO(body)))
 
 
@@ -178,3 +180,23 @@ def test_atom_filter_by_agreement(client, world):
     assert len(mine.entries) < len(everything)
     assert not any("Other obligation" in e.title for e in mine.entries)
     assert client.get("/feeds/events.atom?agreement=nope").status_code == 404
+
+
+def test_csv_export_is_cached_for_the_next_reader(client, world):
+    url = "/api/v1/obligations/?format=csv&kind=deadline"
+    first = client.get(url)
+    assert first.streaming
+    rows = read_csv(first)
+    assert len(rows) >= 3
+    etag = first["ETag"]
+    again = client.get(url)
+    assert not again.streaming and again["ETag"] == etag
+    assert read_csv(again) == rows
+    assert again["Content-Disposition"] == first["Content-Disposition"]
+    assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    # A change of data is a new version: a fresh export, not the kept one.
+    world.kalbajar_return.title = "Kalbajar district returned (edited)"
+    world.kalbajar_return.save()
+    fresh = client.get(url)
+    assert fresh.streaming and fresh["ETag"] != etag
+    assert any("(edited)" in r["title"] for r in read_csv(fresh))

@@ -96,10 +96,10 @@ def etag_for(request) -> str:
     return request_etag(request.path, query, getattr(renderer, "format", ""), str(user))
 
 
-def anonymous_etag(request, default_format: str) -> str | None:
+def anonymous_etag(request, default_format: str, also: tuple[str, ...] = ()) -> str | None:
     """The ETag a plain Django request will get, when it can be known before DRF runs:
-    an anonymous GET/HEAD asking for the view's default format. None otherwise (the
-    request then takes the full path)."""
+    an anonymous GET/HEAD asking for the view's default format, or for one of `also`
+    by `?format=`. None otherwise (the request then takes the full path)."""
     if request.method not in ("GET", "HEAD"):
         return None
     if "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES:
@@ -108,11 +108,11 @@ def anonymous_etag(request, default_format: str) -> str | None:
     if accept not in ("", "*/*") and not (default_format == "json" and
                                            accept == "application/json"):
         return None
-    fmt = request.GET.get("format")
-    if fmt is not None and fmt != default_format:
+    fmt = request.GET.get("format", default_format)
+    if fmt != default_format and fmt not in also:
         return None
     query = [(k, v) for k, vs in request.GET.lists() for v in vs]
-    return request_etag(request.path, query, default_format, "anon")
+    return request_etag(request.path, query, fmt, "anon")
 
 
 def matches(if_none_match: str | None, etag: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from django.urls import reverse as django_reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -15,6 +16,8 @@ from rest_framework.reverse import reverse
 
 from tracker import vocabulary as V
 from tracker.api.params import MAX_YEAR, MIN_YEAR
+from tracker.api.relations import date_text as _date
+from tracker.api.relations import instant_text as _instant
 from tracker.models import (
     Agreement,
     DeadlineChange,
@@ -186,9 +189,63 @@ class ObligationSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_as_of(self, obj: Obligation) -> str | None:
-        if obj.state.stored:
-            return None
-        return serializers.DateTimeField().to_representation(obj.state.at)
+        return _instant(obj.state.at) if not obj.state.stored else None
+
+    def to_representation(self, obj: Obligation) -> dict:
+        """The declared fields above are the schema; the values are built here directly
+        (a list page, a detail and a CSV export are the API's hottest paths, and DRF's
+        per-field machinery cost more than the queries). `obj` carries `state`
+        (`tracker.selectors.ObligationState`) and `relations`
+        (`tracker.api.relations.Relations`), attached by the view.
+        `tests/api/test_representation.py` checks the two agree field for field."""
+        state, rel, agreement = obj.state, obj.relations, obj.agreement
+        base = self._base_url()
+        return {
+            "id": obj.pk,
+            "slug": obj.slug,
+            "agreement": agreement.slug,
+            "timezone": agreement.timezone,
+            "clause": obj.clause.number if obj.clause_id else None,
+            "title": obj.title,
+            "description": obj.description,
+            "kind": obj.kind,
+            "category": obj.category,
+            "responsible": rel.responsible,
+            "monitors": rel.monitors,
+            "locations": rel.locations,
+            "due_date": _date(state.due_date),
+            "due_at": _instant(state.due_at),
+            "original_due_date": _date(obj.original_due_date),
+            "deadline_changes": rel.deadline_changes,
+            "starts_at": _instant(obj.starts_at),
+            "ends_at": _instant(obj.ends_at),
+            "term_years": obj.term_years,
+            "renews_years": obj.renews_years,
+            "notice_months": obj.notice_months,
+            "status": state.status,
+            "status_since": _instant(state.status_since),
+            "days_remaining": state.days_remaining,
+            "days_overdue": state.days_overdue,
+            "term_ends_at": _instant(state.term_ends_at),
+            "notice_deadline": _instant(state.notice_deadline),
+            "status_report": state.report_id,
+            "unconfirmed": state.unconfirmed,
+            "as_of": self.get_as_of(obj),
+            "assessed_at": _instant(obj.assessed_at),
+            "sources": rel.sources,
+            "url": f"{base}{obj.pk}/",
+            "history_url": f"{base}{obj.pk}/history/",
+        }
+
+    def _base_url(self) -> str:
+        # The detail URLs are the list URL plus "<id>/" (a DRF router's shape): reversed
+        # once per serializer instead of twice per row. Django's reverse, not DRF's,
+        # which would carry a `?format=csv` of the request into every link.
+        if not hasattr(self, "_base"):
+            path = django_reverse("api:obligation-list")
+            request = self.context.get("request")
+            self._base = request.build_absolute_uri(path) if request is not None else path
+        return self._base
 
 
 class ReportRefSerializer(serializers.ModelSerializer):

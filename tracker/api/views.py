@@ -8,10 +8,12 @@ filters.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from itertools import batched
 
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -41,11 +43,11 @@ from tracker.api.conditional import anonymous_etag, etag_for, matches
 from tracker.api.exceptions import NotModified, ServeCached
 from tracker.api.pagination import Pagination
 from tracker.api.params import AS_OF_HELP, as_of_label, parse_as_of
+from tracker.api.relations import relations_for
 from tracker.api.renderers import CSVRenderer, ICalendarRenderer, csv_lines
 from tracker.api.throttles import AnonThrottle
 from tracker.models import (
     Agreement,
-    DeadlineChange,
     Location,
     Obligation,
     Party,
@@ -64,17 +66,42 @@ CSV_BATCH = 1000
 RESPONSE_CACHE_SECONDS = 300
 
 
-def _pack(as_of: str, body: bytes) -> bytes:
-    """A cached body with the one header that depends on it (X-As-Of)."""
-    return as_of.encode() + b"\0" + body
+# The headers a cached body is served with (the rest are set per request).
+_BODY_HEADERS = ("Content-Type", "Content-Disposition", "X-As-Of")
+# A CSV export is kept for the next reader only up to this size; bigger ones stream.
+CSV_CACHE_BYTES = 4 * 1024 * 1024
+
+
+def _pack(headers: dict[str, str], body: bytes) -> bytes:
+    """A cached body with the headers that depend on it."""
+    kept = {h: headers[h] for h in _BODY_HEADERS if h in headers}
+    return json.dumps(kept).encode() + b"\0" + body
 
 
 def _cached_response(packed: bytes) -> HttpResponse:
-    as_of, _, body = packed.partition(b"\0")
-    response = HttpResponse(body, content_type="application/json")
-    if as_of:
-        response["X-As-Of"] = as_of.decode()
+    head, _, body = packed.partition(b"\0")
+    response = HttpResponse(body)
+    for header, value in json.loads(head).items():
+        response[header] = value
     return response
+
+
+def _kept_while_streamed(chunks: Iterator[str], response, key: str) -> Iterator[bytes]:
+    """Stream `chunks` and, when the whole export is small enough, cache it under
+    `key` for the next reader (the headers are read at the end, once all are set)."""
+    parts: list[bytes] | None = []
+    size = 0
+    for chunk in chunks:
+        data = chunk.encode()
+        if parts is not None:
+            parts.append(data)
+            size += len(data)
+            if size > CSV_CACHE_BYTES:
+                parts = None
+        yield data
+    if parts is not None:
+        fastcache.body_set(key, _pack(response.headers, b"".join(parts)),
+                           RESPONSE_CACHE_SECONDS)
 
 
 def _public(response: HttpResponse, etag: str) -> HttpResponse:
@@ -101,11 +128,12 @@ class ReadMixin:
         view = super().as_view(actions, **initkwargs)
 
         def revalidate_first(request, *args, **kwargs):
-            # Anonymous reads of the default format are answered before DRF runs when
-            # they can be: a revalidation (304, no throttle slot: it costs a remembered
+            # Anonymous reads of the default format (or a list's CSV export) are
+            # answered before DRF runs when they can be: a revalidation (304, no throttle slot: it costs a remembered
             # version and a hash) or a body already rendered for this ETag (after the
             # throttle). Everything else, and every miss, goes through DRF.
-            etag = anonymous_etag(request, cls.default_format)
+            lists_csv = bool(cls.csv_columns) and (actions or {}).get("get") == "list"
+            etag = anonymous_etag(request, cls.default_format, ("csv",) if lists_csv else ())
             if etag is None:
                 return view(request, *args, **kwargs)
             inm = request.META.get("HTTP_IF_NONE_MATCH")
@@ -141,7 +169,9 @@ class ReadMixin:
             self.etag = etag_for(request)
             if matches(request.headers.get("If-None-Match"), self.etag):
                 raise NotModified()
-            if not request.user.is_authenticated and request.accepted_renderer.format == "json":
+            if not request.user.is_authenticated and request.accepted_renderer.format in (
+                "json", "csv"
+            ):
                 # Public JSON bodies are cached under their ETag, which changes with the
                 # data: when a story breaks, most readers get a body already rendered.
                 self.cache_key = f"api:body:{self.etag}"
@@ -169,7 +199,7 @@ class ReadMixin:
         if key and isinstance(response, Response) and response.status_code == 200:
             response.add_post_render_callback(
                 lambda r: fastcache.body_set(
-                    key, _pack(r.get("X-As-Of", ""), r.content), RESPONSE_CACHE_SECONDS
+                    key, _pack(r.headers, r.content), RESPONSE_CACHE_SECONDS
                 )
             )
         label = as_of_label(getattr(request, "as_of", None))
@@ -179,6 +209,11 @@ class ReadMixin:
         return response
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        if getattr(self, "action", None) != "list":
+            # Filters narrow lists; an object at its own address is found by its key
+            # (and the queryset's visibility rules) alone. Building a FilterSet for it
+            # cost more than reading the object.
+            return queryset
         queryset = super().filter_queryset(queryset)
         ordering = list(queryset.query.order_by) or list(queryset.model._meta.ordering)
         if not {"id", "-id", "pk", "-pk"} & set(ordering):
@@ -211,8 +246,11 @@ class ReadMixin:
                 ordered = self.prepare([found[i] for i in chunk if i in found])
                 yield from self.get_serializer(ordered, many=True).data
 
-        response = StreamingHttpResponse(
-            csv_lines(self.csv_columns, rows()), content_type="text/csv; charset=utf-8"
+        response = StreamingHttpResponse(content_type="text/csv; charset=utf-8")
+        lines = csv_lines(self.csv_columns, rows())
+        key = getattr(self, "cache_key", None)
+        response.streaming_content = (
+            _kept_while_streamed(lines, response, key) if key else lines
         )
         response["Content-Disposition"] = f'attachment; filename="{self.basename}.csv"'
         return response
@@ -265,19 +303,8 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
     ]
 
     def get_queryset(self) -> QuerySet[Obligation]:
-        queryset = Obligation.objects.select_related("agreement", "clause").prefetch_related(
-            "responsible",
-            "monitors",
-            "locations",
-            "sources",
-            Prefetch(
-                "deadline_changes",
-                queryset=DeadlineChange.objects.filter(review_state=V.PUBLISHED)
-                .prefetch_related("sources")
-                .order_by("agreed_at", "id"),
-                to_attr="public_changes",
-            ),
-        )
+        # Related objects are read by `prepare` (tracker.api.relations), not prefetched.
+        queryset = Obligation.objects.select_related("agreement", "clause")
         if getattr(self.request, "as_of", None) is not None:
             queryset = with_facts(queryset)
         return queryset
@@ -293,8 +320,10 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
 
     def prepare(self, rows: list) -> list:
         states = selectors.states_for(rows, self.request.as_of)
+        related = relations_for([o.pk for o in rows])
         for o in rows:
             o.state = states[o.pk]
+            o.relations = related[o.pk]
         return rows
 
     def retrieve(self, request, *args, **kwargs):
