@@ -184,6 +184,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18474)
     parser.add_argument("--reuse", action="store_true", help="keep a filled database")
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--only", default="",
+                        help="run only scenarios whose label contains this (and the baselines)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install -y wrk")
@@ -287,6 +289,8 @@ def main() -> None:
         run_wrk(base + "/bench/baseline/", argparse.Namespace(**{**vars(args), "duration": 2}))
         results = []
         for label, target, script, headers in scenarios:
+            if args.only and args.only not in label and "baseline" not in label:
+                continue
             settle(base + "/bench/baseline/")
             r = run_wrk(target, args, script, headers)
             results.append((label, r))
@@ -309,7 +313,7 @@ def main() -> None:
     print()
     print(table)
     print(f"\nfiltered list body: {len(listed)} bytes; wrk: {results[1][1]['cmd']}")
-    if args.write_docs:
+    if args.write_docs and not args.only:
         write_docs(table, args, results, len(listed))
 
 

@@ -79,3 +79,23 @@ def test_detail_list_and_csv_agree(client, nov2020):
     assert [r["url"] for r in rows] == [i["url"] for i in listed]
     # Links are the objects' own addresses, not the export's format carried along.
     assert all(r["url"].endswith(f"/api/v1/obligations/{r['id']}/") for r in rows)
+
+
+@pytest.mark.parametrize("key", ["abc", "99999999999999999999999", "9223372036854775808",
+                                 "-1", "0", "%EF%BC%95", "1_0", "1e3"])
+def test_detail_lookup_of_no_obligation_is_404(client, nov2020, key):
+    r = client.get(f"/api/v1/obligations/{key}/")
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+
+
+def test_detail_now_and_as_of_read_the_same_row(client, nov2020):
+    sweep.run()
+    o = Obligation.objects.get(slug="kalbajar-return")
+    now = client.get(f"/api/v1/obligations/{o.pk}/").json()
+    then = client.get(f"/api/v1/obligations/{o.pk}/", {"as_of": "2020-11-14"}).json()
+    assert now["agreement"] == then["agreement"] == "nov-2020-trilateral"
+    assert now["clause"] == then["clause"] is not None
+    assert then["as_of"] and then["due_date"] == "2020-11-15"
+    assert now["as_of"] is None and now["due_date"] == "2020-11-25"
+    by_slug = client.get(f"/api/v1/agreements/nov-2020-trilateral/obligations/{o.slug}/")
+    assert by_slug.json() == now

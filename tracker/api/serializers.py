@@ -6,6 +6,7 @@ the view attaches): the stored status now, or the engine's answer for `as_of`.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 
 from django.urls import reverse as django_reverse
@@ -242,10 +243,15 @@ class ObligationSerializer(serializers.ModelSerializer):
         # once per serializer instead of twice per row. Django's reverse, not DRF's,
         # which would carry a `?format=csv` of the request into every link.
         if not hasattr(self, "_base"):
-            path = django_reverse("api:obligation-list")
+            path = _obligations_path()
             request = self.context.get("request")
             self._base = request.build_absolute_uri(path) if request is not None else path
         return self._base
+
+
+@functools.cache
+def _obligations_path() -> str:
+    return django_reverse("api:obligation-list")
 
 
 class ReportRefSerializer(serializers.ModelSerializer):

@@ -38,7 +38,7 @@ from rest_framework.reverse import reverse
 from deadlines.facts import with_facts
 from tracker import editorial, feeds, selectors
 from tracker import vocabulary as V
-from tracker.api import fastcache, filters, serializers
+from tracker.api import detail, fastcache, filters, serializers
 from tracker.api.conditional import anonymous_etag, etag_for, matches
 from tracker.api.exceptions import NotModified, ServeCached
 from tracker.api.pagination import Pagination
@@ -129,9 +129,10 @@ class ReadMixin:
 
         def revalidate_first(request, *args, **kwargs):
             # Anonymous reads of the default format (or a list's CSV export) are
-            # answered before DRF runs when they can be: a revalidation (304, no throttle slot: it costs a remembered
-            # version and a hash) or a body already rendered for this ETag (after the
-            # throttle). Everything else, and every miss, goes through DRF.
+            # answered before DRF runs when they can be: a revalidation (304, no
+            # throttle slot: it costs a remembered version and a hash) or a body
+            # already rendered for this ETag (after the throttle). Everything else,
+            # and every miss, goes through DRF.
             lists_csv = bool(cls.csv_columns) and (actions or {}).get("get") == "list"
             etag = anonymous_etag(request, cls.default_format, ("csv",) if lists_csv else ())
             if etag is None:
@@ -146,6 +147,7 @@ class ReadMixin:
                     hit = fastcache.body_get(f"api:body:{etag}")
                     if hit is not None:
                         return _public(_cached_response(hit), etag)
+                    request.api_body_missed = etag  # DRF need not look again
             return view(request, *args, **kwargs)
 
         revalidate_first.__dict__.update(view.__dict__)  # cls, initkwargs, actions, csrf
@@ -175,7 +177,8 @@ class ReadMixin:
                 # Public JSON bodies are cached under their ETag, which changes with the
                 # data: when a story breaks, most readers get a body already rendered.
                 self.cache_key = f"api:body:{self.etag}"
-                hit = fastcache.body_get(self.cache_key)
+                looked = getattr(request, "api_body_missed", None) == self.etag
+                hit = None if looked else fastcache.body_get(self.cache_key)
                 if hit is not None:
                     raise ServeCached(_cached_response(hit))
 
@@ -317,6 +320,13 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
                     {"ordering": ["Ordering by status is only available without as_of."]}
                 )
         return super().filter_queryset(queryset)
+
+    def get_object(self) -> Obligation:
+        if self.request.as_of is not None:
+            return super().get_object()
+        obligation = detail.obligation(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        self.check_object_permissions(self.request, obligation)
+        return obligation
 
     def prepare(self, rows: list) -> list:
         states = selectors.states_for(rows, self.request.as_of)
