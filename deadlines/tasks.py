@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 def sweep() -> dict:
     """Store every status the clock has changed. Idempotent: a repeat finds nothing to do."""
     result = sweep_module.run()
+    refresh_overview()
     return {"changed": result.changed_rows, "events": result.events, "failed": result.failed}
 
 
@@ -36,7 +37,21 @@ def sweep() -> dict:
 def reassess(obligation_ids: list[int]) -> dict:
     """Re-assess obligations whose facts changed (enqueued on commit by tracker.services)."""
     result = sweep_module.run(ids=list(obligation_ids))
+    refresh_overview()
     return {"changed": result.changed_rows, "events": result.events, "failed": result.failed}
+
+
+def refresh_overview() -> None:
+    """Count the dashboard overview's aggregates now that statuses are stored, so the
+    next page view reads them instead of counting every obligation. Every sweep does it,
+    changed or not: that also picks up edits no version sees within one period. A
+    failure costs only speed (the page counts by itself), so it never fails the sweep."""
+    from tracker.web import snapshot  # the dashboard's, imported only when used
+
+    try:
+        snapshot.refresh()
+    except Exception:
+        log.exception("could not refresh the overview snapshot")
 
 
 # ---------------------------------------------------------------- webhooks (deadlines.notify)

@@ -482,3 +482,21 @@ class StatusEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.obligation}: {self.from_status or '—'} → {self.to_status}"
+
+
+class OverviewSnapshot(models.Model):
+    """The dashboard overview's counts for "now", shared by every process (one row).
+
+    Derived data, never edited: written by `tracker.web.snapshot` (the worker after it
+    stores statuses, or a request that found it out of date) and read by the overview.
+    """
+
+    # The database clock just before counting: a store only replaces an older one.
+    taken_at = models.DateTimeField()
+    # The version of the data (`tracker.web.snapshot.head`) read before counting: the
+    # snapshot is used only while the version is still the same.
+    version = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"overview counts taken {self.taken_at:%Y-%m-%d %H:%M:%S}"

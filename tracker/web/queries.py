@@ -12,15 +12,13 @@ awaiting re-assessment): the same split as `selectors.filter_status`.
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -31,7 +29,9 @@ from deadlines.facts import fact_changes, fact_reports, facts_of
 from tracker import selectors
 from tracker import vocabulary as V
 from tracker.api import params
-from tracker.models import Agreement, DeadlineChange, Obligation, Report, StatusEvent
+from tracker.models import Agreement, Obligation, Party, StatusEvent
+from tracker.web import snapshot
+from tracker.web.snapshot import NEXT_DEADLINES, OVERDUE_SHOWN
 
 # Display order: what needs attention first.
 STATUS_ORDER = [
@@ -46,8 +46,6 @@ COMPLIANCE_GROUPS = [
     ("open", "Open", {V.PENDING, V.DUE_SOON, V.IN_PROGRESS}),
     ("ended", "Ended", {V.TERMINATED}),
 ]
-NEXT_DEADLINES = 10
-OVERDUE_SHOWN = 20
 LATEST_EVENTS = 15
 
 
@@ -420,51 +418,60 @@ def latest_events(
     return events, prev, nxt
 
 
-# The overview "now" is read from stored statuses, which change only when the sweep
-# writes them (and then it writes StatusEvents) or when rows and facts are added. So
-# its aggregates are kept per process, keyed by the highest ids of those tables (one
-# cheap index lookup each) and for at most one sweep period: edits that add no row
-# (a party reassigned, a title corrected) show within that period. Counting 100,000
-# rows on every request costs more than the page's whole budget.
-_CACHE: dict[tuple, tuple[float, Overview]] = {}
-
-
-def cache_seconds() -> int:
-    return int(getattr(settings, "SWEEP_PERIOD_SECONDS", 60))
-
-
-def data_version() -> tuple:
-    """Highest ids of the tables whose new rows can change the overview (one query)."""
-    quote = connection.ops.quote_name
-    tables = [quote(m._meta.db_table) for m in (StatusEvent, Obligation, Report, DeadlineChange)]
-    # Table names come from the models, never from input.
-    sql = "SELECT " + ", ".join(f"(SELECT MAX(id) FROM {t})" for t in tables)  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return (connection.settings_dict["NAME"], *cursor.fetchone())
-
-
 def overview(agreements: list[Agreement], asof: AsOf) -> Overview:
-    """Everything the overview shows. Now: 2 queries when the aggregates are cached
-    (see `_CACHE`), 7 when they are not; as of another instant: 7, plus 3 when some
-    rows need the Python engine. Never a number that grows with the rows."""
+    """Everything the overview shows. Now: 4 queries when the stored aggregates hold
+    (`tracker.web.snapshot`), 6 when they must be counted; as of another instant: 7,
+    plus 3 when some rows need the Python engine. Never a number that grows with the
+    rows."""
     if asof.explicit:
         return _overview(agreements, asof)
-    key = (data_version(), tuple(a.pk for a in agreements))
-    hit = _CACHE.get(key)
-    if hit and hit[0] > time.monotonic():
-        cached = hit[1]
-        fresh = {a.pk: a for a in agreements}
-        return replace(
-            cached,
-            asof=asof,
-            agreements=[AgreementCounts(fresh[c.agreement.pk], c.counts)
-                        for c in cached.agreements],
-        )
-    data = _overview(agreements, asof)
-    _CACHE.clear()  # one entry: the current state
-    _CACHE[key] = (time.monotonic() + cache_seconds(), data)
-    return data
+    return _overview_now(agreements, asof)
+
+
+def _overview_now(agreements: list[Agreement], asof: AsOf) -> Overview:
+    """The overview from stored statuses: the counts and which rows to list from the
+    snapshot, the rows themselves, the party names and the events read as they are."""
+    counts = snapshot.current()
+    by_agreement = {
+        a.pk: AgreementCounts(a, _pending_for_blank(counts.by_agreement.get(a.pk, Counter())))
+        for a in agreements
+    }
+    listed = {
+        o.pk: o
+        for o in Obligation.objects.filter(pk__in=[*counts.upcoming, *counts.overdue])
+        .select_related("agreement")
+    }
+
+    def rows(ids: list[int]) -> list[DeadlineRow]:
+        found = (listed[pk] for pk in ids if pk in listed)
+        return [DeadlineRow(o, o.status, o.due_at, o.due_date) for o in found]
+
+    parties = [
+        PartyRow(pk, slug, name, _pending_for_blank(counts.by_party[pk]))
+        for pk, slug, name in Party.objects.filter(pk__in=list(counts.by_party))
+        .order_by("name", "pk")
+        .values_list("pk", "slug", "name")
+    ]
+    latest, prev_event, next_event = latest_events(StatusEvent.current.all(), asof.at)
+    return Overview(
+        asof=asof,
+        agreements=list(by_agreement.values()),
+        next_deadlines=rows(counts.upcoming),
+        overdue=rows(counts.overdue),
+        overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
+        parties=parties,
+        events=latest,
+        prev_event=prev_event,
+        next_event=next_event,
+    )
+
+
+def _pending_for_blank(counts: Counter) -> Counter:
+    """A row not assessed yet (status '') is shown as pending, as everywhere else."""
+    result = Counter({s: n for s, n in counts.items() if s})
+    if counts.get(""):
+        result[V.PENDING] += counts[""]
+    return result
 
 
 def _overview(agreements: list[Agreement], asof: AsOf) -> Overview:

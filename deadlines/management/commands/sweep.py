@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
 from deadlines import sweep
+from deadlines.tasks import refresh_overview
 
 
 def parse_instant(value: str) -> datetime:
@@ -30,6 +31,9 @@ class Command(BaseCommand):
     def handle(self, *args, as_of: str | None = None, dry_run: bool = False, **options):
         at = parse_instant(as_of) if as_of else None
         result = sweep.run(at, dry_run=dry_run)
+        if not dry_run:
+            # A replay can move statuses without writing events: recount for the dashboard.
+            refresh_overview()
         if dry_run:
             # Both paths report what they would do; nothing was written.
             rows = [
