@@ -38,13 +38,15 @@ print(json.dumps({
 
 
 def test_sqlite_serves_the_november_2020_file(tmp_path):
+    # make run's defaults: no Redis (local-memory cache); an in-memory broker here so
+    # that nothing is left queued for a later `make run` worker.
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")},
+        "CELERY_BROKER_URL": "memory://",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
         "DEBUG": "true",
         "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "CELERY_TASK_ALWAYS_EAGER": "false",
     }
 
     def manage(*args: str) -> str:
