@@ -110,3 +110,30 @@ def test_overview_as_of_query_count_does_not_grow(client, as_of):
     # 7 in SQL, plus 3 to read the facts of rows whose stored summary does not hold
     # then (a report dated after it) and assess them with the engine.
     assert large <= (10 if as_of == "2020-11-12" else 7)
+
+
+def test_places_page_is_bounded_whatever_the_number_of_obligations(client):
+    from tracker.web.views import PLACE_OBLIGATIONS_SHOWN
+
+    def visit():
+        with CaptureQueriesContext(connection) as queries:
+            r = client.get("/places/")
+        assert r.status_code == 200
+        [lachin] = r.context["results"]
+        return lachin, len(queries)
+
+    populate(20)  # 4 of them name Lachin
+    few, few_queries = visit()
+    assert few["total"] == 4 and len(few["obligations"]) == 4
+    populate(200)  # 40 more
+    many, many_queries = visit()
+    assert many_queries == few_queries
+    assert many["total"] == 44 and len(many["obligations"]) == PLACE_OBLIGATIONS_SHOWN
+    # The first ones by id, and a link to every one of them on the agreement page.
+    ids = [x["o"].pk for x in many["obligations"]]
+    assert ids == sorted(ids) and ids[:4] == [x["o"].pk for x in few["obligations"]]
+    [link] = many["agreements"]
+    assert link["count"] == 44 and link["url"].endswith("/agreements/bulk/?place=lachin")
+    body = client.get("/places/").content.decode()
+    assert f"The first {PLACE_OBLIGATIONS_SHOWN} of 44 obligations" in body
+    assert "All 44 in Bulk" in body

@@ -20,7 +20,8 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -600,3 +601,33 @@ def neighbours(instants: list[datetime], at: datetime) -> tuple[datetime | None,
     prev = max((t for t in instants if t < at), default=None)
     nxt = min((t for t in instants if t > at), default=None)
     return prev, nxt
+
+
+def place_obligations(
+    location_ids: list[int], limit: int
+) -> tuple[dict[int, list[Obligation]], dict[int, list[tuple[Agreement, int]]]]:
+    """For each place: its first `limit` obligations (by id) and
+    how many obligations name it in each agreement. Three queries whatever the numbers:
+    a window over the link table picks the first rows per place."""
+    if not location_ids:
+        return {}, {}
+    links = Obligation.locations.through.objects.filter(location_id__in=location_ids)
+    # By id (the order obligations were entered in, file order for a loaded agreement):
+    # the (location, obligation) index then gives the rows already in window order.
+    ranked = links.annotate(rank=Window(
+        RowNumber(), partition_by=[F("location_id")], order_by=[F("obligation_id").asc()],
+    )).filter(rank__lte=limit).values_list("location_id", "obligation_id", "rank")
+    picked = sorted(ranked, key=lambda row: (row[0], row[2]))
+    rows = Obligation.objects.select_related("agreement").in_bulk([o for _, o, _ in picked])
+    first: dict[int, list[Obligation]] = defaultdict(list)
+    for loc, obligation_id, _ in picked:
+        first[loc].append(rows[obligation_id])
+    counted = list(links.values("location_id", "obligation__agreement_id")
+                   .annotate(n=Count("obligation_id")).order_by())
+    agreements = Agreement.objects.in_bulk({c["obligation__agreement_id"] for c in counted})
+    per_agreement: dict[int, list[tuple[Agreement, int]]] = defaultdict(list)
+    for c in sorted(counted, key=lambda c: agreements[c["obligation__agreement_id"]].slug):
+        per_agreement[c["location_id"]].append(
+            (agreements[c["obligation__agreement_id"]], c["n"])
+        )
+    return dict(first), dict(per_agreement)

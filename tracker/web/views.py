@@ -12,7 +12,7 @@ from itertools import groupby
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -468,6 +468,9 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
 # ---------------------------------------------------------------- places (search) and map
 
 
+PLACE_OBLIGATIONS_SHOWN = 10
+
+
 def places(request: HttpRequest) -> HttpResponse:
     agreements = list(Agreement.objects.all())
     try:
@@ -479,20 +482,25 @@ def places(request: HttpRequest) -> HttpResponse:
         return _bad(request, "The search text is too long (100 characters at most).")
     if "\x00" in q:  # PostgreSQL text cannot hold NUL: a 500 otherwise
         return _bad(request, "The search text contains a NUL character.")
-    found = Location.objects.annotate(n=Count("obligations", distinct=True)).order_by("slug")
+    found = Location.objects.order_by("slug")
     if q:
         found = found.filter(search_text__contains=fold(q))
-    found = list(found.prefetch_related(
-        Prefetch("obligations", queryset=Obligation.objects.select_related("agreement")
-                 .order_by("agreement__slug", "position", "pk"))
-    ))
-    obligations = [o for loc in found for o in loc.obligations.all()]
-    states = selectors.states_for(obligations, asof.selector_at)
+    found = list(found)
+    # A place may be named by thousands of obligations: each shows its first few and,
+    # per agreement, how many there are, with a link to that agreement's list filtered
+    # by the place. The page's cost stays bounded by the number of places.
+    first, per_agreement = queries.place_obligations([loc.pk for loc in found],
+                                                     PLACE_OBLIGATIONS_SHOWN)
+    shown = [o for rows in first.values() for o in rows]
+    states = selectors.states_for(shown, asof.selector_at)
     keep = _as_of_param(request)
-    results = [
-        {
+    results = []
+    for loc in found:
+        counts = per_agreement.get(loc.pk, [])
+        results.append({
             "loc": loc,
             "names": loc.all_names(),
+            "total": sum(n for _, n in counts),
             "obligations": [
                 {
                     "o": o,
@@ -500,11 +508,14 @@ def places(request: HttpRequest) -> HttpResponse:
                     "url": _link(reverse("web:obligation", args=[o.agreement.slug, o.slug]),
                                  **keep),
                 }
-                for o in loc.obligations.all()
+                for o in first.get(loc.pk, [])
             ],
-        }
-        for loc in found
-    ]
+            "agreements": [
+                {"agreement": a, "count": n,
+                 "url": _link(reverse("web:agreement", args=[a.slug]), place=loc.slug, **keep)}
+                for a, n in counts
+            ],
+        })
     start = min((a.signed_at for a in agreements), default=None)
     return render(request, "web/places.html", {
         "q": q,
