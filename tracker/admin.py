@@ -296,6 +296,21 @@ class StatusEventAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(models.OverviewSnapshot)
+class OverviewSnapshotAdmin(admin.ModelAdmin):
+    """The dashboard overview's stored counts (tracker.web.snapshot): shown for checking,
+    never edited. Deleting the row only makes the next view count afresh."""
+
+    list_display = ("taken_at", "version")
+    readonly_fields = ("taken_at", "version", "data")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 # ---------------------------------------------------------------- reports & changes
 
 
