@@ -187,6 +187,24 @@ def test_public_bodies_cached_by_etag(client, world, django_assert_max_num_queri
     assert b"(edited)" in fresh.content and fresh["ETag"] != first["ETag"]
 
 
+def test_detail_bodies_stay_in_the_process(client, world, django_assert_max_num_queries):
+    from tracker.api import fastcache
+
+    url = f"{OBL}{world.aghdam_return.pk}/"
+    first = client.get(url)
+    key = f"api:body:{first['ETag']}"
+    assert fastcache.body_get(key).endswith(first.content)  # this process's LRU
+    def in_redis(key):
+        return fastcache.redis_client().get(cache.make_key(key)) is not None
+
+    assert not in_redis(key)  # one id of many: not worth a Redis round trip
+    with django_assert_max_num_queries(1):  # only the data version
+        again = client.get(url)
+    assert again.content == first.content and again["ETag"] == first["ETag"]
+    listed = client.get(OBL)
+    assert in_redis(f"api:body:{listed['ETag']}")  # lists are shared
+
+
 def test_anonymous_revalidation_answered_before_drf(client, world, settings):
     etag = client.get(OBL)["ETag"]
     settings.REST_FRAMEWORK = {

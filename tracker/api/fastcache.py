@@ -46,9 +46,10 @@ def _remember(key: str, body: bytes) -> None:
             _recent.popitem(last=False)
 
 
-def body_get(key: str) -> bytes | None:
+def body_get(key: str, shared: bool = True) -> bytes | None:
+    """The body kept under `key`: from this process's LRU, else (when `shared`) Redis."""
     body = _recent.get(key)
-    if body is not None:
+    if body is not None or not shared:
         return body
     client = redis_client()
     backend = caches["default"]
@@ -58,8 +59,10 @@ def body_get(key: str) -> bytes | None:
     return body
 
 
-def body_set(key: str, body: bytes, seconds: int) -> None:
+def body_set(key: str, body: bytes, seconds: int, shared: bool = True) -> None:
     _remember(key, body)
+    if not shared:
+        return
     client = redis_client()
     backend = caches["default"]
     if client is None:

@@ -134,6 +134,7 @@ class ReadMixin:
             # already rendered for this ETag (after the throttle). Everything else,
             # and every miss, goes through DRF.
             lists_csv = bool(cls.csv_columns) and (actions or {}).get("get") == "list"
+            shared = cls.shares_bodies((actions or {}).get("get"))
             etag = anonymous_etag(request, cls.default_format, ("csv",) if lists_csv else ())
             if etag is None:
                 return view(request, *args, **kwargs)
@@ -144,7 +145,7 @@ class ReadMixin:
                 throttle = AnonThrottle()
                 if throttle.allow_request(request, None):
                     request.api_throttled = True  # counted: DRF's check lets it through
-                    hit = fastcache.body_get(f"api:body:{etag}")
+                    hit = fastcache.body_get(f"api:body:{etag}", shared=shared)
                     if hit is not None:
                         return _public(_cached_response(hit), etag)
                     request.api_body_missed = etag  # DRF need not look again
@@ -152,6 +153,14 @@ class ReadMixin:
 
         revalidate_first.__dict__.update(view.__dict__)  # cls, initkwargs, actions, csrf
         return revalidate_first
+
+    @staticmethod
+    def shares_bodies(action: str | None) -> bool:
+        """Whether rendered bodies go to Redis for every process, or stay in this
+        process's LRU. Lists are shared: a story sends everyone to the same few URLs.
+        A single object is one of many ids: a shared copy seldom helps and would cost
+        two Redis round trips on every miss, so only the LRU keeps the hot ones."""
+        return action != "retrieve"
 
     def get_renderers(self):
         # No action: a method the view lacks; negotiate anyway so the answer is a 405.
@@ -178,7 +187,8 @@ class ReadMixin:
                 # data: when a story breaks, most readers get a body already rendered.
                 self.cache_key = f"api:body:{self.etag}"
                 looked = getattr(request, "api_body_missed", None) == self.etag
-                hit = None if looked else fastcache.body_get(self.cache_key)
+                shared = self.shares_bodies(self.action)
+                hit = None if looked else fastcache.body_get(self.cache_key, shared=shared)
                 if hit is not None:
                     raise ServeCached(_cached_response(hit))
 
@@ -200,9 +210,10 @@ class ReadMixin:
             response["Cache-Control"] = "no-store"
         key = getattr(self, "cache_key", None)
         if key and isinstance(response, Response) and response.status_code == 200:
+            shared = self.shares_bodies(getattr(self, "action", None))
             response.add_post_render_callback(
                 lambda r: fastcache.body_set(
-                    key, _pack(r.headers, r.content), RESPONSE_CACHE_SECONDS
+                    key, _pack(r.headers, r.content), RESPONSE_CACHE_SECONDS, shared=shared
                 )
             )
         label = as_of_label(getattr(request, "as_of", None))
