@@ -170,6 +170,10 @@ CELERY_TIMEZONE = "UTC"
 SWEEP_PERIOD_SECONDS = _env(env.int, "SWEEP_PERIOD_SECONDS", default=60)
 if SWEEP_PERIOD_SECONDS < 1:
     raise ImproperlyConfigured("SWEEP_PERIOD_SECONDS must be at least 1.")
+# Called (dotted paths, no arguments) after the sweep and re-assessment tasks and
+# `manage.py sweep` store statuses: the overview's shared counts are recounted so the
+# first page view after a change reads them (tracker/web/snapshot.py).
+STATUSES_STORED_HOOKS = ["tracker.web.snapshot.refresh"]
 CELERY_BEAT_SCHEDULE = {
     "sweep-statuses": {
         "task": "deadlines.tasks.sweep",

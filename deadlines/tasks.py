@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
+from django.utils.module_loading import import_string
 
 from deadlines import sweep as sweep_module
 
@@ -22,7 +24,7 @@ log = logging.getLogger(__name__)
 def sweep() -> dict:
     """Store every status the clock has changed. Idempotent: a repeat finds nothing to do."""
     result = sweep_module.run()
-    refresh_overview()
+    after_statuses_stored()
     return {"changed": result.changed_rows, "events": result.events, "failed": result.failed}
 
 
@@ -37,21 +39,22 @@ def sweep() -> dict:
 def reassess(obligation_ids: list[int]) -> dict:
     """Re-assess obligations whose facts changed (enqueued on commit by tracker.services)."""
     result = sweep_module.run(ids=list(obligation_ids))
-    refresh_overview()
+    after_statuses_stored()
     return {"changed": result.changed_rows, "events": result.events, "failed": result.failed}
 
 
-def refresh_overview() -> None:
-    """Count the dashboard overview's aggregates now that statuses are stored, so the
-    next page view reads them instead of counting every obligation. Every sweep does it,
-    changed or not: that also picks up edits no version sees within one period. A
-    failure costs only speed (the page counts by itself), so it never fails the sweep."""
-    from tracker.web import snapshot  # the dashboard's, imported only when used
-
-    try:
-        snapshot.refresh()
-    except Exception:
-        log.exception("could not refresh the overview snapshot")
+def after_statuses_stored() -> None:
+    """Run the hooks `settings.STATUSES_STORED_HOOKS` names, now that statuses are
+    stored (config wires the dashboard overview's recount there, so the next page view
+    reads counts instead of counting every obligation; deadlines imports no dashboard
+    code). Every sweep runs them, changed or not: that also picks up edits no version
+    sees within one period. A failing hook costs only speed, so it never fails the
+    sweep."""
+    for path in settings.STATUSES_STORED_HOOKS:
+        try:
+            import_string(path)()
+        except Exception:
+            log.exception("hook %s failed after the sweep", path)
 
 
 # ---------------------------------------------------------------- webhooks (deadlines.notify)

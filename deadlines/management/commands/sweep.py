@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 
 from deadlines import sweep
-from deadlines.tasks import refresh_overview
+from deadlines.tasks import after_statuses_stored
 
 
 def parse_instant(value: str) -> datetime:
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         result = sweep.run(at, dry_run=dry_run)
         if not dry_run:
             # A replay can move statuses without writing events: recount for the dashboard.
-            refresh_overview()
+            after_statuses_stored()
         if dry_run:
             # Both paths report what they would do; nothing was written.
             rows = [
