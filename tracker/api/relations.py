@@ -1,12 +1,12 @@
 """What an obligation's representation lists besides its own columns (parties, places,
 sources, published deadline changes), read for a page of obligations at once.
 
-Read as plain values in two queries, already in their JSON shape, rather than through
-`prefetch_related` and nested serializers: those build a model instance per related
-row, a serializer per nested object and compile five ORM queries, which made an
-obligation detail cost ~11 ms of Python (docs/performance.md, "API"). The SQL is
-fixed text (identifiers from model metadata, ids as placeholders) over text and
-integer columns, so it reads the same on PostgreSQL and SQLite.
+Read as plain values in one query (two when there are deadline changes), already in
+their JSON shape, rather than through `prefetch_related` and nested serializers: those
+build a model instance per related row, a serializer per nested object and compile five
+ORM queries, which made an obligation detail cost ~11 ms of Python
+(docs/performance.md, "API"). The SQL is fixed text (identifiers from model metadata,
+ids as placeholders) that reads the same on PostgreSQL and SQLite.
 `tests/api/test_representation.py` checks the result against the declared
 serializers field for field.
 """
@@ -30,9 +30,6 @@ from tracker.models import DeadlineChange, Location, Obligation, Party, Source
 date_text = serializers.DateField().to_representation
 instant_text = serializers.DateTimeField().to_representation
 
-_SOURCE_COLUMNS = ("id", "key", "url", "publisher", "title", "published_at", "language")
-
-
 @dataclass
 class Relations:
     """One obligation's related objects, each a dict as the API shows it."""
@@ -50,47 +47,64 @@ def _table(model) -> str:
 
 # Identifiers come from model metadata and values are placeholders: nothing in these
 # statements comes from a request. `{ids}` stands for the ids' placeholders.
+#
+# Every branch of the UNION has the same columns: kind, obligation id, three sort keys
+# (text, date, text), an integer and five texts. The sources' branch comes first: its
+# types define the columns (PostgreSQL types a UNION pair by pair, and a NULL-only
+# column would become text).
+_SOURCES_OF_OBLIGATIONS = (
+    "SELECT 'sources', t.obligation_id, s.publisher, s.published_at, s.key, "  # noqa: S608
+    "s.id, s.key, s.url, s.publisher, s.title, s.language "
+    "FROM {through} t JOIN {source} s ON s.id = t.source_id "
+    "WHERE t.obligation_id IN ({{ids}})"
+)
 _PARTIES = (
-    "SELECT '{kind}', t.obligation_id, p.name, p.slug, p.name FROM {through} t "  # noqa: S608
+    "SELECT '{kind}', t.obligation_id, p.name, NULL, NULL, "
+    "NULL, p.slug, p.name, NULL, NULL, NULL FROM {through} t "
     "JOIN {party} p ON p.id = t.party_id WHERE t.obligation_id IN ({{ids}})"
 )
 _PLACES = (
-    "SELECT 'locations', t.obligation_id, l.slug, l.alt_name, CAST(l.names AS TEXT) "
+    "SELECT 'locations', t.obligation_id, l.slug, NULL, NULL, "
+    "NULL, l.slug, l.alt_name, CAST(l.names AS TEXT), NULL, NULL "
     "FROM {through} t JOIN {place} l ON l.id = t.location_id "
     "WHERE t.obligation_id IN ({{ids}})"
 )
 _CHANGES = (
-    "SELECT 'changes', d.obligation_id, NULL, CAST(d.id AS TEXT), NULL FROM {table} d "
+    "SELECT 'changes', d.obligation_id, NULL, NULL, NULL, "
+    "d.id, NULL, NULL, NULL, NULL, NULL FROM {table} d "
     "WHERE d.review_state = %s AND d.obligation_id IN ({{ids}})"
 )
-_SOURCES = (
-    "SELECT t.{owner}, {columns} FROM {through} t JOIN {source} s ON s.id = t.source_id "
-    "WHERE t.{owner} IN ({{ids}}) ORDER BY s.publisher, s.published_at, s.key"
+# The sources of deadline changes (few; read only when there are changes).
+_SOURCES_OF_CHANGES = (
+    "SELECT t.deadlinechange_id, s.id, s.key, s.url, s.publisher, s.title, "  # noqa: S608
+    "s.published_at, s.language FROM {through} t JOIN {source} s ON s.id = t.source_id "
+    "WHERE t.deadlinechange_id IN ({{ids}}) ORDER BY s.publisher, s.published_at, s.key"
 )
 
 
 @functools.cache
 def _links_sql() -> str:
-    """One UNION over the link tables: (kind, obligation id, sort key, a, b).
-    Placeholders: ids for responsible, monitors and places, then the review state
-    and ids for deadline changes."""
-    party = _table(Party)
+    """The related rows of some obligations in one statement (one round trip).
+    Placeholders: ids for sources, responsible, monitors and places, then the review
+    state and ids for deadline changes. Sorted as each model sorts (Source by
+    publisher, date, key; Party by name; Location by slug)."""
+    party, source = _table(Party), _table(Source)
     return " UNION ALL ".join([
+        _SOURCES_OF_OBLIGATIONS.format(through=_table(Obligation.sources.through),
+                                       source=source),
         _PARTIES.format(kind="responsible", party=party,
                         through=_table(Obligation.responsible.through)),
         _PARTIES.format(kind="monitors", party=party,
                         through=_table(Obligation.monitors.through)),
         _PLACES.format(through=_table(Obligation.locations.through), place=_table(Location)),
         _CHANGES.format(table=_table(DeadlineChange)),
-    ]) + " ORDER BY 1, 3"
+    ]) + " ORDER BY 1, 3, 4, 5"
 
 
 @functools.cache
-def _sources_sql(through: str, owner: str) -> str:
-    """Sources of some owners (obligations or deadline changes), in Source's order."""
-    columns = ", ".join(f"s.{c}" for c in _SOURCE_COLUMNS)
-    return _SOURCES.format(owner=owner, columns=columns, through=through,
-                           source=_table(Source))
+def _change_sources_sql() -> str:
+    return _SOURCES_OF_CHANGES.format(through=_table(DeadlineChange.sources.through),
+                                      source=_table(Source))
 
 
 def _rows(sql: str, ids: list[int], params: list) -> list[tuple]:
@@ -99,14 +113,9 @@ def _rows(sql: str, ids: list[int], params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _sources_of(model, owner: str, ids: list[int]) -> dict[int, list[dict]]:
-    sql = _sources_sql(_table(model.sources.through), owner)
-    found: dict[int, list[dict]] = {}
-    for owner_id, *values in _rows(sql, ids, ids):
-        source = dict(zip(_SOURCE_COLUMNS, values, strict=True))
-        source["published_at"] = date_text(source["published_at"])
-        found.setdefault(owner_id, []).append(source)
-    return found
+def _source(source_id, key, url, publisher, title, published_at, language) -> dict:
+    return {"id": source_id, "key": key, "url": url, "publisher": publisher, "title": title,
+            "published_at": date_text(published_at), "language": language}
 
 
 def relations_for(ids: Collection[int]) -> dict[int, Relations]:
@@ -116,22 +125,26 @@ def relations_for(ids: Collection[int]) -> dict[int, Relations]:
     if not ids:
         return out
     change_ids: list[int] = []
-    for kind, oid, _key, a, b in _rows(_links_sql(), ids, [*ids, *ids, *ids, V.PUBLISHED, *ids]):
-        if kind == "locations":
+    params = [*ids, *ids, *ids, *ids, V.PUBLISHED, *ids]
+    for kind, oid, _s1, published, _s3, number, a, b, c, d, e in _rows(_links_sql(), ids,
+                                                                         params):
+        if kind == "sources":
+            out[oid].sources.append(_source(number, a, b, c, d, published, e))
+        elif kind == "locations":
             # An unsaved instance: the `name`/`label` rules stay in one place, the model.
-            place = Location(slug=_key, names=json.loads(b), alt_name=a)
+            place = Location(slug=a, names=json.loads(c), alt_name=b)
             out[oid].locations.append(
-                {"slug": _key, "name": place.name, "alt_name": a, "label": place.label}
+                {"slug": a, "name": place.name, "alt_name": b, "label": place.label}
             )
         elif kind == "changes":
-            change_ids.append(int(a))
+            change_ids.append(number)
         else:
             getattr(out[oid], kind).append({"slug": a, "name": b})
 
-    for oid, sources in _sources_of(Obligation, "obligation_id", ids).items():
-        out[oid].sources = sources
     if change_ids:
-        cited = _sources_of(DeadlineChange, "deadlinechange_id", change_ids)
+        cited: dict[int, list[dict]] = {}
+        for change_id, *source in _rows(_change_sources_sql(), change_ids, change_ids):
+            cited.setdefault(change_id, []).append(_source(*source))
         changes = DeadlineChange.objects.filter(pk__in=change_ids).order_by("agreed_at", "id")
         for c in changes.values_list("obligation_id", "id", "due_date", "agreed_at", "reason",
                                      "unconfirmed", "note"):
