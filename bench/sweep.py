@@ -541,8 +541,10 @@ def explain_sweep(at: datetime, jit: bool = True) -> None:
     print(f"\n-- EXPLAIN (ANALYZE, BUFFERS) sweep statement at {at.isoformat()}, jit={jit}")
     try:
         with transaction.atomic(), connection.cursor() as cur:
-            if not jit:
-                cur.execute("SET LOCAL jit = off")
+            # As the sweep runs it; jit=True leaves the server's JIT on, to compare.
+            for setting in sweep.STATEMENT_SETTINGS:
+                if not (jit and "jit" in setting):
+                    cur.execute(setting)
             # Django's foreign keys are deferred to COMMIT, which a rolled-back EXPLAIN
             # never reaches: check them at the statement so their time is shown.
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")

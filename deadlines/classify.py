@@ -52,15 +52,17 @@ def next_change_after(at: datetime):
     return NullIf(Least(*later), Value(NEVER))
 
 
-def status_sql(instant: str, alias: str = "") -> str:
-    """RULES as raw SQL text: the status the row's columns give at the SQL `instant`.
+def status_sql(instant: str, alias: str = "", *, before: bool = False) -> str:
+    """RULES as raw SQL text: the status the row's columns give at the SQL `instant`
+    (`before`: just before it, so a threshold at `instant` has not passed yet).
 
     Only column names and the fixed status words go into the text; values are bound.
     """
+    passed = "<" if before else "<="
     whens = []
     for column, status in RULES:
         then = f"'{status}'" if status else f"{alias}{column.replace('_at', '_status')}"
-        whens.append(f"WHEN {alias}{column} <= {instant} THEN {then}")
+        whens.append(f"WHEN {alias}{column} {passed} {instant} THEN {then}")
     return f"CASE {' '.join(whens)} ELSE '{V.PENDING}' END"
 
 

@@ -11,8 +11,9 @@ Two paths, one set of rules (`deadlines.engine.RULES`):
   a replay into the past) and, on SQLite, every candidate go through the Python
   engine, which also writes the events the replayed timeline says were missed.
 
-Every update is a compare-and-swap on the status read, and events are unique per
-(obligation, from, to, effective_at): two sweeps at once are harmless.
+Every update is a compare-and-swap on the status read (rows are locked when read), and
+events are unique per (obligation, from, to, effective_at): two sweeps at once are
+harmless.
 """
 
 from __future__ import annotations
@@ -254,21 +255,78 @@ def _assess_rows_python(
                 result.events += len(events)
 
 
+_START_AT = "CASE WHEN o.status = '' THEN a.effective_at ELSE o.assessed_at END"
+# The instants where a candidate row's status may change: its thresholds and, never
+# assessed, the entry into force (its `start_at`).
+_STEP_COLUMNS = (*engine.THRESHOLDS, "start_at")
+
+
+def _is_step(t: str) -> str:
+    """`t` lies in the row's window: (start_at, at], or its entry into force."""
+    return f"{t} <= %(at)s AND ({t} > c.start_at OR (c.status = '' AND {t} = c.start_at))"
+
+
+def _status_before(t: str) -> str:
+    """The status just before step `t`: the stored one before the first step; before a
+    later step, what RULES give an instant earlier, which is the status at the step
+    before it (no threshold lies between two steps)."""
+    return (
+        f"CASE WHEN {t} = c.first_at THEN c.status "
+        f"ELSE {classify.status_sql(t, 'c.', before=True)} END"
+    )
+
+
+def _steps_sql() -> str:
+    """For the candidate row `c`: each step with the status just before and at it.
+
+    A threshold passing at the same instant as one listed before it is the same step,
+    taken once. That test runs only on the few values that are steps at all: written
+    into the VALUES list it cost more than everything else the statement computes.
+    """
+    values = ", ".join(f"(c.{column}, {i})" for i, column in enumerate(_STEP_COLUMNS))
+    first_of_its_instant = "CASE x.i " + " ".join(
+        f"WHEN {i} THEN "
+        + (" AND ".join(f"x.t IS DISTINCT FROM c.{o}" for o in _STEP_COLUMNS[:i]) or "true")
+        for i in range(len(_STEP_COLUMNS))
+    ) + " END"
+    return f"""
+        SELECT x.t, {_status_before("x.t")} AS prev, {classify.status_sql("x.t", "c.")} AS st
+        FROM (VALUES {values}) AS x(t, i)
+        WHERE {_is_step("x.t")} AND {first_of_its_instant}"""
+
+
+def _last_change_sql() -> str:
+    """The row's last step whose status differs from the one before it (NULL: none).
+    An expression, not a subquery: it is evaluated for every candidate row."""
+    return "GREATEST(" + ", ".join(
+        f"CASE WHEN {_is_step(f'c.{col}')} AND {_status_before(f'c.{col}')} "
+        f"<> {classify.status_sql(f'c.{col}', 'c.')} THEN c.{col} END"
+        for col in _STEP_COLUMNS
+    ) + ")"
+
+
 def _sweep_sql(only_ids: bool, write: bool) -> str:
     """The time-passing sweep as one PostgreSQL statement.
 
     `cand` locks the rows whose summary holds from their last assessment (or, never
     assessed and free of facts, from the agreement's entry into force) up to `at`.
-    `steps` evaluates RULES at every threshold each row crossed since, so a sweep that
-    ran late (or a first sweep) still records every transition the engine's timeline
-    has, in order; `upd` stores the status at `at`.
+    `_steps_sql` evaluates RULES at every threshold each row crossed since, so a sweep
+    that ran late (or a first sweep) still records every transition the engine's
+    timeline has, in order; `upd` stores the status at `at`. Each row is worked out on
+    its own: no sort or window over the whole candidate set, which at a million rows
+    spilled to disk at the default work_mem and took an eighth of the first sweep.
     """
-    status_at_step = classify.status_sql("x.t", "c.")
+    # The row's first step, before which its status is the stored one.
+    first_at = "LEAST(" + ", ".join(
+        [f"CASE WHEN o.{c} > {_START_AT} AND o.{c} <= %(at)s THEN o.{c} END"
+         for c in engine.THRESHOLDS]
+        + [f"CASE WHEN o.status = '' THEN {_START_AT} END"]
+    ) + ")"
     cand = f"""
     cand AS (
         SELECT o.id, o.status, o.done_at, o.done_status, o.violated_at, o.due_at,
                o.due_soon_at, o.active_at, o.active_status, o.facts_until,
-               CASE WHEN o.status = '' THEN a.effective_at ELSE o.assessed_at END AS start_at
+               {_START_AT} AS start_at, {first_at} AS first_at
         FROM tracker_obligation o JOIN tracker_agreement a ON a.id = o.agreement_id
         WHERE NOT o.needs_assessment
           AND (o.facts_until IS NULL OR o.facts_until > %(at)s)
@@ -277,58 +335,58 @@ def _sweep_sql(only_ids: bool, write: bool) -> str:
                    AND (o.facts_from IS NULL OR o.facts_from <= a.effective_at)))
           {"AND o.id = ANY(%(ids)s)" if only_ids else ""}
         {"FOR UPDATE OF o SKIP LOCKED" if write else ""}
-    ),
-    steps AS (
-        SELECT DISTINCT c.id, x.t, {status_at_step} AS st
-        FROM cand c
-        CROSS JOIN LATERAL (VALUES (c.done_at), (c.violated_at), (c.due_at), (c.due_soon_at),
-                                   (c.active_at), (c.start_at)) AS x(t)
-        WHERE x.t IS NOT NULL AND x.t <= %(at)s
-          AND (x.t > c.start_at OR (c.status = '' AND x.t = c.start_at))
-    ),
-    seq AS (
-        SELECT s.id, s.t, s.st,
-               COALESCE(lag(s.st) OVER (PARTITION BY s.id ORDER BY s.t), c.status) AS prev
-        FROM steps s JOIN cand c ON c.id = s.id
-    ),
-    changes AS (SELECT id, prev, st, t FROM seq WHERE prev <> st)"""
+    )"""
+    steps = _steps_sql()
     if not write:
-        return f"WITH {cand} SELECT id, prev, st, t FROM changes ORDER BY id, t"
+        return f"""WITH {cand}
+        SELECT c.id, s.prev, s.st, s.t FROM cand c CROSS JOIN LATERAL ({steps}) s
+        WHERE s.prev <> s.st ORDER BY c.id, s.t"""
     # Only column names and fixed words are interpolated; every value is bound.
     return f"""WITH {cand},
-    last_change AS (SELECT DISTINCT ON (id) id, t FROM changes ORDER BY id, t DESC),
     ins AS (
         INSERT INTO tracker_statusevent
             (obligation_id, from_status, to_status, effective_at, detected_at, cause, notified_at)
-        SELECT id, prev, st, t, %(detected)s,
-               CASE WHEN prev = '' THEN '{V.CAUSE_BACKFILL}' ELSE %(cause)s END,
-               CASE WHEN prev = '' OR %(cause)s = '{V.CAUSE_AS_OF}' THEN %(detected)s END
-        FROM changes
-        WHERE t <= %(detected)s  -- no event dated after the real present (replays ahead)
+        SELECT c.id, s.prev, s.st, s.t, %(detected)s,
+               CASE WHEN s.prev = '' THEN '{V.CAUSE_BACKFILL}' ELSE %(cause)s END,
+               CASE WHEN s.prev = '' OR %(cause)s = '{V.CAUSE_AS_OF}' THEN %(detected)s END
+        FROM cand c CROSS JOIN LATERAL ({steps}) s
+        WHERE s.prev <> s.st
+          AND s.t <= %(detected)s  -- no event dated after the real present (replays ahead)
         ON CONFLICT DO NOTHING
         RETURNING 1
     ),
     upd AS (
         UPDATE tracker_obligation o
         SET status = {classify.status_sql("%(at)s", "c.")},
-            status_since = COALESCE(l.t, o.status_since),
+            status_since = COALESCE(c.last_change, o.status_since),
             next_change_at = {classify.next_change_sql("%(at)s", "c.")},
             assessed_at = %(at)s
-        FROM cand c LEFT JOIN last_change l ON l.id = c.id
+        FROM (SELECT *, {_last_change_sql()} AS last_change FROM cand c) c
         WHERE o.id = c.id
-        RETURNING o.id, (l.t IS NOT NULL) AS changed
+        RETURNING o.id, (c.last_change IS NOT NULL) AS changed
     )
     SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM upd WHERE changed),
            (SELECT count(*) FROM ins)"""
+
+
+# Set for the sweep's statement (bench/sweep.py explains it with the same):
+STATEMENT_SETTINGS = (
+    # The planner's cost estimate crosses the JIT threshold and compiling costs more
+    # than it saves here (0.4 s of a 1% sweep, measured in bench/sweep.py).
+    "SET LOCAL jit = off",
+    # The candidates are read twice (events, then the update) and joined by a hash: at
+    # a million rows ~150 MB, which at the default 4 MB went through temporary files
+    # (~0.15x the floor). A cap, not an allocation: a small sweep uses what it needs.
+    "SET LOCAL work_mem = '256MB'",
+)
 
 
 def _classify_sql(at: datetime, cause: str, result: SweepResult, dry_run: bool, ids) -> None:
     params = {"at": at, "detected": result.detected_at, "cause": cause, "ids": ids}
     sql = _sweep_sql(only_ids=ids is not None, write=not dry_run)
     with transaction.atomic(), connection.cursor() as cursor:
-        # The planner's cost estimate crosses the JIT threshold and compiling costs more
-        # than it saves here (0.4 s of a 1% sweep, measured in bench/sweep.py).
-        cursor.execute("SET LOCAL jit = off")
+        for setting in STATEMENT_SETTINGS:
+            cursor.execute(setting)
         cursor.execute(sql, params)
         if dry_run:
             for pk, prev, status, t in cursor.fetchall():
