@@ -322,11 +322,17 @@ def _sweep_sql(only_ids: bool, write: bool) -> str:
          for c in engine.THRESHOLDS]
         + [f"CASE WHEN o.status = '' THEN {_START_AT} END"]
     ) + ")"
+    # Whether the row already has history in its window (after a replay backwards, which
+    # moves the status but keeps the history): only then can a step be on record.
+    recorded = f""",
+               EXISTS (SELECT 1 FROM tracker_statusevent e
+                       WHERE e.obligation_id = o.id AND e.effective_at >= {_START_AT})
+                   AS recorded""" if write else ""
     cand = f"""
     cand AS (
         SELECT o.id, o.status, o.done_at, o.done_status, o.violated_at, o.due_at,
                o.due_soon_at, o.active_at, o.active_status, o.facts_until,
-               {_START_AT} AS start_at, {first_at} AS first_at
+               {_START_AT} AS start_at, {first_at} AS first_at{recorded}
         FROM tracker_obligation o JOIN tracker_agreement a ON a.id = o.agreement_id
         WHERE NOT o.needs_assessment
           AND (o.facts_until IS NULL OR o.facts_until > %(at)s)
@@ -342,6 +348,12 @@ def _sweep_sql(only_ids: bool, write: bool) -> str:
         SELECT c.id, s.prev, s.st, s.t FROM cand c CROSS JOIN LATERAL ({steps}) s
         WHERE s.prev <> s.st ORDER BY c.id, s.t"""
     # Only column names and fixed words are interpolated; every value is bound.
+    # A plain INSERT, not ON CONFLICT DO NOTHING, whose speculative insertion cost ~0.3x
+    # the floor in the first sweep (docs/performance.md). Events of a row are written
+    # only under its row lock (here and in the Python path) and its steps lie in its
+    # window, which holds history only after a replay: `recorded` rows check each step
+    # against it. status_event_once still stands behind this: a duplicate would fail
+    # the statement (nothing written, the next sweep retries), never be stored.
     return f"""WITH {cand},
     ins AS (
         INSERT INTO tracker_statusevent
@@ -352,7 +364,10 @@ def _sweep_sql(only_ids: bool, write: bool) -> str:
         FROM cand c CROSS JOIN LATERAL ({steps}) s
         WHERE s.prev <> s.st
           AND s.t <= %(detected)s  -- no event dated after the real present (replays ahead)
-        ON CONFLICT DO NOTHING
+          AND (NOT c.recorded OR NOT EXISTS (
+              SELECT 1 FROM tracker_statusevent e
+              WHERE e.obligation_id = c.id AND e.from_status = s.prev
+                AND e.to_status = s.st AND e.effective_at = s.t))
         RETURNING 1
     ),
     upd AS (
