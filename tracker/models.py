@@ -16,6 +16,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from tracker import vocabulary as V
+from tracker.indexes import BrinIndex
 
 LANGUAGE_CODES = ("en", "az", "hy", "ru")
 
@@ -455,10 +456,13 @@ class StatusEvent(models.Model):
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, choices=V.STATUSES)
     effective_at = models.DateTimeField(help_text="When it became true in the world")
-    detected_at = models.DateTimeField(db_index=True)
+    # Indexed by status_event_detected (BRIN): one sweep's events lie together.
+    detected_at = models.DateTimeField()
     cause = models.CharField(max_length=20, choices=V.EVENT_CAUSES)
+    # Indexed by status_event_report, only where set (the time-passing sweep never sets it).
     report = models.ForeignKey(
-        Report, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+        Report, on_delete=models.SET_NULL, null=True, blank=True, related_name="events",
+        db_index=False,
     )
     notified_at = models.DateTimeField(null=True, blank=True)
     # Set when corrected facts took this transition out of the obligation's history;
@@ -483,6 +487,15 @@ class StatusEvent(models.Model):
             models.Index(fields=["effective_at", "id"], name="status_event_effective"),
             models.Index(
                 fields=["id"], condition=Q(notified_at__isnull=True), name="status_event_outbox"
+            ),
+            # The first sweep writes ~2 events per obligation: a B-tree entry each for
+            # detected_at (read only by sweep.changes_detected, equal to one sweep's
+            # instant, which grows with the table) and for a report_id that is NULL on
+            # nearly every event cost ~0.15x the floor at a million obligations
+            # (docs/performance.md, "Sweep").
+            BrinIndex(fields=["detected_at"], name="status_event_detected"),
+            models.Index(
+                fields=["report"], condition=Q(report__isnull=False), name="status_event_report"
             ),
         ]
 
