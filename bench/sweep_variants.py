@@ -1,14 +1,22 @@
-"""Prototype: the first full sweep's statement, as written and with changes, side by side.
+"""Prototype: what each part of the first full sweep's statement costs, side by side.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tracker_bench_variants \\
-        .venv/bin/python bench/sweep_variants.py [--n 200000] [--variants a,b,...]
+        .venv/bin/python bench/sweep_variants.py [--n 200000] [--variants a,b,...] [--keep]
 
-Builds the same data as bench/sweep.py (same refusal rule for the database name), then
-for each variant copies the pristine obligations into `v_obl` and an empty
-`v_event` (same indexes, and the same deferred foreign key as Django creates), runs the
-statement once at T0 in one transaction, and checks that the stored statuses and the
-events are identical to the statement as written (`asis`). Nothing in deadlines/ is
-changed: the variants are text edits of `deadlines.sweep._sweep_sql`.
+Builds the same data as bench/sweep.py (same refusal rule for the database name; with
+--keep a kept database is reused), then for each variant copies the pristine
+obligations into `v_obl` and an empty `v_event` (same indexes, and the same deferred
+foreign keys as Django creates), runs the statement once at T0 in one transaction with
+the sweep's settings, and checks that the stored statuses and the events are identical
+to the statement as written (`asis`). Besides wall seconds it reports the CPU seconds of
+the server process, steadier than wall time on a shared machine. Nothing in deadlines/
+is changed: the variants are text edits of `deadlines.sweep._sweep_sql` or changes to
+the copied tables.
+
+Variants (join with +): asis; onconflict (ON CONFLICT DO NOTHING instead of the
+`recorded` check); nofk (no foreign keys on v_event); nolock (no FOR UPDATE); noeff (no
+effective_at index); btree (detected_at and report_id as plain B-trees, as before
+migration 0008); wm4MB (the default work_mem); floor (the floor's UPDATE instead).
 """
 
 from __future__ import annotations
@@ -27,45 +35,48 @@ bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
 
-def statement(variant: str) -> tuple[str, str | None]:
-    """(the statement, a work_mem to SET LOCAL or None) for one variant."""
+def statement(parts: set[str]) -> str:
     from deadlines import sweep
 
     text = sweep._sweep_sql(only_ids=False, write=True)
     text = text.replace("tracker_obligation", "v_obl").replace("tracker_statusevent", "v_event")
-    work_mem = None
-    parts = set(variant.split("+"))
-    if "nodistinct" in parts or "lean" in parts:
-        # Duplicate thresholds give prev = st in `seq` and are dropped by `changes` anyway.
-        text = text.replace("SELECT DISTINCT c.id, x.t", "SELECT c.id, x.t")
-    if "lean" in parts:
-        # Carry the old status in `steps` instead of joining `cand` back in `seq`.
-        text = text.replace("SELECT c.id, x.t,", "SELECT c.id, c.status AS old, x.t,")
-        text = text.replace(
-            "COALESCE(lag(s.st) OVER (PARTITION BY s.id ORDER BY s.t), c.status) AS prev\n"
-            "        FROM steps s JOIN cand c ON c.id = s.id",
-            "COALESCE(lag(s.st) OVER (PARTITION BY s.id ORDER BY s.t), s.old) AS prev\n"
-            "        FROM steps s",
-        )
-        assert "s.old) AS prev" in text, "lean variant did not apply"
+    if "onconflict" in parts:
+        start = text.index("          AND (NOT c.recorded OR NOT EXISTS (")
+        end = text.index("        RETURNING 1")
+        text = text[:start] + "        ON CONFLICT DO NOTHING\n" + text[end:]
     if "nolock" in parts:
         text = text.replace("FOR UPDATE OF o SKIP LOCKED", "")
-    for part in parts:
-        if part.startswith("wm"):
-            work_mem = part[2:]
-    return text, work_mem
+    return text
 
 
-def prepare(with_fk: bool = True) -> None:
+def index_named(table: str, needle: str) -> str:
+    for name, definition in bench.sql(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table]
+    ):
+        if needle in definition:
+            return name
+    raise SystemExit(f"no index on {table} like {needle!r}")
+
+
+def prepare(parts: set[str]) -> None:
     sql = bench.sql
     sql("DROP TABLE IF EXISTS v_event")
     sql("DROP TABLE IF EXISTS v_obl")
     sql("CREATE TABLE v_obl (LIKE tracker_obligation INCLUDING ALL)")
     sql("INSERT INTO v_obl SELECT * FROM bench_snapshot")
     sql("CREATE TABLE v_event (LIKE tracker_statusevent INCLUDING ALL)")
-    if with_fk:
+    if "nofk" not in parts:
         sql("ALTER TABLE v_event ADD CONSTRAINT v_event_obl FOREIGN KEY (obligation_id) "
             "REFERENCES v_obl (id) DEFERRABLE INITIALLY DEFERRED")
+        sql("ALTER TABLE v_event ADD CONSTRAINT v_event_report FOREIGN KEY (report_id) "
+            "REFERENCES tracker_report (id) DEFERRABLE INITIALLY DEFERRED")
+    if "noeff" in parts:
+        sql(f'DROP INDEX "{index_named("v_event", "(effective_at, id)")}"')
+    if "btree" in parts:
+        sql(f'DROP INDEX "{index_named("v_event", "USING brin (detected_at)")}"')
+        sql(f'DROP INDEX "{index_named("v_event", "WHERE (report_id IS NOT NULL)")}"')
+        sql("CREATE INDEX v_event_detected ON v_event (detected_at)")
+        sql("CREATE INDEX v_event_report ON v_event (report_id)")
     bench.vacuum("v_obl", "v_event")
 
 
@@ -80,68 +91,79 @@ def fingerprint() -> tuple[str, int]:
     return hashlib.md5(f"{rows}{events[0]}".encode()).hexdigest()[:12], events[1]
 
 
-def run_variant(variant: str) -> tuple[float, str, int]:
-    from django.db import connection, transaction
-    from django.utils import timezone
+def server_cpu_seconds() -> float:
+    """utime + stime of this session's server process (same machine)."""
+    (pid,) = bench.sql("SELECT pg_backend_pid()")[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+
+def run_variant(variant: str) -> tuple[float, float, str, int]:
+    from django.db import connection, transaction
+
+    from deadlines import sweep
     from tracker import vocabulary as V
 
-    prepare(with_fk="nofk" not in variant.split("+"))
-    text, work_mem = statement(variant)
-    params = {"at": bench.T0, "detected": timezone.now(), "cause": V.CAUSE_AS_OF, "ids": None}
-    start = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cur:
-        if work_mem:
-            cur.execute(f"SET LOCAL work_mem = '{work_mem}'")
+    parts = set(variant.split("+"))
+    prepare(parts)
+    if "floor" in parts:
+        text, params = f"UPDATE v_obl SET status = {bench.status_case('%(at)s')}", {"at": bench.T0}
+    else:
+        text = statement(parts)
+        params = {"at": bench.T0, "detected": bench.PRESENT, "cause": V.CAUSE_AS_OF, "ids": None}
+    cpu, start = server_cpu_seconds(), time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cur:  # deferred FKs run at COMMIT
+        for setting in sweep.STATEMENT_SETTINGS:
+            cur.execute(setting)
+        if "wm4MB" in parts:
+            cur.execute("SET LOCAL work_mem = '4MB'")
         cur.execute(text, params)
-        cur.fetchone()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, server_cpu_seconds() - cpu
     fp, events = fingerprint()
-    return seconds, fp, events
-
-
-def run_floor() -> float:
-    from django.db import connection, transaction
-
-    prepare()
-    start = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(f"UPDATE v_obl SET status = {bench.status_case('%(at)s')}", {"at": bench.T0})
-    return time.perf_counter() - start
+    return seconds, cpu, fp, events
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument(
-        "--variants", default="asis,nodistinct,lean,wm256MB,lean+wm256MB,nofk,nolock"
+        "--variants", default="floor,asis,onconflict,btree,nofk,noeff,nolock,wm4MB,floor,asis"
     )
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the database")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     name, maintenance = bench.bench_database(url)
-    bench.recreate_database(name, maintenance)
+    import psycopg2
+
+    conn = psycopg2.connect(maintenance)
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        reuse = args.keep and cur.fetchone() is not None
+    conn.close()
+    if not reuse:
+        bench.recreate_database(name, maintenance)
     bench.setup_django(url)
     from django.core.management import call_command
     from django.db import connection
 
     try:
         call_command("migrate", verbosity=0)
-        print(f"building {args.n:,} obligations ...", flush=True)
-        bench.build(args.n)
-        floor = run_floor()
-        print(f"floor (UPDATE status = CASE, every row): {floor:.2f} s", flush=True)
-        reference = None
-        print("| Variant | Seconds | / floor | Events | Same result as asis |")
+        if not reuse:
+            print(f"building {args.n:,} obligations ...", flush=True)
+            bench.build(args.n)
+        print(f"load average {os.getloadavg()}")
+        print("| Variant | Seconds | Server CPU s | Events | Same result as asis |")
         print("|---|---:|---:|---:|---|")
-        variants = args.variants.split(",")
-        # `asis` first (the reference result); repeats allowed, to see the noise.
-        for variant in variants if variants[0] == "asis" else ["asis", *variants]:
-            seconds, fp, events = run_variant(variant)
-            reference = reference or fp
-            same = "yes" if fp == reference else "NO"
-            print(f"| {variant} | {seconds:.2f} | {seconds / floor:.2f}x | {events:,} | {same} |",
-                  flush=True)
+        reference = None
+        for variant in args.variants.split(","):
+            seconds, cpu, fp, events = run_variant(variant)
+            if "floor" in variant:
+                same = ""
+            else:
+                reference = reference or (run_variant("asis")[2] if variant != "asis" else fp)
+                same = "yes" if fp == reference else "NO"
+            print(f"| {variant} | {seconds:.2f} | {cpu:.2f} | {events:,} | {same} |", flush=True)
+        print(f"load average {os.getloadavg()}")
     finally:
         connection.close()
         if not args.keep:
