@@ -108,11 +108,27 @@ def anonymous_etag(request, default_format: str, also: tuple[str, ...] = ()) -> 
     if accept not in ("", "*/*") and not (default_format == "json" and
                                            accept == "application/json"):
         return None
+    # Revalidations of the same URL repeat when a story breaks: the tag is remembered
+    # per data version, URL and hour (parsing the query and hashing cost as much as the
+    # rest of a 304).
+    key = (data_version(), request.path, request.META.get("QUERY_STRING", ""),
+           default_format, also, int(time.time() // 3600))
+    if key in _anonymous_tags:
+        return _anonymous_tags[key]
     fmt = request.GET.get("format", default_format)
     if fmt != default_format and fmt not in also:
-        return None
-    query = [(k, v) for k, vs in request.GET.lists() for v in vs]
-    return request_etag(request.path, query, fmt, "anon")
+        etag = None
+    else:
+        query = [(k, v) for k, vs in request.GET.lists() for v in vs]
+        etag = request_etag(request.path, query, fmt, "anon")
+    if len(_anonymous_tags) >= ANONYMOUS_TAGS_KEPT:
+        _anonymous_tags.clear()
+    _anonymous_tags[key] = etag
+    return etag
+
+
+ANONYMOUS_TAGS_KEPT = 4096
+_anonymous_tags: dict[tuple, str | None] = {}
 
 
 def matches(if_none_match: str | None, etag: str) -> bool:
