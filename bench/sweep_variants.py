@@ -14,9 +14,11 @@ is changed: the variants are text edits of `deadlines.sweep._sweep_sql` or chang
 the copied tables.
 
 Variants (join with +): asis; onconflict (ON CONFLICT DO NOTHING instead of the
-`recorded` check); nofk (no foreign keys on v_event); nolock (no FOR UPDATE); noeff (no
-effective_at index); btree (detected_at and report_id as plain B-trees, as before
-migration 0008); wm4MB (the default work_mem); floor (the floor's UPDATE instead).
+`recorded` check); norecorded (neither: right only while no row has history in its
+window, as in this first sweep); nofk (no foreign keys on v_event); nolock (no FOR
+UPDATE); noeff (no effective_at index); btree (detected_at and report_id as plain
+B-trees, as before migration 0008); wm4MB (the default work_mem); floor (the floor's
+UPDATE instead).
 """
 
 from __future__ import annotations
@@ -41,12 +43,21 @@ def statement(parts: set[str]) -> str:
     text = sweep._sweep_sql(only_ids=False, write=True)
     text = text.replace("tracker_obligation", "v_obl").replace("tracker_statusevent", "v_event")
     if "onconflict" in parts:
-        start = text.index("          AND (NOT c.recorded OR NOT EXISTS (")
-        end = text.index("        RETURNING 1")
-        text = text[:start] + "        ON CONFLICT DO NOTHING\n" + text[end:]
+        text = _replace_recorded_check(text, "        ON CONFLICT DO NOTHING\n")
+    if "norecorded" in parts:  # right only while no row has history in its window
+        text = _replace_recorded_check(text, "")
+        text = text.replace(
+            "EXISTS (SELECT 1 FROM v_event e", "false AND EXISTS (SELECT 1 FROM v_event e"
+        )
     if "nolock" in parts:
         text = text.replace("FOR UPDATE OF o SKIP LOCKED", "")
     return text
+
+
+def _replace_recorded_check(text: str, replacement: str) -> str:
+    start = text.index("          AND (NOT c.recorded OR NOT EXISTS (")
+    end = text.index("        RETURNING 1")
+    return text[:start] + replacement + text[end:]
 
 
 def index_named(table: str, needle: str) -> str:
