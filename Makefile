@@ -66,7 +66,7 @@ bench-sweep: install services
 
 bench-api: install services
 	@command -v wrk >/dev/null || { echo "bench-api needs wrk (apt-get install wrk)"; exit 1; }
-	DATABASE_URL=$(BENCH_PG)/tracker_api_bench $(PY) bench/api.py
+	DATABASE_URL=$(BENCH_PG)/tracker_api_bench $(PY) bench/api.py --duration 15
 
 bench-dashboard: install services
 	DATABASE_URL=$(BENCH_PG)/tracker_web_bench $(PY) bench/dashboard.py
