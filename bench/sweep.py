@@ -609,7 +609,7 @@ def explain_python_path_with_indexes(at: datetime) -> None:
 
 
 # Indexes no query needs that every non-HOT status update (or event insert) writes:
-# covered by obligation_slug_unique/obligation_agreement_status, by status_event_once,
+# covered by obligation_slug_unique/obligation_agr_status_due, by status_event_once,
 # or never filtered on by themselves.
 REDUNDANT_INDEX_COLUMNS = (
     ("tracker_obligation", "agreement_id"),

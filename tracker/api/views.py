@@ -72,6 +72,12 @@ _BODY_HEADERS = ("Content-Type", "Content-Disposition", "X-As-Of")
 CSV_CACHE_BYTES = 4 * 1024 * 1024
 
 
+def _body_key(etag: str) -> str:
+    """Where a rendered public body is kept: its ETag names the data version and the
+    request, so the entry never goes stale."""
+    return f"api:body:{etag}"
+
+
 def _pack(headers: dict[str, str], body: bytes) -> bytes:
     """A cached body with the headers that depend on it."""
     kept = {h: headers[h] for h in _BODY_HEADERS if h in headers}
@@ -145,7 +151,7 @@ class ReadMixin:
                 throttle = AnonThrottle()
                 if throttle.allow_request(request, None):
                     request.api_throttled = True  # counted: DRF's check lets it through
-                    hit = fastcache.body_get(f"api:body:{etag}", shared=shared)
+                    hit = fastcache.body_get(_body_key(etag), shared=shared)
                     if hit is not None:
                         return _public(_cached_response(hit), etag)
                     request.api_body_missed = etag  # DRF need not look again
@@ -185,7 +191,7 @@ class ReadMixin:
             ):
                 # Public JSON bodies are cached under their ETag, which changes with the
                 # data: when a story breaks, most readers get a body already rendered.
-                self.cache_key = f"api:body:{self.etag}"
+                self.cache_key = _body_key(self.etag)
                 looked = getattr(request, "api_body_missed", None) == self.etag
                 shared = self.shares_bodies(self.action)
                 hit = None if looked else fastcache.body_get(self.cache_key, shared=shared)
