@@ -101,6 +101,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
 
+# The API's hottest fixed reads are prepared once per connection (tracker.api.prepared);
+# off behind a pooler that moves sessions between clients (PgBouncer transaction mode).
+DATABASE_PREPARED_STATEMENTS = _env(env.bool, "DATABASE_PREPARED_STATEMENTS", default=True)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -3,10 +3,11 @@
 An obligation detail is the API's most frequent uncached read (links are shared one
 obligation at a time, so a crawler or a breaking story spreads over many ids). The
 ORM's `select_related("agreement", "clause").get(pk=...)` cost ~0.9 ms, most of it
-compiling the join; this reads the row with fixed SQL (clause number joined in) and
-takes the agreement from a per-process table of agreements, which are few and
-reloaded whenever the data version moves (`tracker.api.conditional.data_version`).
-Answers `as_of` go through the ORM (they need the facts annotated).
+compiling the join; this reads the row with fixed SQL (clause number joined in),
+prepared once per connection (`tracker.api.prepared`), and takes the agreement from a
+per-process table of agreements, which are few and reloaded whenever the data version
+moves (`tracker.api.conditional.data_version`). Answers `as_of` go through the ORM
+(they need the facts annotated).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 from django.db import connection
 from django.http import Http404
 
+from tracker.api import prepared
 from tracker.api.conditional import data_version
 from tracker.models import Agreement, Clause, Obligation
 
@@ -38,9 +40,12 @@ def agreement(pk: int) -> Agreement:
 
 @functools.cache
 def _sql() -> str:
+    # Every column named, in the model's order (`Model.from_db` takes them by
+    # position): a column added later does not change what a prepared statement returns.
     q = connection.ops.quote_name
+    columns = ", ".join(f"o.{q(f.column)}" for f in Obligation._meta.concrete_fields)
     return (
-        f"SELECT o.*, c.{q('number')} AS clause_number "  # noqa: S608 - identifiers only
+        f"SELECT {columns}, c.{q('number')} "  # noqa: S608 - identifiers only
         f"FROM {q(Obligation._meta.db_table)} o "
         f"LEFT JOIN {q(Clause._meta.db_table)} c ON c.id = o.clause_id WHERE o.id = %s"
     )
@@ -52,10 +57,11 @@ def obligation(pk: object) -> Obligation:
     text = str(pk)
     if not (text.isascii() and text.isdigit()) or int(text) >= _MAX_ID:
         raise Http404
-    found = list(Obligation.objects.raw(_sql(), [int(text)]))
+    found = prepared.rows("tracker_obligation_detail", _sql(), [int(text)])
     if not found:
         raise Http404
-    row = found[0]
+    *values, clause_number = found[0]
+    row = Obligation.from_db(connection.alias, None, values)
     row.agreement = agreement(row.agreement_id)
-    row.clause = Clause(pk=row.clause_id, number=row.clause_number) if row.clause_id else None
+    row.clause = Clause(pk=row.clause_id, number=clause_number) if row.clause_id else None
     return row

@@ -22,6 +22,7 @@ from django.db import connection
 from rest_framework import serializers
 
 from tracker import vocabulary as V
+from tracker.api import prepared
 from tracker.models import DeadlineChange, Location, Obligation, Party, Source
 
 # DRF's own field classes turn dates and instants into text, so these values read
@@ -107,7 +108,11 @@ def _change_sources_sql() -> str:
                                       source=_table(Source))
 
 
-def _rows(sql: str, ids: list[int], params: list) -> list[tuple]:
+def _rows(name: str, sql: str, ids: list[int], params: list) -> list[tuple]:
+    if len(ids) == 1:
+        # One obligation (a detail): always the same text, so planned once per
+        # connection (tracker.api.prepared); a page's text varies with its length.
+        return prepared.rows(name, sql.replace("{ids}", "%s"), params)
     with connection.cursor() as cursor:
         cursor.execute(sql.replace("{ids}", ", ".join(["%s"] * len(ids))), params)
         return cursor.fetchall()
@@ -126,8 +131,8 @@ def relations_for(ids: Collection[int]) -> dict[int, Relations]:
         return out
     change_ids: list[int] = []
     params = [*ids, *ids, *ids, *ids, V.PUBLISHED, *ids]
-    for kind, oid, _s1, published, _s3, number, a, b, c, d, e in _rows(_links_sql(), ids,
-                                                                         params):
+    links = _rows("tracker_obligation_links", _links_sql(), ids, params)
+    for kind, oid, _s1, published, _s3, number, a, b, c, d, e in links:
         if kind == "sources":
             out[oid].sources.append(_source(number, a, b, c, d, published, e))
         elif kind == "locations":
@@ -143,7 +148,8 @@ def relations_for(ids: Collection[int]) -> dict[int, Relations]:
 
     if change_ids:
         cited: dict[int, list[dict]] = {}
-        for change_id, *source in _rows(_change_sources_sql(), change_ids, change_ids):
+        for change_id, *source in _rows("tracker_change_sources", _change_sources_sql(), change_ids,
+                                        change_ids):
             cited.setdefault(change_id, []).append(_source(*source))
         changes = DeadlineChange.objects.filter(pk__in=change_ids).order_by("agreed_at", "id")
         for c in changes.values_list("obligation_id", "id", "due_date", "agreed_at", "reason",
