@@ -1,0 +1,294 @@
+"""StatusEvent's references to its obligation and report, checked by triggers.
+
+The two foreign keys of `tracker.models.StatusEvent` have no database constraint
+(`db_constraint=False`): PostgreSQL checks a foreign key with a trigger per inserted
+row, and the first full sweep writes ~2 events per obligation (1.9M at a million
+obligations), where that check cost ~0.4x the benchmark's floor on its own
+(docs/performance.md, "Sweep"). These triggers keep the same guarantees with one
+set-based check per statement instead:
+
+* an event refers to an existing obligation, and to an existing report or none
+  (insert: one query per statement over the distinct ids in the new rows);
+* a referenced obligation or report cannot be deleted, truncated or renumbered while
+  an event refers to it (`on_delete` CASCADE and SET_NULL stay Django's: its
+  collector deletes or clears the events first, as it did with the constraint);
+* a concurrent delete cannot slip between the check and the commit: the insert check
+  locks the referenced rows FOR KEY SHARE, as PostgreSQL's own check does, so a
+  DELETE of them waits for the inserting transaction and then finds its events.
+
+Differences from the constraint: the check runs at the end of each statement, never
+deferred to COMMIT (nothing here inserts an event before its obligation); and
+deleting or renumbering obligations or reports under REPEATABLE READ or SERIALIZABLE
+is refused: PostgreSQL's own check re-reads with a fresh snapshot there, which a
+trigger cannot, so it could miss an event committed concurrently (nothing in the
+project runs above READ COMMITTED).
+
+PostgreSQL: statement-level AFTER triggers with transition tables for INSERT (on the
+events) and DELETE (on obligations and reports); row-level AFTER UPDATE OF triggers
+whose WHEN lets PostgreSQL skip every row whose reference does not change (a
+statement-level UPDATE trigger cannot name columns, so it would run for every UPDATE,
+the notifier's `notified_at` and, on obligations, every sweep). SQLite (`make run`):
+row-level triggers doing the same checks.
+
+`install` and `remove` are the migration's operations (tracker/migrations/0009).
+On SQLite most AlterFields remake the table: remaking tracker_statusevent then fails
+("error in trigger ...: no such table"), remaking tracker_obligation or tracker_report
+drops their triggers without a word. Such a migration runs `remove` before and
+`install` after its operations; tests/test_event_integrity.py checks that a freshly
+migrated database, PostgreSQL or SQLite, has every trigger.
+"""
+
+# The SQL is assembled from the table and column names below only, never from values.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EVENTS = "tracker_statusevent"
+
+
+@dataclass(frozen=True)
+class Reference:
+    column: str  # on the events table
+    table: str  # the referenced table (its key is `id`)
+    nullable: bool
+
+
+REFERENCES = (
+    Reference("obligation_id", "tracker_obligation", nullable=False),
+    Reference("report_id", "tracker_report", nullable=True),
+)
+
+
+def _raise_violation(message: str, events: str, column: str, detail: str, key: str) -> str:
+    """plpgsql RAISE as SQLSTATE 23503 (Django raises IntegrityError), with a DETAIL
+    worded as PostgreSQL's own foreign-key error; `key` is the variable holding the id."""
+    return f"""
+        RAISE EXCEPTION '{message}'
+            USING ERRCODE = 'foreign_key_violation', TABLE = '{events}', COLUMN = '{column}',
+                  CONSTRAINT = '{events}_refs', DETAIL = format('{detail}', {key});"""
+
+
+_REFUSE_REPEATABLE_READ = """
+    IF current_setting('transaction_isolation') IN ('repeatable read', 'serializable') THEN
+        RAISE EXCEPTION 'deleting or renumbering rows of "{table}" needs READ COMMITTED'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Events referencing them are checked by trigger (tracker/integrity.py), '
+                           'which with the transaction''s snapshot could miss one committed '
+                           'concurrently.';
+    END IF;"""
+
+
+def _check_new_rows(ref: Reference, rows: str, events: str) -> str:
+    """plpgsql: lock the rows `ref` points to from `rows`; raise if any is missing."""
+    return f"""
+    -- {ref.column}: lock what the new rows refer to; fewer locked than referred to
+    -- means a key that does not exist (or was deleted by a transaction we waited for).
+    WITH wanted AS MATERIALIZED (
+        SELECT DISTINCT n.{ref.column} AS id FROM {rows} n WHERE n.{ref.column} IS NOT NULL
+    ), locked AS (
+        SELECT r.id FROM {ref.table} r WHERE r.id IN (SELECT w.id FROM wanted w)
+        FOR KEY SHARE OF r
+    )
+    SELECT (SELECT count(*) FROM wanted), (SELECT count(*) FROM locked) INTO n_wanted, n_locked;
+    IF n_locked < n_wanted THEN
+        SELECT min(n.{ref.column}) INTO missing FROM {rows} n
+        WHERE n.{ref.column} IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM {ref.table} r WHERE r.id = n.{ref.column});{
+        _raise_violation(
+            f'insert or update on table "{events}" violates its reference {ref.column} '
+            f'to "{ref.table}"', events, ref.column,
+            f'Key ({ref.column})=(%s) is not present in table "{ref.table}".', "missing")}
+    END IF;"""
+
+
+def _raise_referenced(ref: Reference, events: str, what: str) -> str:
+    return _raise_violation(
+        f'{what} on table "{ref.table}" violates the reference {ref.column} from "{events}"',
+        events, ref.column, f'Key (id)=(%s) is still referenced from table "{events}".', "held")
+
+
+def postgresql(events: str = EVENTS, references=REFERENCES) -> tuple[list[str], list[str]]:
+    """(install, remove) statements for PostgreSQL. The table names are parameters so
+    that bench/sweep_variants.py can put the same checks on copies of the tables."""
+    install = [
+        # Events: new rows, one check per statement.
+        f"""
+CREATE FUNCTION {events}_refs_inserted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    n_wanted bigint;
+    n_locked bigint;
+    missing bigint;
+BEGIN{"".join(_check_new_rows(ref, "new_rows", events) for ref in references)}
+    RETURN NULL;
+END
+$fn$""",
+        f"""
+CREATE TRIGGER {events}_refs_insert AFTER INSERT ON {events}
+REFERENCING NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION {events}_refs_inserted()""",
+        # Events: an UPDATE that changes a reference (nothing in the project does; the
+        # report's SET_NULL sets NULL, which the WHEN lets through unchecked).
+        f"""
+CREATE FUNCTION {events}_refs_updated() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    n_wanted bigint;
+    n_locked bigint;
+    missing bigint;
+BEGIN{"".join(_check_new_rows(ref, "(SELECT NEW.*)", events) for ref in references)}
+    RETURN NULL;
+END
+$fn$""",
+        f"""
+CREATE TRIGGER {events}_refs_update
+AFTER UPDATE OF {", ".join(ref.column for ref in references)} ON {events}
+FOR EACH ROW WHEN ({" OR ".join(
+            f"(NEW.{ref.column} IS NOT NULL AND NEW.{ref.column} IS DISTINCT FROM OLD.{ref.column})"
+            for ref in references)})
+EXECUTE FUNCTION {events}_refs_updated()""",
+    ]
+    for ref in references:
+        # Referenced rows leaving: events must not point at them. status_event_once
+        # leads with obligation_id, status_event_report indexes report_id where set.
+        events_of = (f"SELECT e.{ref.column} FROM {events} e WHERE e.{ref.column} = {{key}}"
+                     + (f" AND e.{ref.column} IS NOT NULL" if ref.nullable else ""))
+        install += [
+            f"""
+CREATE FUNCTION {ref.table}_{events}_deleted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    held bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM old_rows) THEN
+        RETURN NULL;
+    END IF;{_REFUSE_REPEATABLE_READ.format(table=ref.table)}
+    SELECT o.id INTO held FROM old_rows o
+    WHERE EXISTS ({events_of.format(key="o.id")})
+    LIMIT 1;
+    IF FOUND THEN{_raise_referenced(ref, events, "delete")}
+    END IF;
+    RETURN NULL;
+END
+$fn$""",
+            f"""
+CREATE TRIGGER {ref.table}_{events}_delete AFTER DELETE ON {ref.table}
+REFERENCING OLD TABLE AS old_rows
+FOR EACH STATEMENT EXECUTE FUNCTION {ref.table}_{events}_deleted()""",
+            # Renumbering: queued only for rows whose id changes (never, in the project).
+            # Checked at the end of the statement, so an id that another row takes
+            # over in the same statement still counts as present (NO ACTION).
+            f"""
+CREATE FUNCTION {ref.table}_{events}_renumbered() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    held bigint := OLD.id;
+BEGIN{_REFUSE_REPEATABLE_READ.format(table=ref.table)}
+    IF EXISTS ({events_of.format(key="OLD.id")})
+       AND NOT EXISTS (SELECT 1 FROM {ref.table} r WHERE r.id = OLD.id) THEN{
+                _raise_referenced(ref, events, "update")}
+    END IF;
+    RETURN NULL;
+END
+$fn$""",
+            f"""
+CREATE TRIGGER {ref.table}_{events}_renumber AFTER UPDATE OF id ON {ref.table}
+FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id)
+EXECUTE FUNCTION {ref.table}_{events}_renumbered()""",
+            # TRUNCATE fires no DELETE trigger. After the statement, so that truncating
+            # the events in the same statement (Django's flush) passes.
+            f"""
+CREATE FUNCTION {ref.table}_{events}_truncated() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    held bigint;
+BEGIN
+    SELECT e.{ref.column} INTO held FROM {events} e WHERE e.{ref.column} IS NOT NULL LIMIT 1;
+    IF FOUND THEN{_raise_referenced(ref, events, "truncate")}
+    END IF;
+    RETURN NULL;
+END
+$fn$""",
+            f"""
+CREATE TRIGGER {ref.table}_{events}_truncate AFTER TRUNCATE ON {ref.table}
+FOR EACH STATEMENT EXECUTE FUNCTION {ref.table}_{events}_truncated()""",
+        ]
+    remove = [f"DROP TRIGGER IF EXISTS {events}_refs_insert ON {events}",
+              f"DROP TRIGGER IF EXISTS {events}_refs_update ON {events}",
+              f"DROP FUNCTION IF EXISTS {events}_refs_inserted()",
+              f"DROP FUNCTION IF EXISTS {events}_refs_updated()"]
+    for ref in references:
+        for action, function in (("delete", "deleted"), ("renumber", "renumbered"),
+                                 ("truncate", "truncated")):
+            remove += [f"DROP TRIGGER IF EXISTS {ref.table}_{events}_{action} ON {ref.table}",
+                       f"DROP FUNCTION IF EXISTS {ref.table}_{events}_{function}()"]
+    return install, remove
+
+
+def sqlite(events: str = EVENTS, references=REFERENCES) -> tuple[list[str], list[str]]:
+    """(install, remove) statements for SQLite: the same checks, row by row. RAISE(ABORT)
+    is a constraint error, which Django raises as IntegrityError."""
+
+    def refused(ref: Reference) -> str:
+        return f"SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed: {events}.{ref.column}')"
+
+    def missing(ref: Reference) -> str:
+        return (f"{refused(ref)} WHERE "
+                + (f"NEW.{ref.column} IS NOT NULL AND " if ref.nullable else "")
+                + f"NOT EXISTS (SELECT 1 FROM {ref.table} WHERE id = NEW.{ref.column});")
+
+    checks = "\n    ".join(missing(ref) for ref in references)
+    install = [
+        f"""
+CREATE TRIGGER {events}_refs_insert BEFORE INSERT ON {events}
+BEGIN
+    {checks}
+END""",
+        f"""
+CREATE TRIGGER {events}_refs_update
+BEFORE UPDATE OF {", ".join(ref.column for ref in references)} ON {events}
+BEGIN
+    {checks}
+END""",
+    ]
+    remove = [f"DROP TRIGGER IF EXISTS {events}_refs_insert",
+              f"DROP TRIGGER IF EXISTS {events}_refs_update"]
+    for ref in references:
+        held = f"EXISTS (SELECT 1 FROM {events} WHERE {ref.column} = OLD.id)"
+        install += [
+            f"""
+CREATE TRIGGER {ref.table}_{events}_delete BEFORE DELETE ON {ref.table}
+BEGIN
+    {refused(ref)} WHERE {held};
+END""",
+            f"""
+CREATE TRIGGER {ref.table}_{events}_renumber AFTER UPDATE OF id ON {ref.table}
+WHEN OLD.id IS NOT NEW.id
+BEGIN
+    {refused(ref)} WHERE {held}
+        AND NOT EXISTS (SELECT 1 FROM {ref.table} WHERE id = OLD.id);
+END""",
+        ]
+        remove += [f"DROP TRIGGER IF EXISTS {ref.table}_{events}_delete",
+                   f"DROP TRIGGER IF EXISTS {ref.table}_{events}_renumber"]
+    return install, remove
+
+
+def _statements(vendor: str) -> tuple[list[str], list[str]]:
+    if vendor == "postgresql":
+        return postgresql()
+    if vendor == "sqlite":
+        return sqlite()
+    raise NotImplementedError(
+        f"tracker/integrity.py has no triggers for {vendor}: StatusEvent's references "
+        "would go unchecked (the project runs on PostgreSQL, and SQLite for development)"
+    )
+
+
+def install(apps, schema_editor) -> None:
+    """RunPython: create the triggers for the connection's database."""
+    for statement in _statements(schema_editor.connection.vendor)[0]:
+        schema_editor.execute(statement, params=None)
+
+
+def remove(apps, schema_editor) -> None:
+    """RunPython (reverse): drop them."""
+    for statement in _statements(schema_editor.connection.vendor)[1]:
+        schema_editor.execute(statement, params=None)
