@@ -30,7 +30,9 @@ statement-level UPDATE trigger cannot name columns, so it would run for every UP
 the notifier's `notified_at` and, on obligations, every sweep). SQLite (`make run`):
 row-level triggers doing the same checks.
 
-`install` and `remove` are the migration's operations (tracker/migrations/0009).
+`install` and `remove` are the migration's operations (tracker/migrations/0009): an
+edit here reaches fresh databases only, so a later change comes with a migration that
+runs `remove` then `install`.
 On SQLite most AlterFields remake the table: remaking tracker_statusevent then fails
 ("error in trigger ...: no such table"), remaking tracker_obligation or tracker_report
 drops their triggers without a word. Such a migration runs `remove` before and
@@ -85,10 +87,13 @@ def _check_new_rows(ref: Reference, rows: str, events: str) -> str:
     return f"""
     -- {ref.column}: lock what the new rows refer to; fewer locked than referred to
     -- means a key that does not exist (or was deleted by a transaction we waited for).
+    -- In key order: probed in a hash's order, a million keys missed the buffer cache
+    -- on nearly every probe (docs/performance.md, "Sweep").
     WITH wanted AS MATERIALIZED (
         SELECT DISTINCT n.{ref.column} AS id FROM {rows} n WHERE n.{ref.column} IS NOT NULL
+        ORDER BY 1
     ), locked AS (
-        SELECT r.id FROM {ref.table} r WHERE r.id IN (SELECT w.id FROM wanted w)
+        SELECT r.id FROM wanted w JOIN {ref.table} r ON r.id = w.id
         FOR KEY SHARE OF r
     )
     SELECT (SELECT count(*) FROM wanted), (SELECT count(*) FROM locked) INTO n_wanted, n_locked;
