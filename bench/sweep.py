@@ -546,7 +546,9 @@ def explain_sweep(at: datetime, jit: bool = True) -> None:
                 if not (jit and "jit" in setting):
                     cur.execute(setting)
             # Django's foreign keys are deferred to COMMIT, which a rolled-back EXPLAIN
-            # never reaches: check them at the statement so their time is shown.
+            # never reaches: check them at the statement so their time is shown. (The
+            # events have none left: their reference triggers, tracker/integrity.py,
+            # run at the end of the statement and are shown as "Trigger ...".)
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sweep._sweep_sql(False, True), params)
             print("\n".join(r[0] for r in cur.fetchall()))
