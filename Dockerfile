@@ -9,5 +9,5 @@ RUN DEBUG=true python manage.py collectstatic --noinput \
     && useradd --system --home /app tracker && mkdir -p /app/var && chown -R tracker /app/var
 USER tracker
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
-     "--worker-class", "gthread", "--threads", "2", "--keep-alive", "30"]
+# Workers, threads, connection cap and keep-alive: config/gunicorn.conf.py (WEB_* env).
+CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi:application"]

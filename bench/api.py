@@ -1,7 +1,7 @@
 """Load test of the public API under gunicorn with 100,000 obligations, driven by wrk.
 
     .venv/bin/python bench/api.py [--n 100000] [--duration 10] [--connections 32]
-        [--workers 4] [--threads 4] [--reuse] [--write-docs]
+        [--workers W] [--threads T] [--worker-connections C] [--reuse] [--write-docs]
 
 Needs PostgreSQL on 127.0.0.1, Redis (REDIS_URL, default db 3) and wrk (`apt-get
 install -y wrk`). It creates (drops first unless --reuse finds it filled) the database
@@ -9,7 +9,9 @@ install -y wrk`). It creates (drops first unless --reuse finds it filled) the da
 third each deadline / ongoing / open, five parties, twenty places, reports on a
 quarter, deadline changes on 2%), stores statuses with `deadlines.sweep.run()`,
 serves `config.wsgi` with settings `bench.api_settings` (the product settings plus a
-bare JSON view at /bench/baseline/) under gunicorn on 127.0.0.1, and runs wrk
+bare JSON view at /bench/baseline/) under gunicorn on 127.0.0.1 with the service's
+own settings (config/gunicorn.conf.py, unless --workers/--threads/--worker-connections
+say otherwise), and runs wrk
 against, one after the other in the same run:
 
 * baseline: the bare Django JSON view (no DRF, no database);
@@ -180,8 +182,10 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads-wrk", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2, help="gunicorn gthread threads")
+    # Unset: the service's own settings (config/gunicorn.conf.py).
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--threads", type=int, help="gunicorn gthread threads")
+    parser.add_argument("--worker-connections", type=int)
     parser.add_argument("--port", type=int, default=18474)
     parser.add_argument("--reuse", action="store_true", help="keep a filled database")
     parser.add_argument("--write-docs", action="store_true")
@@ -241,11 +245,16 @@ def main() -> None:
     cache.clear()
 
     gunicorn = [
-        str(ROOT / ".venv/bin/gunicorn"), "config.wsgi:application",
-        "--bind", f"{HOST}:{args.port}", "--workers", str(args.workers),
-        "--worker-class", "gthread", "--threads", str(args.threads),
-        "--keep-alive", "30", "--log-level", "warning", "--chdir", str(ROOT),
+        str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "config/gunicorn.conf.py"),
+        "config.wsgi:application", "--bind", f"{HOST}:{args.port}",
+        "--log-level", "warning", "--chdir", str(ROOT),
     ]
+    for flag, value in (("--workers", args.workers), ("--threads", args.threads),
+                        ("--worker-connections", args.worker_connections)):
+        if value is not None:
+            gunicorn += [flag, str(value)]
+    shape = server_shape(gunicorn, env)
+    print(f"gunicorn: {shape}", flush=True)
     with socket.socket() as probe:  # another server there would answer for us
         if probe.connect_ex((HOST, args.port)) == 0:
             sys.exit(f"port {args.port} is already in use; pass --port")
@@ -316,10 +325,26 @@ def main() -> None:
     print(table)
     print(f"\nfiltered list body: {len(listed)} bytes; wrk: {results[1][1]['cmd']}")
     if args.write_docs and not args.only:
-        write_docs(table, args, results, len(listed))
+        write_docs(table, args, results, len(listed), shape)
 
 
-def write_docs(table: str, args, results, list_bytes: int) -> None:
+def server_shape(gunicorn: list[str], env: dict) -> str:
+    """The workers, threads and connection cap gunicorn will run with (its own reading
+    of the config file and the flags)."""
+    probe = (
+        "import sys; from gunicorn.app.wsgiapp import WSGIApplication as A; "
+        "a = A(); a.load_config(); c = a.cfg; "
+        "print(f'{c.workers} gthread workers x {c.threads} threads, "
+        "{c.worker_connections} connections per worker, keep-alive {c.keepalive} s')"
+    )
+    out = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "-c", probe, *gunicorn[1:]],
+        capture_output=True, text=True, env=env, cwd=ROOT, check=True,
+    )
+    return out.stdout.strip()
+
+
+def write_docs(table: str, args, results, list_bytes: int, shape: str) -> None:
     path = ROOT / "docs" / "performance.md"
     text = path.read_text()
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
@@ -327,16 +352,14 @@ def write_docs(table: str, args, results, list_bytes: int) -> None:
     section = f"""## API
 
 `bench/api.py`: {args.n:,} obligations in PostgreSQL (statuses stored by
-`deadlines.sweep.run()`), gunicorn ({args.workers} gthread workers × {args.threads}
-threads, keep-alive) on 127.0.0.1 with the product settings (DEBUG off, anonymous
-throttle on at a high rate, Redis cache), wrk {args.threads_wrk} threads ×
-{args.connections} connections × {args.duration} s per scenario, all in one run, on the
-same {cpu}-core machine as the server and PostgreSQL (load average at the end of the run:
-{" ".join(load)}; other benchmarks and test suites were running on it).
+`deadlines.sweep.run()`), gunicorn ({shape}) on 127.0.0.1 with the product
+settings (DEBUG off, anonymous throttle on at a high rate, Redis cache), wrk
+{args.threads_wrk} threads × {args.connections} connections × {args.duration} s per
+scenario, all in one run, on the same {cpu}-core machine as the server and PostgreSQL
+(load average at the end of the run: {" ".join(load)}).
 
     .venv/bin/python bench/api.py --n {args.n} --duration {args.duration} \\
-        --connections {args.connections} --workers {args.workers} \\
-        --threads {args.threads} --write-docs
+        --connections {args.connections} --write-docs
 
 {table}
 
