@@ -107,3 +107,20 @@ def test_a_server_started_with_it_serves_over_one_connection(tmp_path):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_each_worker_loads_the_views_and_freezes_them():
+    probe = (
+        "import gc, runpy, sys, django; django.setup(); "
+        f"conf = runpy.run_path({CONF!r}); "
+        "assert 'tracker.api.views' not in sys.modules; "
+        "conf['post_worker_init'](None); "
+        "print(gc.get_freeze_count(), 'tracker.api.views' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true"},
+    )
+    assert done.returncode == 0, done.stderr
+    frozen, loaded = done.stdout.split()
+    assert int(frozen) > 10_000 and loaded == "True"
