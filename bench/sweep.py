@@ -21,6 +21,7 @@ says, then times, in one run:
 5. the usual approach: a per-row compare-and-swap loop in Python on a sample, scaled
    linearly to N.
 
+Each timed phase (1 to 4) starts from a completed CHECKPOINT (see `checkpoint`).
 After each sweep it checks on the sample that stored statuses, `status_since`,
 `next_change_at` and the StatusEvents equal what `engine.assess`/`engine.timeline`
 say. It prints a Markdown table for docs/performance.md.
@@ -121,6 +122,15 @@ def vacuum(*tables: str) -> None:
     with connection.cursor() as cur:
         for table in tables:
             cur.execute(f"VACUUM ANALYZE {table}")
+
+
+def checkpoint() -> None:
+    """Start a timed phase from a completed checkpoint. The phases write gigabytes of WAL
+    (max_wal_size is 1 GB), so without this a checkpoint set off by one phase's writes
+    lands in the next, at a point that differs from run to run: the floor alone moved
+    21-36 s between runs (docs/performance.md, "Sweep"). Every timed phase now starts
+    the same way, and each pays for the full-page images of the pages it touches."""
+    sql("CHECKPOINT")
 
 
 # ---------------------------------------------------------------- data
@@ -444,6 +454,7 @@ def floor(timer: Timer, label: str, sets: str) -> int:
             cur.execute(f"UPDATE bench_floor SET {sets}", {"at": T0})
             return cur.rowcount
 
+    checkpoint()
     return timer.run(label, go)
 
 
@@ -733,6 +744,7 @@ def main() -> int:
             return 0
 
         print("1. first full sweep", flush=True)
+        checkpoint()
         r1 = timer.run("full", sweep.run, at=T0)
         print(f"  assessed {r1.assessed:,}, changed {r1.changed_rows:,}, "
               f"events {r1.events:,}, failed {r1.failed}", flush=True)
@@ -742,6 +754,7 @@ def main() -> int:
         vacuum("tracker_obligation", "tracker_statusevent")
 
         print("2. nothing changed", flush=True)
+        checkpoint()
         r2 = timer.run("nothing", sweep.run, at=T0 + timedelta(seconds=1))
         print(f"  assessed {r2.assessed:,}, changed {r2.changed_rows:,}, events {r2.events:,}")
 
@@ -762,6 +775,7 @@ def main() -> int:
             explain_sweep(t1, jit=False)
             explain_python_path_with_indexes(T0 + timedelta(seconds=2))
             vacuum("tracker_obligation", "tracker_statusevent")
+        checkpoint()
         r3 = timer.run("one_percent", sweep.run, at=t1)
         print(f"  assessed {r3.assessed:,}, changed {r3.changed_rows:,}, events {r3.events:,}")
         errors, got, want = check_swept(sample, t1)
