@@ -185,7 +185,7 @@ def test_unreachable_receiver_is_logged_as_an_error(world):
 
 def test_a_subscription_failing_for_a_day_is_paused_and_admins_told(world, users, receiver,
                                                                      settings):
-    settings.ADMINS = [("Ops", "ops@example.org")]
+    settings.ADMINS = ["ops@example.org"]  # Django 6.1: addresses, not (name, address)
     r = receiver([500] * 100)
     sub = WebhookSubscription.objects.create(name="broken", url=r.url)
     make_event(world.aghdam)
