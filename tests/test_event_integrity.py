@@ -4,26 +4,22 @@ on SQLite (`make run`) in a subprocess."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.utils import NotSupportedError
 
 from tests.factories import ObligationFactory, ReportFactory
+from tests.sqlite_run import loaded, probe, sqlite_env
 from tracker import vocabulary as V
 from tracker.models import Obligation, Report, StatusEvent
 
-ROOT = Path(__file__).resolve().parent.parent
 AT = datetime(2020, 11, 20, 20, tzinfo=UTC)
 MISSING = 2_000_000_000  # no row has this id
+
 
 def event(obligation_id: int, report_id: int | None = None, to: str = V.OVERDUE) -> StatusEvent:
     return StatusEvent(obligation_id=obligation_id, report_id=report_id, from_status=V.PENDING,
@@ -357,24 +353,9 @@ print(json.dumps(out))
 
 
 def test_sqlite_keeps_the_same_checks(tmp_path):
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")},
-        "CELERY_BROKER_URL": "memory://",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'integrity.sqlite3'}",
-        "DEBUG": "true",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-
-    def manage(*args: str) -> str:
-        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
-
-    manage("migrate", "--noinput", "-v", "0")
-    manage("load_agreement", "fixtures/nov-2020-trilateral.yaml")
-    manage("sweep")
-    out = json.loads(manage("shell", "-c", SQLITE_PROBE).strip().splitlines()[-1])
+    env = sqlite_env(tmp_path / "integrity.sqlite3")
+    loaded(env)
+    out = probe(env, SQLITE_PROBE)
     for name in ("missing_obligation", "missing_report", "bad_in_bulk", "raw_delete",
                  "raw_report_delete", "renumber", "repoint"):
         assert out[name] and "FOREIGN KEY constraint failed" in out[name], name

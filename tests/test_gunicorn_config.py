@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.sqlite_run import ROOT, loaded, sqlite_env
+
 CONF = str(ROOT / "config/gunicorn.conf.py")
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 
@@ -65,20 +66,8 @@ def _free_port() -> int:
 
 
 def test_a_server_started_with_it_serves_over_one_connection(tmp_path):
-    env = {
-        **{k: v for k, v in os.environ.items()
-           if k not in ("REDIS_URL", "CELERY_BROKER_URL") and not k.startswith("WEB_")},
-        "CELERY_BROKER_URL": "memory://",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}",
-        "DEBUG": "true",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-    for args in (["migrate", "--noinput", "-v", "0"],
-                 ["load_agreement", "fixtures/nov-2020-trilateral.yaml"]):
-        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr
+    env = sqlite_env(tmp_path / "web.sqlite3", ALLOWED_HOSTS="127.0.0.1")
+    loaded(env, sweep=False)
     port = _free_port()
     server = subprocess.Popen(
         [GUNICORN, "-c", CONF, "config.wsgi:application"], cwd=ROOT,

@@ -5,13 +5,7 @@ subprocess with `make run`'s settings."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.sqlite_run import loaded, probe, sqlite_env
 
 PROBE = r"""
 import json
@@ -38,27 +32,9 @@ print(json.dumps({
 
 
 def test_sqlite_serves_the_november_2020_file(tmp_path):
-    # make run's defaults: no Redis (local-memory cache); an in-memory broker here so
-    # that nothing is left queued for a later `make run` worker.
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")},
-        "CELERY_BROKER_URL": "memory://",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
-        "DEBUG": "true",
-        "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-
-    def manage(*args: str) -> str:
-        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
-
-    manage("migrate", "--noinput", "-v", "0")
-    manage("load_agreement", "fixtures/nov-2020-trilateral.yaml")
-    manage("sweep")
-    out = json.loads(manage("shell", "-c", PROBE).strip().splitlines()[-1])
+    env = sqlite_env(tmp_path / "run.sqlite3", ALLOWED_HOSTS="testserver,localhost,127.0.0.1")
+    loaded(env)
+    out = probe(env, PROBE)
 
     detail = out["detail"]
     assert detail["slug"] == "kalbajar-return" and detail["clause"]

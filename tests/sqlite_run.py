@@ -1,0 +1,48 @@
+"""A fresh SQLite database with `make run`'s settings, driven by the real management
+commands in a subprocess (the suite itself runs on PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOV_2020 = "fixtures/nov-2020-trilateral.yaml"
+
+
+def sqlite_env(path: Path, **extra: str) -> dict[str, str]:
+    """`make run`'s defaults on the SQLite file `path`: no Redis (local-memory cache),
+    and an in-memory broker so that nothing is left queued for a later worker."""
+    return {
+        **{k: v for k, v in os.environ.items()
+           if k not in ("REDIS_URL", "CELERY_BROKER_URL") and not k.startswith("WEB_")},
+        "CELERY_BROKER_URL": "memory://",
+        "DATABASE_URL": f"sqlite:///{path}",
+        "DEBUG": "true",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        **extra,
+    }
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    """Run `manage.py args` with `env`; its output (the test fails if the command does)."""
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def loaded(env: dict[str, str], sweep: bool = True) -> None:
+    """Migrate the database and load the November 2020 file (and sweep it)."""
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "load_agreement", NOV_2020)
+    if sweep:
+        manage(env, "sweep")
+
+
+def probe(env: dict[str, str], code: str) -> dict:
+    """Run `code` in `manage.py shell`; the JSON it prints last."""
+    return json.loads(manage(env, "shell", "-c", code).strip().splitlines()[-1])
