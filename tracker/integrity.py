@@ -114,37 +114,35 @@ def _raise_referenced(ref: Reference, events: str, what: str) -> str:
         events, ref.column, f'Key (id)=(%s) is still referenced from table "{events}".', "held")
 
 
+def _checking_function(name: str, rows: str, events: str, references) -> str:
+    """A plpgsql trigger function checking every reference of `rows` (the statement's
+    transition table, or the one updated row)."""
+    checks = "".join(_check_new_rows(ref, rows, events) for ref in references)
+    return f"""
+CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    n_wanted bigint;
+    n_locked bigint;
+    missing bigint;
+BEGIN{checks}
+    RETURN NULL;
+END
+$fn$"""
+
+
 def postgresql(events: str = EVENTS, references=REFERENCES) -> tuple[list[str], list[str]]:
     """(install, remove) statements for PostgreSQL. The table names are parameters so
     that bench/sweep_variants.py can put the same checks on copies of the tables."""
     install = [
         # Events: new rows, one check per statement.
-        f"""
-CREATE FUNCTION {events}_refs_inserted() RETURNS trigger LANGUAGE plpgsql AS $fn$
-DECLARE
-    n_wanted bigint;
-    n_locked bigint;
-    missing bigint;
-BEGIN{"".join(_check_new_rows(ref, "new_rows", events) for ref in references)}
-    RETURN NULL;
-END
-$fn$""",
+        _checking_function(f"{events}_refs_inserted", "new_rows", events, references),
         f"""
 CREATE TRIGGER {events}_refs_insert AFTER INSERT ON {events}
 REFERENCING NEW TABLE AS new_rows
 FOR EACH STATEMENT EXECUTE FUNCTION {events}_refs_inserted()""",
         # Events: an UPDATE that changes a reference (nothing in the project does; the
         # report's SET_NULL sets NULL, which the WHEN lets through unchecked).
-        f"""
-CREATE FUNCTION {events}_refs_updated() RETURNS trigger LANGUAGE plpgsql AS $fn$
-DECLARE
-    n_wanted bigint;
-    n_locked bigint;
-    missing bigint;
-BEGIN{"".join(_check_new_rows(ref, "(SELECT NEW.*)", events) for ref in references)}
-    RETURN NULL;
-END
-$fn$""",
+        _checking_function(f"{events}_refs_updated", "(SELECT NEW.*)", events, references),
         f"""
 CREATE TRIGGER {events}_refs_update
 AFTER UPDATE OF {", ".join(ref.column for ref in references)} ON {events}

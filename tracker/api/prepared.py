@@ -47,7 +47,7 @@ def enabled() -> bool:
     connection per request would prepare on every request and reuse nothing)."""
     return (
         connection.vendor == "postgresql"
-        and getattr(settings, "DATABASE_PREPARED_STATEMENTS", True)
+        and settings.DATABASE_PREPARED_STATEMENTS
         and connection.settings_dict.get("CONN_MAX_AGE") != 0
     )
 
