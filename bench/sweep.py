@@ -561,7 +561,7 @@ def explain_sweep(at: datetime, jit: bool = True) -> None:
             # events have none left: their reference triggers, tracker/integrity.py,
             # run at the end of the statement and are shown as "Trigger ...".)
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sweep._sweep_sql(False, True), params)
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS, WAL) " + sweep._sweep_sql(False, True), params)
             print("\n".join(r[0] for r in cur.fetchall()))
             raise _Rollback
     except _Rollback:
@@ -740,7 +740,7 @@ def main() -> int:
         clock = time_machine.travel(PRESENT, tick=True)
         clock.start()
         if args.explain_full:
-            explain_sweep(T0)
+            explain_sweep(T0, jit=False)  # as the sweep runs it
             return 0
 
         print("1. first full sweep", flush=True)

@@ -19,7 +19,8 @@ Variants (join with +): asis; onconflict (ON CONFLICT DO NOTHING instead of the
 `recorded` check); norecorded (neither: right only while no row has history in its
 window, as in this first sweep); fk (deferred foreign keys on v_event instead of the
 trigger checks, as before migration 0009); nofk (no reference check at all); nolock (no FOR
-UPDATE); noeff (no effective_at index); btree (detected_at and report_id as plain
+UPDATE); noeff (no effective_at index); effid (that index on (effective_at, id), as
+before migration 0010); btree (detected_at and report_id as plain
 B-trees, as before migration 0008); wm4MB (the default work_mem); floor (the floor's
 UPDATE instead).
 """
@@ -99,8 +100,10 @@ def prepare(parts: set[str]) -> None:
     elif "nofk" not in parts:
         for statement in install:
             sql(statement)
-    if "noeff" in parts:
-        sql(f'DROP INDEX "{index_named("v_event", "(effective_at, id)")}"')
+    if "noeff" in parts or "effid" in parts:
+        sql(f'DROP INDEX "{index_named("v_event", "(effective_at)")}"')
+    if "effid" in parts:
+        sql("CREATE INDEX v_event_effective ON v_event (effective_at, id)")
     if "btree" in parts:
         sql(f'DROP INDEX "{index_named("v_event", "USING brin (detected_at)")}"')
         sql(f'DROP INDEX "{index_named("v_event", "WHERE (report_id IS NOT NULL)")}"')
@@ -140,6 +143,7 @@ def run_variant(variant: str) -> tuple[float, float, str, int]:
     else:
         text = statement(parts)
         params = {"at": bench.T0, "detected": bench.PRESENT, "cause": V.CAUSE_AS_OF, "ids": None}
+    bench.checkpoint()
     cpu, start = server_cpu_seconds(), time.perf_counter()
     # Deferred FKs (fk) run at COMMIT, the triggers at the end of the statement.
     with transaction.atomic(), connection.cursor() as cur:

@@ -232,36 +232,63 @@ def _wait_until_blocked(query_start: str) -> None:
     pytest.fail(f"no session blocked on {query_start!r} within 30 s")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_an_uncommitted_event_holds_off_a_delete_of_its_obligation():
-    obligation = ObligationFactory()
-    inserted, release = threading.Event(), threading.Event()
+def _delete_while_held(obligation_id: int, write) -> list[BaseException]:
+    """In one thread, `write()` in a transaction held open; in another, a DELETE of the
+    obligation, which must wait for the first. Returns the DELETE's errors."""
+    written, release = threading.Event(), threading.Event()
     errors: list[BaseException] = []
-    deleted: list[BaseException] = []
+    refused: list[BaseException] = []
 
-    def insert_and_hold():
+    def write_and_hold():
         with transaction.atomic():
-            event(obligation.pk).save()
-            inserted.set()
+            write()
+            written.set()
             release.wait(30)
 
     def delete():
         try:
             with transaction.atomic():
-                sql("DELETE FROM tracker_obligation WHERE id = %s", [obligation.pk])
+                sql("DELETE FROM tracker_obligation WHERE id = %s", [obligation_id])
         except IntegrityError as exc:
-            deleted.append(exc)
+            refused.append(exc)
 
-    holder = _in_thread(insert_and_hold, errors)
-    assert inserted.wait(30)
+    holder = _in_thread(write_and_hold, errors)
+    assert written.wait(30)
     deleter = _in_thread(delete, errors)
-    _wait_until_blocked("DELETE FROM tracker_obligation")  # the event's KEY SHARE lock
+    _wait_until_blocked("DELETE FROM tracker_obligation")
     release.set()
     holder.join(30)
     deleter.join(30)
     assert not errors
-    assert len(deleted) == 1 and sqlstate(deleted[0]) == "23503"
+    return refused
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_uncommitted_event_holds_off_a_delete_of_its_obligation():
+    obligation = ObligationFactory()
+    # The DELETE waits for the event's KEY SHARE lock, then finds the event.
+    refused = _delete_while_held(obligation.pk, lambda: event(obligation.pk).save())
+    assert len(refused) == 1 and sqlstate(refused[0]) == "23503"
     assert Obligation.objects.filter(pk=obligation.pk).exists()
+    assert StatusEvent.objects.filter(obligation=obligation).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_obligation_written_by_the_same_transaction_is_not_locked_again_yet_held():
+    """The sweep writes each obligation, then its events: the check takes no second lock
+    on such a row (its xmax stays empty), and a DELETE still waits for the writer."""
+    obligation = ObligationFactory()
+    xmax: list[str] = []
+
+    def write_then_insert():
+        Obligation.objects.filter(pk=obligation.pk).update(assessed_at=AT)
+        StatusEvent.objects.bulk_create([event(obligation.pk)])
+        xmax.extend(sql("SELECT xmax::text FROM tracker_obligation WHERE id = %s",
+                        [obligation.pk])[0])
+
+    refused = _delete_while_held(obligation.pk, write_then_insert)
+    assert xmax == ["0"]  # no KEY SHARE taken on the version this transaction wrote
+    assert len(refused) == 1 and sqlstate(refused[0]) == "23503"
     assert StatusEvent.objects.filter(obligation=obligation).count() == 1
 
 
