@@ -18,11 +18,11 @@ the copied tables.
 Variants (join with +): asis; onconflict (ON CONFLICT DO NOTHING instead of the
 `recorded` check); norecorded (neither: right only while no row has history in its
 window, as in this first sweep); fk (deferred foreign keys on v_event instead of the
-trigger checks, as before migration 0009); nofk (no reference check at all); nolock (no FOR
-UPDATE); noeff (no effective_at index); effid (that index on (effective_at, id), as
-before migration 0010); btree (detected_at and report_id as plain
-B-trees, as before migration 0008); wm4MB (the default work_mem); floor (the floor's
-UPDATE instead).
+trigger checks, as before migration 0009); nofk (no reference check at all); nolock
+(no FOR UPDATE); noeff (no effective_at index); effid (that index on (effective_at,
+id), as before migration 0010); btree (detected_at and report_id as plain B-trees, as
+before migration 0008); wm<size> (another work_mem: wm4MB is the default); floor (the
+floor's UPDATE instead). Each variant starts from a completed CHECKPOINT.
 """
 
 from __future__ import annotations
@@ -149,8 +149,9 @@ def run_variant(variant: str) -> tuple[float, float, str, int]:
     with transaction.atomic(), connection.cursor() as cur:
         for setting in sweep.STATEMENT_SETTINGS:
             cur.execute(setting)
-        if "wm4MB" in parts:
-            cur.execute("SET LOCAL work_mem = '4MB'")
+        for part in parts:
+            if part.startswith("wm"):  # wm4MB, wm1GB: another work_mem
+                cur.execute("SET LOCAL work_mem = %s", [part[2:]])
         cur.execute(text, params)
     seconds, cpu = time.perf_counter() - start, server_cpu_seconds() - cpu
     fp, events = fingerprint()

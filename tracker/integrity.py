@@ -83,36 +83,39 @@ _REFUSE_REPEATABLE_READ = """
 
 
 def _check_new_rows(ref: Reference, rows: str, events: str) -> str:
-    """plpgsql: lock the rows `ref` points to from `rows`; raise if any is missing."""
+    """plpgsql: lock the rows `ref` points to from `rows`; raise if any is missing.
+    `rows` is read by EXECUTE, with the row-level trigger's NEW as $1."""
     return f"""
-    -- {ref.column}: lock what the new rows refer to; fewer found than referred to
-    -- means a key that does not exist (or was deleted by a transaction we waited for).
-    -- A row whose current version this transaction wrote needs no lock: a DELETE in
-    -- another transaction finds the version before ours, marked by us, and waits for
-    -- us as it would for KEY SHARE (the sweep writes every obligation it gives an
-    -- event; locking them again cost ~1 s and 200 MB of WAL at a million rows).
-    -- A version written under a savepoint carries the savepoint's id, not ours: such
-    -- rows are locked as any other.
-    -- In key order: probed in a hash's order, a million keys missed the buffer cache
-    -- on nearly every probe (docs/performance.md, "Sweep").
-    WITH wanted AS MATERIALIZED (
-        SELECT DISTINCT n.{ref.column} AS id FROM {rows} n WHERE n.{ref.column} IS NOT NULL
-        ORDER BY 1
-    ), found AS MATERIALIZED (
-        SELECT r.id, r.xmin = pg_current_xact_id()::xid AS ours
-        FROM wanted w JOIN {ref.table} r ON r.id = w.id
-    ), locked AS (
-        SELECT r.id FROM {ref.table} r
-        WHERE r.id = ANY (ARRAY(SELECT f.id FROM found f WHERE NOT f.ours ORDER BY 1))
-        FOR KEY SHARE OF r
-    )
-    SELECT (SELECT count(*) FROM wanted),
-           (SELECT count(*) FROM found WHERE ours) + (SELECT count(*) FROM locked)
-      INTO n_wanted, n_locked;
-    IF n_locked < n_wanted THEN
-        SELECT min(n.{ref.column}) INTO missing FROM {rows} n
+    -- {ref.column}: every key the new rows hold must exist. One join over the new rows,
+    -- run by EXECUTE so that it is planned for this statement's row count: a cached
+    -- plan made for one event probed the obligations one key at a time for 1.9M
+    -- events, where a hash join reads them once (docs/performance.md, "Sweep").
+    EXECUTE $q$
+        SELECT count(*) FILTER (WHERE r.id IS NULL),
+               array_agg(DISTINCT r.id ORDER BY r.id)
+                   FILTER (WHERE r.xmin <> pg_current_xact_id()::xid)
+        FROM {rows} n LEFT JOIN {ref.table} r ON r.id = n.{ref.column}
         WHERE n.{ref.column} IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM {ref.table} r WHERE r.id = n.{ref.column});{
+    $q$ INTO n_missing, others USING NEW;
+    -- Lock the referenced rows FOR KEY SHARE, as PostgreSQL's own check does, so that a
+    -- concurrent DELETE waits for this transaction and then finds its events; fewer
+    -- locked than found means one was deleted by a transaction we waited for. A row
+    -- whose current version this transaction wrote needs no lock: a DELETE elsewhere
+    -- finds the version before ours, marked by us, and waits for us all the same (the
+    -- sweep writes every obligation it gives an event; locking them again cost ~1 s and
+    -- 200 MB of WAL at a million rows). A version written under a savepoint carries the
+    -- savepoint's id, not ours: such rows are locked as any other. In key order.
+    IF n_missing = 0 AND others IS NOT NULL THEN
+        SELECT cardinality(others) - count(*) INTO n_missing FROM (
+            SELECT 1 FROM {ref.table} r WHERE r.id = ANY (others) ORDER BY r.id
+            FOR KEY SHARE OF r) locked;
+    END IF;
+    IF n_missing > 0 THEN
+        EXECUTE $q$
+            SELECT min(n.{ref.column}) FROM {rows} n
+            WHERE n.{ref.column} IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM {ref.table} r WHERE r.id = n.{ref.column})
+        $q$ INTO missing USING NEW;{
         _raise_violation(
             f'insert or update on table "{events}" violates its reference {ref.column} '
             f'to "{ref.table}"', events, ref.column,
@@ -133,8 +136,8 @@ def _checking_function(name: str, rows: str, events: str, references) -> str:
     return f"""
 CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 DECLARE
-    n_wanted bigint;
-    n_locked bigint;
+    n_missing bigint;
+    others bigint[];
     missing bigint;
 BEGIN{checks}
     RETURN NULL;
@@ -154,7 +157,7 @@ REFERENCING NEW TABLE AS new_rows
 FOR EACH STATEMENT EXECUTE FUNCTION {events}_refs_inserted()""",
         # Events: an UPDATE that changes a reference (nothing in the project does; the
         # report's SET_NULL sets NULL, which the WHEN lets through unchecked).
-        _checking_function(f"{events}_refs_updated", "(SELECT NEW.*)", events, references),
+        _checking_function(f"{events}_refs_updated", "(SELECT ($1).*)", events, references),
         f"""
 CREATE TRIGGER {events}_refs_update
 AFTER UPDATE OF {", ".join(ref.column for ref in references)} ON {events}

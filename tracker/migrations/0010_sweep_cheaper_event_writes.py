@@ -6,10 +6,10 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     # The first full sweep writes ~2 events per obligation (docs/performance.md,
-    # "Sweep"): a deduplicated effective_at index, and a reference check that does not
-    # lock again the obligations the same transaction has just written
-    # (tracker/integrity.py). Both directions install the triggers as the module has
-    # them now.
+    # "Sweep"): a deduplicated effective_at index, and a reference check planned for
+    # each statement's row count that does not lock again the obligations the same
+    # transaction has just written (tracker/integrity.py). Both directions install the
+    # triggers as the module has them now.
 
     dependencies = [
         ('tracker', '0009_status_event_references_by_trigger'),
