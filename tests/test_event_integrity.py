@@ -293,6 +293,19 @@ def test_an_obligation_written_by_the_same_transaction_is_not_locked_again_yet_h
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_obligation_written_under_a_savepoint_is_locked_as_any_other():
+    """Under a savepoint the row's xmin is the savepoint's id, not the transaction's:
+    the check cannot tell it from another's write, so it takes the lock."""
+    obligation = ObligationFactory()
+    with transaction.atomic(), transaction.atomic():  # the inner one is a savepoint
+        Obligation.objects.filter(pk=obligation.pk).update(assessed_at=AT)
+        StatusEvent.objects.bulk_create([event(obligation.pk)])
+        (xmax,) = sql("SELECT xmax::text FROM tracker_obligation WHERE id = %s",
+                      [obligation.pk])[0]
+    assert xmax != "0"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_event_waits_for_an_uncommitted_delete_and_is_refused_after_it():
     obligation = ObligationFactory()
     deleted, release = threading.Event(), threading.Event()

@@ -63,13 +63,13 @@ REFERENCES = (
 )
 
 
-def _raise_violation(message: str, events: str, column: str, detail: str, key: str) -> str:
+def _raise_violation(message: str, events: str, column: str, detail: str) -> str:
     """plpgsql RAISE as SQLSTATE 23503 (Django raises IntegrityError), with a DETAIL
-    worded as PostgreSQL's own foreign-key error; `key` is the variable holding the id."""
+    worded as PostgreSQL's own foreign-key error; `detail` is a plpgsql expression."""
     return f"""
         RAISE EXCEPTION '{message}'
             USING ERRCODE = 'foreign_key_violation', TABLE = '{events}', COLUMN = '{column}',
-                  CONSTRAINT = '{events}_refs', DETAIL = format('{detail}', {key});"""
+                  CONSTRAINT = '{events}_refs', DETAIL = {detail};"""
 
 
 _REFUSE_REPEATABLE_READ = """
@@ -90,21 +90,24 @@ def _check_new_rows(ref: Reference, rows: str, events: str) -> str:
     -- run by EXECUTE so that it is planned for this statement's row count: a cached
     -- plan made for one event probed the obligations one key at a time for 1.9M
     -- events, where a hash join reads them once (docs/performance.md, "Sweep").
+    --
+    -- The rows found are then locked FOR KEY SHARE, as PostgreSQL's own check does, so
+    -- that a concurrent DELETE waits for this transaction and then finds its events;
+    -- fewer locked than found means one was deleted by a transaction we waited for.
+    -- A row whose current version this transaction wrote needs no lock: a DELETE
+    -- elsewhere finds the version before ours, marked by us, and waits for us all the
+    -- same (the sweep writes every obligation it gives an event; locking them again
+    -- cost ~1 s and 200 MB of WAL at a million rows). "Wrote" is read from xmin, which
+    -- holds 32 bits: once the cluster's transaction counter has wrapped (epoch 1 on),
+    -- an old frozen row may carry the same 32 bits as ours, so from then on every row
+    -- is locked. A version written under a savepoint carries the savepoint's id, not
+    -- ours: it is locked as any other. Locks are taken in key order.
     EXECUTE $q$
         SELECT count(*) FILTER (WHERE r.id IS NULL),
-               array_agg(DISTINCT r.id ORDER BY r.id)
-                   FILTER (WHERE r.xmin <> pg_current_xact_id()::xid)
+               array_agg(DISTINCT r.id ORDER BY r.id) FILTER (WHERE r.xmin IS DISTINCT FROM $2)
         FROM {rows} n LEFT JOIN {ref.table} r ON r.id = n.{ref.column}
         WHERE n.{ref.column} IS NOT NULL
-    $q$ INTO n_missing, others USING NEW;
-    -- Lock the referenced rows FOR KEY SHARE, as PostgreSQL's own check does, so that a
-    -- concurrent DELETE waits for this transaction and then finds its events; fewer
-    -- locked than found means one was deleted by a transaction we waited for. A row
-    -- whose current version this transaction wrote needs no lock: a DELETE elsewhere
-    -- finds the version before ours, marked by us, and waits for us all the same (the
-    -- sweep writes every obligation it gives an event; locking them again cost ~1 s and
-    -- 200 MB of WAL at a million rows). A version written under a savepoint carries the
-    -- savepoint's id, not ours: such rows are locked as any other. In key order.
+    $q$ INTO n_missing, others USING NEW, own;
     IF n_missing = 0 AND others IS NOT NULL THEN
         SELECT cardinality(others) - count(*) INTO n_missing FROM (
             SELECT 1 FROM {ref.table} r WHERE r.id = ANY (others) ORDER BY r.id
@@ -115,18 +118,24 @@ def _check_new_rows(ref: Reference, rows: str, events: str) -> str:
             SELECT min(n.{ref.column}) FROM {rows} n
             WHERE n.{ref.column} IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM {ref.table} r WHERE r.id = n.{ref.column})
-        $q$ INTO missing USING NEW;{
+        $q$ INTO missing USING NEW;
+        -- None missing now: the row we could not lock was deleted, and one with its key
+        -- inserted since (this statement's snapshot does not see it).
+        detail := CASE WHEN missing IS NULL
+            THEN 'A row of "{ref.table}" it refers to was deleted by a concurrent transaction.'
+            ELSE format('Key ({ref.column})=(%s) is not present in table "{ref.table}".',
+                        missing) END;{
         _raise_violation(
             f'insert or update on table "{events}" violates its reference {ref.column} '
-            f'to "{ref.table}"', events, ref.column,
-            f'Key ({ref.column})=(%s) is not present in table "{ref.table}".', "missing")}
+            f'to "{ref.table}"', events, ref.column, "detail")}
     END IF;"""
 
 
 def _raise_referenced(ref: Reference, events: str, what: str) -> str:
     return _raise_violation(
         f'{what} on table "{ref.table}" violates the reference {ref.column} from "{events}"',
-        events, ref.column, f'Key (id)=(%s) is still referenced from table "{events}".', "held")
+        events, ref.column,
+        f"""format('Key (id)=(%s) is still referenced from table "{events}".', held)""")
 
 
 def _checking_function(name: str, rows: str, events: str, references) -> str:
@@ -139,6 +148,10 @@ DECLARE
     n_missing bigint;
     others bigint[];
     missing bigint;
+    detail text;
+    -- This transaction's id as xmin holds it; NULL (lock every row) from epoch 1 on.
+    own xid := CASE WHEN pg_current_xact_id() < '4294967296'::xid8
+                    THEN pg_current_xact_id()::xid END;
 BEGIN{checks}
     RETURN NULL;
 END
