@@ -398,21 +398,44 @@ class ReviewableAdmin(HistoryAdmin):
         raise NotImplementedError
 
     # -- review actions ------------------------------------------------------
+    # Publishing or rejecting acts on what the reviewer saw: the list carries each
+    # draft's version in a hidden input next to it (the change form its
+    # `expected_version`), and a draft changed since, or not shown (the admin's "select
+    # all" across pages), is refused, as the API and the staff pages refuse a stale
+    # version.
+
+    def get_list_display(self, request):
+        return (*super().get_list_display(request), "seen_version")
+
+    @admin.display(description="version")
+    def seen_version(self, obj) -> str:
+        return format_html('{}<input type="hidden" name="{}{}" value="{}">',
+                           obj.version, SEEN_VERSION, obj.pk, obj.version)
+
+    def _review(self, request: HttpRequest, queryset: QuerySet, verb: str, act) -> None:
+        seen = _seen_versions(request)
+        done = 0
+        for obj in queryset:
+            version = seen.get(obj.pk)
+            if version is None:
+                messages.error(request, f"{editorial.obj_label(obj)}: not {verb}, as the "
+                               "page did not show it; open the list again and review it there.")
+                continue
+            try:
+                act(obj, version)
+                done += 1
+            except (ValidationError, PermissionDenied, editorial.StaleEdit) as exc:
+                messages.error(request, f"{editorial.obj_label(obj)}: {_message(exc)}")
+        if done:
+            messages.success(request, f"{verb.capitalize()} {done}.")
 
     @admin.action(
         description="Publish (you must not be the author)",
         location=[admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM],
     )
     def publish_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        done = 0
-        for obj in queryset:
-            try:
-                editorial.publish(obj, reviewer=request.user)
-                done += 1
-            except (ValidationError, PermissionDenied, editorial.StaleEdit) as exc:
-                messages.error(request, f"{editorial.obj_label(obj)}: {_message(exc)}")
-        if done:
-            messages.success(request, f"Published {done}.")
+        self._review(request, queryset, "published", lambda obj, version: editorial.publish(
+            obj, reviewer=request.user, version=version))
 
     @admin.action(
         description="Reject (with a reason)",
@@ -423,13 +446,15 @@ class ReviewableAdmin(HistoryAdmin):
         if "apply" not in request.POST or not reason:
             if "apply" in request.POST:
                 messages.error(request, "Give a reason for the rejection.")
+            seen = _seen_versions(request)
             return TemplateResponse(
                 request,
                 "admin/tracker/reject.html",
                 {
                     **self.admin_site.each_context(request),
                     "title": "Reject drafts",
-                    "objects": queryset,
+                    "objects": [(obj, seen.get(obj.pk)) for obj in queryset],
+                    "seen_version": SEEN_VERSION,
                     "opts": self.model._meta,
                     "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
                     # From the change form the action field carries that form's prefix.
@@ -437,15 +462,8 @@ class ReviewableAdmin(HistoryAdmin):
                     if "CHANGE_FORM-action" in request.POST else "action",
                 },
             )
-        done = 0
-        for obj in queryset:
-            try:
-                editorial.reject(obj, reviewer=request.user, reason=reason)
-                done += 1
-            except (ValidationError, PermissionDenied, editorial.StaleEdit) as exc:
-                messages.error(request, f"{editorial.obj_label(obj)}: {_message(exc)}")
-        if done:
-            messages.success(request, f"Rejected {done}.")
+        self._review(request, queryset, "rejected", lambda obj, version: editorial.reject(
+            obj, reviewer=request.user, reason=reason, version=version))
         return None
 
     def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
@@ -461,6 +479,25 @@ class ReviewableAdmin(HistoryAdmin):
 
 class _Abort(Exception):
     pass
+
+
+SEEN_VERSION = "_version_"  # + pk: the version of a draft as the list showed it
+
+
+def _seen_versions(request: HttpRequest) -> dict[int, int]:
+    """pk -> version the reviewer saw: from the list's hidden inputs, or for the one
+    draft of a change form its `expected_version`."""
+    seen: dict[int, int] = {}
+    for name, value in request.POST.items():
+        if name.startswith(SEEN_VERSION):
+            pk, version = name.removeprefix(SEEN_VERSION), value
+            if pk.isdigit() and version.isdigit():
+                seen[int(pk)] = int(version)
+    selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+    expected = request.POST.get("expected_version", "")
+    if len(selected) == 1 and selected[0].isdigit() and expected.isdigit():
+        seen.setdefault(int(selected[0]), int(expected))
+    return seen
 
 
 def _message(exc: Exception) -> str:

@@ -255,8 +255,9 @@ def _locked(obj: Model) -> Model:
 
 
 def _check_version(current: Model, version: int | None, *, required: bool = True) -> None:
-    """`required=False` only for publish/reject from the admin's bulk actions, which
-    carry no version (the API and the staff pages always send one)."""
+    """`required=False` only for publish/reject called by code that has just read the
+    object itself (tests, fixtures): the API, the staff pages and the admin's actions
+    always send the version the reviewer saw."""
     if version is None:
         if required:
             raise ValidationError(
@@ -457,7 +458,7 @@ def update_obligation(
 def publish(obj: Report | DeadlineChange, *, reviewer: Any, version: int | None = None):
     """Make a draft a fact. Only a reviewer (or admin/superuser) who is not its author.
     `version` is the one the reviewer looked at (a stale one raises StaleEdit); None only
-    from the admin's bulk action, which lists what it publishes."""
+    from code that has just read the draft itself."""
     _require(is_reviewer(reviewer), "Only reviewers can publish.")
     with transaction.atomic():
         current = _locked(obj)

@@ -137,18 +137,54 @@ def test_publish_and_reject_from_the_change_form(world, users):
     url = reverse("admin:tracker_report_change", args=[draft.pk])
     page = client.get(url)
     assert "publish_selected" in page.content.decode()
-    client.post(url, {"CHANGE_FORM-action": "publish_selected", "_selected_action": [draft.pk]})
+    client.post(url, {"CHANGE_FORM-action": "publish_selected", "_selected_action": [draft.pk],
+                      "expected_version": draft.version})
     assert Report.objects.get(pk=draft.pk).review_state == V.PUBLISHED
 
     other = completed_draft(world, users.editor)
     url = reverse("admin:tracker_report_change", args=[other.pk])
     asked = client.post(url, {"CHANGE_FORM-action": "reject_selected",
-                              "_selected_action": [other.pk]})
-    assert asked.status_code == 200 and 'name="CHANGE_FORM-action"' in asked.content.decode()
+                              "_selected_action": [other.pk],
+                              "expected_version": other.version})
+    page = asked.content.decode()
+    assert asked.status_code == 200 and 'name="CHANGE_FORM-action"' in page
+    # The confirmation carries the version the reviewer saw on to the rejection.
+    assert f'name="_version_{other.pk}" value="{other.version}"' in page
     client.post(url, {"CHANGE_FORM-action": "reject_selected", "_selected_action": [other.pk],
-                      "apply": "1", "reason": "Duplicate."})
+                      "apply": "1", "reason": "Duplicate.", f"_version_{other.pk}": other.version})
     rejected = Report.objects.get(pk=other.pk)
     assert (rejected.review_state, rejected.rejection_reason) == (V.REJECTED, "Duplicate.")
+
+
+def test_bulk_review_acts_only_on_the_versions_the_list_showed(world, users):
+    """A draft edited after the reviewer loaded the list, or one the list did not show
+    (select all across pages), is neither published nor rejected."""
+    client = Client()
+    client.force_login(users.reviewer)
+    changelist = reverse("admin:tracker_report_changelist")
+    seen, edited, unseen = (completed_draft(world, users.editor) for _ in range(3))
+    page = client.get(changelist).content.decode()
+    for draft in (seen, edited, unseen):
+        assert f'name="_version_{draft.pk}" value="{draft.version}"' in page
+    editorial.update_draft(edited, user=users.editor, version=edited.version,
+                           summary="Edited after the list was loaded.")
+    shown = {f"_version_{d.pk}": d.version for d in (seen, edited)}  # as the page had them
+
+    done = client.post(changelist, {"action": "publish_selected", **shown,
+                                    "_selected_action": [seen.pk, edited.pk, unseen.pk]},
+                       follow=True)
+    states = dict(Report.objects.filter(pk__in=[seen.pk, edited.pk, unseen.pk])
+                  .values_list("pk", "review_state"))
+    assert states == {seen.pk: V.PUBLISHED, edited.pk: V.DRAFT, unseen.pk: V.DRAFT}
+    text = [str(m) for m in done.context["messages"]]
+    assert any("changed by someone else" in m for m in text)
+    assert any("did not show it" in m for m in text)
+    assert "Published 1." in text
+
+    client.post(changelist, {"action": "reject_selected", "apply": "1", "reason": "Stale.",
+                             f"_version_{edited.pk}": edited.version,
+                             "_selected_action": [edited.pk]})
+    assert Report.objects.get(pk=edited.pk).review_state == V.DRAFT
 
 
 def test_only_drafts_are_deleted_and_only_by_their_author_or_an_admin(world, users):

@@ -98,12 +98,13 @@ def did_in_admin(world, users, action, user) -> bool:
         return Report.objects.get(pk=obj.pk).summary == "Edited in admin."
     if action in ("publish_own", "publish_others"):
         client.post(reverse("admin:tracker_report_changelist"),
-                    {"action": "publish_selected", "_selected_action": [obj.pk]})
+                    {"action": "publish_selected", "_selected_action": [obj.pk],
+                     f"_version_{obj.pk}": obj.version})
         return Report.objects.get(pk=obj.pk).review_state == V.PUBLISHED
     if action == "reject":
         client.post(reverse("admin:tracker_report_changelist"), {
             "action": "reject_selected", "_selected_action": [obj.pk], "apply": "1",
-            "reason": "Unsourced."})
+            "reason": "Unsourced.", f"_version_{obj.pk}": obj.version})
         return Report.objects.get(pk=obj.pk).review_state == V.REJECTED
     if action == "correct":
         # The admin links a published report to the staff correction page.
