@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.mail import mailers_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -20,7 +22,7 @@ def _env(reader, name: str, **kwargs):
     """Read one variable; turn a parse failure into an error that names it."""
     try:
         return reader(name, **kwargs)
-    except (ValueError, TypeError, ImproperlyConfigured) as exc:
+    except (ValueError, TypeError) as exc:
         raise ImproperlyConfigured(f"Environment variable {name} is malformed: {exc}") from exc
 
 
@@ -158,21 +160,11 @@ AXES_RESET_ON_SUCCESS = True
 # --- Mail: the admins hear when a webhook subscription is paused ---------------
 ADMINS = _env(env.list, "ADMINS", default=[])
 SERVER_EMAIL = env.str("SERVER_EMAIL", default="tracker@localhost")
-# Django 6.1's MAILERS, from one URL as django-environ reads it (smtp://, smtp+tls://,
-# smtp+ssl://, consolemail://): the console under DEBUG, else an SMTP server on
-# localhost, Django's old default.
-_mail = _env(env.email_url, "EMAIL_URL",
-             default="consolemail://" if DEBUG else "smtp://localhost:25")
-_SMTP_OPTIONS = {"EMAIL_HOST": "host", "EMAIL_PORT": "port", "EMAIL_HOST_USER": "username",
-                 "EMAIL_HOST_PASSWORD": "password", "EMAIL_USE_TLS": "use_tls",
-                 "EMAIL_USE_SSL": "use_ssl", "EMAIL_TIMEOUT": "timeout"}
-_smtp = _mail["EMAIL_BACKEND"].endswith("smtp.EmailBackend")
-if _smtp and not _mail.get("EMAIL_HOST"):
-    raise ImproperlyConfigured("Environment variable EMAIL_URL names no host.")
-MAILERS = {"default": {"BACKEND": _mail["EMAIL_BACKEND"], "OPTIONS": {
-    option: _mail[key] for key, option in _SMTP_OPTIONS.items()
-    if _smtp and _mail.get(key) not in (None, "")
-}}}
+# Django 6.1's MAILERS from one URL (config/mail.py): the console under DEBUG, else an
+# SMTP server on localhost, Django's old default.
+MAILERS = mailers_from_url(
+    env.str("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+)
 
 # --- Celery -------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

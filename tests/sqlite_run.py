@@ -11,6 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NOV_2020 = "fixtures/nov-2020-trilateral.yaml"
+# A developer's own mail settings stay out of the subprocess (tests set what they need).
+MAIL_VARIABLES = ("EMAIL_URL", "ADMINS", "SERVER_EMAIL")
 
 
 def sqlite_env(path: Path, **extra: str) -> dict[str, str]:
@@ -18,7 +20,8 @@ def sqlite_env(path: Path, **extra: str) -> dict[str, str]:
     and an in-memory broker so that nothing is left queued for a later worker."""
     return {
         **{k: v for k, v in os.environ.items()
-           if k not in ("REDIS_URL", "CELERY_BROKER_URL") and not k.startswith("WEB_")},
+           if k not in ("REDIS_URL", "CELERY_BROKER_URL", *MAIL_VARIABLES)
+           and not k.startswith("WEB_")},
         "CELERY_BROKER_URL": "memory://",
         "DATABASE_URL": f"sqlite:///{path}",
         "DEBUG": "true",

@@ -414,18 +414,21 @@ class ReviewableAdmin(HistoryAdmin):
 
     def _review(self, request: HttpRequest, queryset: QuerySet, verb: str, act) -> None:
         seen = _seen_versions(request)
-        done = 0
+        done, unseen = 0, []
         for obj in queryset:
             version = seen.get(obj.pk)
             if version is None:
-                messages.error(request, f"{editorial.obj_label(obj)}: not {verb}, as the "
-                               "page did not show it; open the list again and review it there.")
+                unseen.append(editorial.obj_label(obj))
                 continue
             try:
                 act(obj, version)
                 done += 1
             except (ValidationError, PermissionDenied, editorial.StaleEdit) as exc:
                 messages.error(request, f"{editorial.obj_label(obj)}: {_message(exc)}")
+        if unseen:
+            shown = ", ".join(unseen[:5]) + (f" and {len(unseen) - 5} more" if unseen[5:] else "")
+            messages.error(request, f"Not {verb}, as the page did not show them: {shown}. "
+                           "Review them on the list's pages.")
         if done:
             messages.success(request, f"{verb.capitalize()} {done}.")
 
@@ -487,16 +490,19 @@ SEEN_VERSION = "_version_"  # + pk: the version of a draft as the list showed it
 def _seen_versions(request: HttpRequest) -> dict[int, int]:
     """pk -> version the reviewer saw: from the list's hidden inputs, or for the one
     draft of a change form its `expected_version`."""
+    def number(text: str) -> int | None:  # ASCII digits only: int("²") fails
+        return int(text) if text.isascii() and text.isdigit() else None
+
     seen: dict[int, int] = {}
     for name, value in request.POST.items():
         if name.startswith(SEEN_VERSION):
-            pk, version = name.removeprefix(SEEN_VERSION), value
-            if pk.isdigit() and version.isdigit():
-                seen[int(pk)] = int(version)
+            pk, version = number(name.removeprefix(SEEN_VERSION)), number(value)
+            if pk is not None and version is not None:
+                seen[pk] = version
     selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
-    expected = request.POST.get("expected_version", "")
-    if len(selected) == 1 and selected[0].isdigit() and expected.isdigit():
-        seen.setdefault(int(selected[0]), int(expected))
+    expected = number(request.POST.get("expected_version", ""))
+    if len(selected) == 1 and number(selected[0]) is not None and expected is not None:
+        seen.setdefault(number(selected[0]), expected)
     return seen
 
 

@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token, TokenProxy
 from rest_framework.test import APIClient
 
 from tests.editorial.conftest import PASSWORD
+from tests.sqlite_run import MAIL_VARIABLES
 
 LOGIN = "/admin/login/"
 
@@ -60,9 +61,11 @@ def test_admin_forms_require_csrf(users):
 def test_deploy_checklist_passes_for_sessions_and_csrf(tmp_path):
     """`check --deploy` with production-like settings: no warnings at all."""
     # The test process's environment carries test-only relaxations (config.test_settings
-    # sets SECURE_SSL_REDIRECT; browser tests set DJANGO_ALLOW_ASYNC_UNSAFE): not here.
+    # sets SECURE_SSL_REDIRECT; browser tests set DJANGO_ALLOW_ASYNC_UNSAFE), nor a
+    # developer's own mail settings: not here.
     inherited = {k: v for k, v in os.environ.items()
-                 if k != "SECURE_SSL_REDIRECT" and not k.startswith("DJANGO_")}
+                 if k not in ("SECURE_SSL_REDIRECT", *MAIL_VARIABLES)
+                 and not k.startswith("DJANGO_")}
     env = {**inherited, "DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(60),
            "ALLOWED_HOSTS": "tracker.example.org", "DJANGO_SETTINGS_MODULE": "config.settings",
            "VAR_DIR": str(tmp_path)}

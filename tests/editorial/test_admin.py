@@ -178,8 +178,16 @@ def test_bulk_review_acts_only_on_the_versions_the_list_showed(world, users):
     assert states == {seen.pk: V.PUBLISHED, edited.pk: V.DRAFT, unseen.pk: V.DRAFT}
     text = [str(m) for m in done.context["messages"]]
     assert any("changed by someone else" in m for m in text)
-    assert any("did not show it" in m for m in text)
+    assert any("did not show them" in m and f"#{unseen.pk}" in m for m in text)
     assert "Published 1." in text
+
+    # Malformed versions (a non-ASCII digit among them) are versions not shown: no 500.
+    for name, value in ((f"_version_{edited.pk}", "\u00b2"), ("_version_\u00b2", "1"),
+                        ("expected_version", "\u00b2"), (f"_version_{edited.pk}", "-1")):
+        r = client.post(changelist, {"action": "publish_selected", name: value,
+                                     "_selected_action": [edited.pk]})
+        assert r.status_code == 302
+    assert Report.objects.get(pk=edited.pk).review_state == V.DRAFT
 
     client.post(changelist, {"action": "reject_selected", "apply": "1", "reason": "Stale.",
                              f"_version_{edited.pk}": edited.version,
