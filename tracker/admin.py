@@ -29,6 +29,7 @@ from deadlines import engine
 from tracker import editorial, models, services
 from tracker import vocabulary as V
 from tracker.models import fold
+from tracker.numbers import whole_number
 
 # ---------------------------------------------------------------- shared pieces
 
@@ -490,19 +491,18 @@ SEEN_VERSION = "_version_"  # + pk: the version of a draft as the list showed it
 def _seen_versions(request: HttpRequest) -> dict[int, int]:
     """pk -> version the reviewer saw: from the list's hidden inputs, or for the one
     draft of a change form its `expected_version`."""
-    def number(text: str) -> int | None:  # ASCII digits only: int("²") fails
-        return int(text) if text.isascii() and text.isdigit() else None
-
     seen: dict[int, int] = {}
     for name, value in request.POST.items():
         if name.startswith(SEEN_VERSION):
-            pk, version = number(name.removeprefix(SEEN_VERSION)), number(value)
+            pk, version = whole_number(name.removeprefix(SEEN_VERSION)), whole_number(value)
             if pk is not None and version is not None:
                 seen[pk] = version
     selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
-    expected = number(request.POST.get("expected_version", ""))
-    if len(selected) == 1 and number(selected[0]) is not None and expected is not None:
-        seen.setdefault(number(selected[0]), expected)
+    if len(selected) == 1:
+        pk = whole_number(selected[0])
+        expected = whole_number(request.POST.get("expected_version", ""))
+        if pk is not None and expected is not None:
+            seen.setdefault(pk, expected)
     return seen
 
 

@@ -21,9 +21,8 @@ from django.http import Http404
 from tracker.api import prepared
 from tracker.api.conditional import data_version
 from tracker.models import Agreement, Clause, Obligation
+from tracker.numbers import whole_number
 
-# Ids are 64-bit: a longer number is no obligation (and must not reach the database).
-_MAX_ID = 2**63
 _lock = threading.Lock()
 _agreements: dict[str, object] = {"version": None, "rows": {}}
 
@@ -54,10 +53,10 @@ def _sql() -> str:
 def obligation(pk: object) -> Obligation:
     """The obligation with id `pk` (any URL text; 404 when it is not one), with its
     `agreement` and `clause` (number only) attached."""
-    text = str(pk)
-    if not (text.isascii() and text.isdigit()) or int(text) >= _MAX_ID:
+    number = whole_number(pk)
+    if number is None:
         raise Http404
-    found = prepared.rows("tracker_obligation_detail", _sql(), [int(text)])
+    found = prepared.rows("tracker_obligation_detail", _sql(), [number])
     if not found:
         raise Http404
     *values, clause_number = found[0]

@@ -13,15 +13,16 @@ from deadlines import engine
 from tracker import vocabulary as V
 from tracker.api.params import MAX_YEAR, MIN_YEAR
 from tracker.models import Obligation, Source
+from tracker.numbers import whole_number
 
 
 def obligation_from(value: str | None) -> Obligation | None:
-    """The obligation a query string or POST names by pk; None unless it is all digits
-    (anything else would reach the database as a malformed integer)."""
-    value = (value or "").strip()
-    if not value.isascii() or not value.isdigit():
+    """The obligation a query string or POST names by pk; None unless it is a whole
+    number (anything else would reach the database as a malformed integer)."""
+    pk = whole_number((value or "").strip())
+    if pk is None:
         return None
-    return Obligation.objects.select_related("agreement").filter(pk=int(value)).first()
+    return Obligation.objects.select_related("agreement").filter(pk=pk).first()
 
 
 def parse_instant(text: str, obligation: Obligation | None) -> datetime | date:
