@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -10,7 +9,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config.mail import mailers_from_url
-from tests.sqlite_run import ROOT, sqlite_env
+from tests.sqlite_run import ROOT, probe, sqlite_env
 
 SMTP = "django.core.mail.backends.smtp.EmailBackend"
 
@@ -57,8 +56,7 @@ def test_a_bad_mail_url_is_refused_without_repeating_it(url, message):
 
 
 PRINT_MAIL = """
-import json, django
-django.setup()
+import json
 from django.conf import settings
 from django.core import mail
 print(json.dumps({"admins": settings.ADMINS, "sender": settings.SERVER_EMAIL,
@@ -66,31 +64,23 @@ print(json.dumps({"admins": settings.ADMINS, "sender": settings.SERVER_EMAIL,
 """
 
 
-def settings_with(tmp_path, **env: str) -> subprocess.CompletedProcess:
-    """The settings as a process starting with `env` would read them."""
-    return subprocess.run([sys.executable, "-c", PRINT_MAIL], cwd=ROOT, text=True,
-                          capture_output=True, timeout=60,
-                          env=sqlite_env(tmp_path / "db.sqlite3", **env))
-
-
 def test_the_environment_reaches_the_settings(tmp_path):
-    done = settings_with(tmp_path, EMAIL_URL="smtp+tls://bot:s3cret@mail.example.org:587",
-                         ADMINS="ops@example.org,desk@example.org",
-                         SERVER_EMAIL="tracker@example.org")
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = probe(sqlite_env(tmp_path / "db.sqlite3",
+                           EMAIL_URL="smtp+tls://bot:s3cret@mail.example.org:587",
+                           ADMINS="ops@example.org,desk@example.org",
+                           SERVER_EMAIL="tracker@example.org"), PRINT_MAIL)
     assert out == {"admins": ["ops@example.org", "desk@example.org"],
                    "sender": "tracker@example.org", "backend": "django.core.mail.backends.smtp"}
 
 
 def test_development_mail_goes_to_the_console(tmp_path):
-    done = settings_with(tmp_path)  # DEBUG, no EMAIL_URL
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = probe(sqlite_env(tmp_path / "db.sqlite3"), PRINT_MAIL)  # DEBUG, no EMAIL_URL
     assert out["backend"] == "django.core.mail.backends.console" and out["admins"] == []
 
 
 def test_a_bad_mail_url_stops_the_start(tmp_path):
-    done = settings_with(tmp_path, EMAIL_URL="smtp://bot:Secr3t/xyz@mail.example.org")
+    env = sqlite_env(tmp_path / "db.sqlite3", EMAIL_URL="smtp://bot:Secr3t/xyz@mail.example.org")
+    done = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "EMAIL_URL is malformed" in done.stderr and "Secr3t" not in done.stderr
