@@ -7,7 +7,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
-FIXTURE := fixtures/nov-2020-trilateral.yaml
+# Every agreement file at the top of fixtures/: the November 2020 statement first, then
+# the agreements that followed it, named by date (YYYY-MM-DD-...) so that sorting them
+# loads each after those it builds on. tests/loader/test_fixture_files.py checks it.
+FIXTURES := fixtures/nov-2020-trilateral.yaml $(sort $(wildcard fixtures/[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]-*.yaml))
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
@@ -34,7 +37,7 @@ install: $(STAMP)
 run: install
 	@mkdir -p var/broker var/broker-processed
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-true} $(PY) manage.py load_agreement $(FIXTURE)
+	DEBUG=$${DEBUG:-true} $(PY) manage.py load_agreement $(FIXTURES)
 	DEBUG=$${DEBUG:-true} scripts/run-all.sh
 
 services:

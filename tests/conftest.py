@@ -8,6 +8,10 @@ import pytest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 NOV_2020 = FIXTURES / "nov-2020-trilateral.yaml"
+# Every agreement file at the top of fixtures/, in the order `make run` loads them: the
+# 2020 statement first, then the agreements that followed, named YYYY-MM-DD-....yaml.
+FOLLOW_ON = sorted(FIXTURES.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]-*.yaml"))
+AGREEMENT_FILES = [NOV_2020, *FOLLOW_ON]
 
 
 @pytest.fixture
@@ -16,6 +20,15 @@ def nov2020(db):
     from tracker.loader import load_agreement_file
 
     return load_agreement_file(NOV_2020)
+
+
+@pytest.fixture
+def all_agreements(db):
+    """Every agreement file, loaded in `make run`'s order (not yet swept): slug -> Agreement."""
+    from tracker.loader import load_agreement_file
+
+    loaded = [load_agreement_file(path) for path in AGREEMENT_FILES]
+    return {agreement.slug: agreement for agreement in loaded}
 
 
 @pytest.fixture

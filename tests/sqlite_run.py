@@ -11,6 +11,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NOV_2020 = "fixtures/nov-2020-trilateral.yaml"
+# `make run` loads every agreement file: the 2020 statement first, then those that
+# followed it in date order (the Makefile's FIXTURES).
+AGREEMENT_FILES = [NOV_2020, *sorted(
+    str(p.relative_to(ROOT))
+    for p in (ROOT / "fixtures").glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]-*.yaml")
+)]
 # A developer's own mail settings stay out of the subprocess (tests set what they need).
 MAIL_VARIABLES = ("EMAIL_URL", "ADMINS", "SERVER_EMAIL")
 
@@ -39,9 +45,9 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 def loaded(env: dict[str, str], sweep: bool = True) -> None:
-    """Migrate the database and load the November 2020 file (and sweep it)."""
+    """Migrate the database and load every agreement file as `make run` does (and sweep)."""
     manage(env, "migrate", "--noinput", "-v", "0")
-    manage(env, "load_agreement", NOV_2020)
+    manage(env, "load_agreement", *AGREEMENT_FILES)
     if sweep:
         manage(env, "sweep")
 

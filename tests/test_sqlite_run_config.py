@@ -18,7 +18,8 @@ detail = c.get(f"/api/v1/obligations/{kalbajar.pk}/")
 listed = c.get("/api/v1/obligations/", {"page_size": 100})
 exported = c.get("/api/v1/obligations/", {"format": "csv"})
 pages = {path: c.get(path).status_code for path in (
-    "/", "/agreements/nov-2020-trilateral/", "/map/", "/places/?q=Berdzor",
+    "/", "/agreements/nov-2020-trilateral/", "/agreements/jan-2021-moscow-statement/",
+    "/agreements/aug-2025-washington-declaration/", "/map/", "/places/?q=Berdzor",
     f"/agreements/nov-2020-trilateral/{kalbajar.slug}/",
 )}
 print(json.dumps({
@@ -45,7 +46,9 @@ def test_sqlite_serves_the_november_2020_file(tmp_path):
     assert change["sources"] and change["sources"][0]["published_at"][:4] == "2020"
     assert detail["locations"][0]["label"] == "Kalbajar / Karvachar"
     assert detail["sources"] and all(s["url"].startswith("http") for s in detail["sources"])
-    assert detail in out["listed"] and len(out["listed"]) == 17
-    assert out["csv"].count("\n") == 18  # header and 17 rows
+    # Every agreement file is loaded, as `make run` does: 18 terms of the 2020 statement
+    # and 15 of the six agreements that followed it.
+    assert detail in out["listed"] and len(out["listed"]) == 33
+    assert out["csv"].count("\n") == 34  # header and 33 rows
     assert out["missing"] == 404
     assert out["pages"] == dict.fromkeys(out["pages"], 200)
