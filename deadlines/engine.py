@@ -308,9 +308,19 @@ def timeline(facts: Facts, until: datetime) -> list[Transition]:
             continue
         status, report = _status_at(facts, instant)
         if status != current:
-            transitions.append(Transition(instant, current, status, report))
+            transitions.append(
+                Transition(instant, current, status, report or _reported_at(facts, instant))
+            )
             current = status
     return transitions
+
+
+def _reported_at(facts: Facts, instant: datetime) -> ReportFact | None:
+    """The report that occurred at `instant`, when a status changed then without one
+    deciding the new status: a violation ended returns a term to `in_force`, which
+    rests on no report, yet the ending report caused the change and is named."""
+    return max((r for r in facts.reports if r.occurred_at == instant),
+               key=lambda r: r.id or 0, default=None)
 
 
 # ---------------------------------------------------------------- assessment

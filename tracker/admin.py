@@ -24,6 +24,8 @@ from django.utils.html import format_html
 from rest_framework.authtoken.admin import TokenAdmin as BaseTokenAdmin
 from rest_framework.authtoken.models import Token, TokenProxy
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import DeletedObject
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from deadlines import engine
 from tracker import editorial, models, services
@@ -41,10 +43,26 @@ class HistoryAdmin(SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None):
         return True
 
+    def get_historical_record_context_helper(self, request, historical_record):
+        return _HistoryChanges(self.model, historical_record)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
             raise PermissionDenied("History is read only; edit the object itself.")
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class _HistoryChanges(HistoricalRecordContextHelper):
+    """simple_history shows an empty reference (no reviewer yet) as "Deleted user
+    (pk=None)": an empty one is shown as empty, and only a row that really went is
+    called deleted."""
+
+    def prepare_delta_change_value(self, change, value):
+        if isinstance(value, DeletedObject):
+            if value.pk is None:
+                return "—"
+            return f"{value.model._meta.verbose_name} #{value.pk} (deleted)"
+        return super().prepare_delta_change_value(change, value)
 
 
 class VersionedForm(forms.ModelForm):

@@ -60,10 +60,18 @@ class StaleEdit(Exception):
 
     @property
     def message(self) -> str:
+        if self.current_version is not None and self.expected_version > self.current_version:
+            # Not a lost race: the client sent a version this object never had.
+            return (
+                f"{obj_label(self.obj)} has never been at version {self.expected_version}: "
+                f"its current version is {self.current_version}. Nothing was saved. Read it "
+                "again and send the `version` it shows with your change."
+            )
         head = (
             f"{obj_label(self.obj)} was changed by someone else since you opened it "
             f"(version {self.expected_version} → {self.current_version}); "
-            "your save was refused and nothing was overwritten."
+            "your save was refused and nothing was overwritten. Read it again, check "
+            "what changed, and send your change with the current version."
         )
         if not self.changes:
             return head

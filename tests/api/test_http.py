@@ -146,6 +146,22 @@ def test_schema_and_docs_served_locally(client, db):
     assert "/static/drf_spectacular_sidecar/" in html
 
 
+def test_the_schema_shows_public_reads_as_public_and_writes_as_signed(client, db):
+    paths = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()[
+        "paths"]
+    assert paths["/api/v1/obligations/"]["get"]["security"] == []
+    assert paths["/api/v1/calendar.ics"]["get"]["security"] == []
+    # Drafts are visible to editors: the token stays optional there, and required to write.
+    assert {} in paths["/api/v1/reports/"]["get"]["security"]
+    assert {} not in paths["/api/v1/reports/"]["post"]["security"]
+    assert paths["/api/v1/reports/"]["post"]["security"]
+
+
+def test_redoc_links_land_on_the_one_reference(client, db):
+    r = client.get("/api/redoc/")
+    assert r.status_code == 301 and r["Location"] == "/api/docs/"
+
+
 @pytest.mark.parametrize(
     "path",
     [

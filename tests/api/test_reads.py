@@ -142,10 +142,21 @@ def test_ordering_whitelist_and_tiebreak(client, world):
     assert pairs == sorted(pairs)
 
 
-def test_bad_page_is_json_404(client, world):
-    r = client.get(OBL, {"page": "abc"})
-    assert r.status_code == 404 and r.json()["detail"]
-    assert client.get(OBL, {"page": 99}).status_code == 404
+@pytest.mark.parametrize("param, value", [
+    ("page", "abc"), ("page", "0"), ("page", "-1"), ("page", "²"), ("page", "1.5"),
+    ("page_size", "abc"), ("page_size", "-5"), ("page_size", "0"), ("page_size", "٣"),
+])
+def test_a_malformed_page_or_page_size_is_a_400_naming_it(client, world, param, value):
+    r = client.get(OBL, {param: value})
+    assert r.status_code == 400, r.content
+    assert param in r.json()["errors"]
+
+
+def test_a_page_past_the_end_is_json_404_and_last_is_the_last(client, world):
+    r = client.get(OBL, {"page": 99})
+    assert r.status_code == 404 and "past the last page" in r.json()["detail"]
+    last = client.get(OBL, {"page": "last", "page_size": 4}).json()
+    assert last["next"] is None and last["previous"] is not None
 
 
 def test_unknown_paths_are_json(client, world):

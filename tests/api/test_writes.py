@@ -202,3 +202,33 @@ def test_other_methods_refused(client, world, editor):
     assert c.delete(f"{REPORTS}1/").status_code == 405
     assert c.put(f"/api/v1/obligations/{world.ceasefire.pk}/", {}).status_code == 405
     assert client.post("/api/v1/obligations/", {}).status_code in (401, 405)
+
+
+def test_a_draft_posted_over_real_http_answers_201_with_its_location(
+    transactional_db, live_server, settings
+):
+    """Through a real WSGI server (the test client skips the WSGI checks on headers):
+    201 with a Location a client can follow, and exactly one draft stored."""
+    import json
+    import urllib.request
+
+    from rest_framework.authtoken.models import Token
+
+    from tests.api.conftest import _user, build_world
+
+    settings.ALLOWED_HOSTS = ["*"]
+    world = build_world()
+    token = Token.objects.create(user=_user("http-editor", "editor"))
+    request = urllib.request.Request(  # noqa: S310 - the test's own live server
+        f"{live_server.url}{REPORTS}", data=json.dumps(body(world)).encode(), method="POST",
+        headers={"Authorization": f"Token {token.key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        assert response.status == 201
+        location = response.headers["Location"]
+        created = json.load(response)
+    assert location == created["url"] and location.endswith(f"{REPORTS}{created['id']}/")
+    assert Report.objects.filter(summary="Truce holds along the border.").count() == 1
+    follow = urllib.request.Request(location, headers={"Authorization": f"Token {token.key}"})
+    with urllib.request.urlopen(follow, timeout=30) as response:  # noqa: S310
+        assert json.load(response)["id"] == created["id"]

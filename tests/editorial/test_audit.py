@@ -64,6 +64,14 @@ def test_an_api_write_records_who(world, users):
     changes = {c.field: (c.old, c.new) for c in records[2].diff_against(records[1]).changes}
     assert changes["review_state"] == (V.DRAFT, V.PUBLISHED)
 
+    # The admin's history page shows the reviewer arriving, not a "deleted user" before.
+    admin = Client()
+    admin.force_login(users.admin)
+    page = admin.get(reverse("admin:tracker_report_history", args=[report.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200 and "pk=None" not in html and "Deleted user" not in html
+    assert str(users.reviewer) in html
+
 
 def test_a_sweep_change_is_recorded_as_a_status_event(world, users):
     with time_machine.travel(datetime(2020, 11, 12, tzinfo=UTC), tick=False):

@@ -34,6 +34,16 @@ def test_a_stale_version_is_refused_with_what_changed(world, users):
     assert Report.objects.get(pk=report.pk).summary == "First edit."
 
 
+def test_a_version_the_object_never_had_is_named_as_such(world, users):
+    report = completed_draft(world, users.editor)  # at version 1
+    with pytest.raises(editorial.StaleEdit) as caught:
+        editorial.update_draft(report, user=users.editor, version=7, summary="From nowhere.")
+    message = caught.value.message
+    assert "never been at version 7" in message and "current version is 1" in message
+    assert "7 → 1" not in message  # no backwards "change" that never happened
+    assert Report.objects.get(pk=report.pk).summary != "From nowhere."
+
+
 def test_publishing_a_draft_that_changed_since_review_is_refused(world, users):
     report = completed_draft(world, users.editor)
     seen = report.version

@@ -232,6 +232,23 @@ def test_violation_spans_and_status_since_after_it_ends():
     ]
 
 
+def test_every_transition_a_report_caused_names_it():
+    facts = E.Facts(
+        kind=V.ONGOING,
+        zone=BAKU,
+        effective_at=EFFECTIVE,
+        reports=(
+            E.ReportFact(V.CLAIM_VIOLATION, utc(2022, 12, 12), id=1),
+            E.ReportFact(V.CLAIM_VIOLATION_ENDED, utc(2023, 9, 30), id=3),
+        ),
+    )
+    start, violated, ended = E.timeline(facts, utc(2024, 1, 1))
+    assert start.report is None  # entry into force: no report caused it
+    assert (violated.to_status, violated.report.id) == (V.VIOLATED, 1)
+    # Back in force rests on no report, but the ending report caused the change.
+    assert (ended.to_status, ended.report.id) == (V.IN_FORCE, 3)
+
+
 # --- open ---------------------------------------------------------------------------
 
 

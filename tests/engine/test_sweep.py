@@ -177,8 +177,9 @@ def test_a_retracted_completion_is_superseded_and_the_correction_is_an_event():
 def test_a_late_report_of_a_closed_past_episode_enters_the_history():
     o = ObligationFactory(kind=V.ONGOING, due_date=None)
     sweep.run(utc(2023, 6, 1))
-    ReportFactory(obligation=o, claim=V.CLAIM_VIOLATION, occurred_at=utc(2023, 3, 5))
-    ReportFactory(obligation=o, claim=V.CLAIM_VIOLATION_ENDED, occurred_at=utc(2023, 3, 6))
+    began = ReportFactory(obligation=o, claim=V.CLAIM_VIOLATION, occurred_at=utc(2023, 3, 5))
+    ended = ReportFactory(obligation=o, claim=V.CLAIM_VIOLATION_ENDED,
+                          occurred_at=utc(2023, 3, 6))
     services.facts_changed([o.pk])
     sweep.run(utc(2023, 6, 2))
     got = list(StatusEvent.current.filter(obligation=o).order_by("effective_at")
@@ -188,6 +189,10 @@ def test_a_late_report_of_a_closed_past_episode_enters_the_history():
         (V.IN_FORCE, V.VIOLATED, utc(2023, 3, 5), V.CAUSE_FACTS),
         (V.VIOLATED, V.IN_FORCE, utc(2023, 3, 6), V.CAUSE_FACTS),
     ]
+    # Each transition names the report that caused it, the ending one included.
+    reports = list(StatusEvent.current.filter(obligation=o).order_by("effective_at")
+                   .values_list("report_id", flat=True))
+    assert reports == [None, began.pk, ended.pk]
 
 
 @pytest.mark.django_db

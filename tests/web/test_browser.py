@@ -206,3 +206,21 @@ def test_screenshots_at_desktop_and_phone_width(browser, site):
     ]:
         shoot(browser, site, path, name)
     assert (ARTIFACTS / "overview-375.png").exists()
+
+
+def test_the_api_reference_fetches_nothing_from_outside(browser, site):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    watch = Watch(pg, site)
+    pg.goto(f"{site}/api/docs/")
+    pg.wait_for_selector(".opblock", timeout=30000)  # the operations are drawn
+    pg.wait_for_load_state("networkidle")
+    assert pg.locator(".opblock-summary-path", has_text="/api/v1/obligations/").count() >= 1
+    # Public reads carry no lock; the write does.
+    read = pg.locator(".opblock-get", has=pg.locator("[data-path='/api/v1/obligations/']"))
+    assert read.locator(".authorization__btn").count() == 0
+    write = pg.locator(".opblock-post", has=pg.locator("[data-path='/api/v1/reports/']"))
+    assert write.locator(".authorization__btn").count() == 1
+    watch.check()
+    context.close()
+

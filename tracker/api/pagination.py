@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from tracker.api.params import as_of_label
+from tracker.numbers import whole_number
 
 
 class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+    invalid_page_message = "Page {page_number} is past the last page ({message})."
+
+    # DRF falls back to the default for a malformed page size and answers a malformed
+    # page number with 404: a client's typo then looks like a result. Both are the
+    # client's mistake, so a 400 names the parameter; 404 stays for a page past the end.
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        number = whole_number(raw)
+        if not number:
+            raise ValidationError({self.page_size_query_param: [
+                f"Give a whole number from 1 to {self.max_page_size} (larger sizes are "
+                f"capped at {self.max_page_size})."
+            ]})
+        return min(number, self.max_page_size)
+
+    def get_page_number(self, request, paginator) -> int:
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None:
+            return 1
+        if raw in self.last_page_strings:
+            return paginator.num_pages
+        number = whole_number(raw)
+        if not number:
+            raise ValidationError({self.page_query_param: [
+                "Give a page number from 1 (or `last`)."
+            ]})
+        return number
 
     def get_paginated_response(self, data) -> Response:
         return Response(

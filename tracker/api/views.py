@@ -481,7 +481,9 @@ class ReportViewSet(ReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelVi
             )
         report = self.get_queryset().get(pk=report.pk)
         body = serializers.ReportSerializer(report, context=self.get_serializer_context()).data
-        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
+        # `url` is DRF's Hyperlink, a str subclass that a WSGI server refuses as a header.
+        location = str(body["url"])
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
 
     @extend_schema(
         request=serializers.PublishSerializer,
