@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from tracker.api.params import as_of_label
+from tracker.instants import AsOf
 
 
 class Pagination(PageNumberPagination):
@@ -13,13 +13,13 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
-    def get_paginated_response(self, data) -> Response:
+    def get_paginated_response(self, data, as_of: AsOf | None = None) -> Response:
         return Response(
             {
                 "count": self.page.paginator.count,
                 "next": self.get_next_link(),
                 "previous": self.get_previous_link(),
-                "as_of": as_of_label(getattr(self.request, "as_of", None)),
+                "as_of": as_of.label if as_of else None,
                 "results": data,
             }
         )
