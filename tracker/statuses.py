@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from itertools import product
 from types import SimpleNamespace
@@ -37,44 +37,15 @@ from tracker.models import Agreement, Obligation, Party
 # ---------------------------------------------------------------- one obligation at a time
 
 
-def _stored_facts(obligation: Obligation) -> engine.Facts:
-    """What of the facts the engine needs to describe a stored status: the dates and the
-    term (no reports or changes: the stored summary already holds what they said)."""
-    agreement = obligation.agreement
-    term = None
-    if obligation.term_years:
-        term = engine.Term(
-            years=obligation.term_years,
-            renews_years=obligation.renews_years,
-            notice_months=obligation.notice_months,
-        )
-    return engine.Facts(
-        kind=obligation.kind,
-        zone=agreement.zone,
-        effective_at=agreement.effective_at,
-        warning_days=agreement.warning_days,
-        starts_at=obligation.starts_at,
-        ends_at=obligation.ends_at,
-        term=term,
-    )
+# The summary columns the sweep stores, named as `engine.Summary`'s fields.
+SUMMARY_COLUMNS = tuple(f.name for f in fields(engine.Summary) if f.name != "reports")
 
 
 def stored_assessment(obligation: Obligation, now: datetime) -> engine.Assessment:
     """The assessment the sweep stored, with what moves with the clock derived at `now`."""
-    summary = engine.Summary(
-        due_date=obligation.due_date,
-        due_at=obligation.due_at,
-        due_soon_at=obligation.due_soon_at,
-        active_at=obligation.active_at,
-        active_status=obligation.active_status,
-        violated_at=obligation.violated_at,
-        done_at=obligation.done_at,
-        done_status=obligation.done_status,
-        facts_from=obligation.facts_from,
-        facts_until=obligation.facts_until,
-    )
+    summary = engine.Summary(**{c: getattr(obligation, c) for c in SUMMARY_COLUMNS})
     return engine.describe(
-        _stored_facts(obligation), summary, obligation.status or V.PENDING,
+        facts_of(obligation, dated=False), summary, obligation.status or V.PENDING,
         obligation.status_since, now,
     )
 
