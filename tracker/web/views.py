@@ -19,7 +19,6 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import timezone
 
 from deadlines import engine
 from deadlines.facts import facts_of, with_facts
@@ -131,7 +130,7 @@ def time_control(
     `each_zone`: a date is read in each agreement's own zone (agreements in several
     zones are shown)."""
     at = asof.at(zone)
-    now = timezone.now()
+    now = asof.now
     first = (start or at).astimezone(zone).date()
     last = max(now, at).astimezone(zone).date()
     value = at.astimezone(zone).date()
