@@ -346,13 +346,24 @@ class Assessment:
         """The status rests on a report marked unconfirmed."""
         return bool(self.report and self.report.unconfirmed)
 
+    @property
+    def report_id(self) -> int | None:
+        """The id of the report that decided the status, when one did."""
+        return self.report.id if self.report else None
+
 
 def assess(
-    facts: Facts, at: datetime, history: list[Transition] | None = None
+    facts: Facts,
+    at: datetime,
+    history: list[Transition] | None = None,
+    *,
+    with_history: bool = True,
 ) -> Assessment:
     """The status at `at` and what explains it. `history` may be passed in when the
-    caller already has `timeline(facts, at)`, to avoid replaying twice."""
-    if history is None:
+    caller already has `timeline(facts, at)`, to avoid replaying twice. Without
+    `with_history` the timeline is not replayed and `status_since` is None: counts and
+    map markers need no more, and the replay costs several times the rest."""
+    if history is None and with_history:
         history = timeline(facts, at)
     summary = summarize(facts, at)
     status, column = classify(summary, at)
@@ -361,19 +372,37 @@ def assess(
         # The timeline and the classification are the same rules; guard the invariant.
         assert history[-1].to_status == status, (history[-1], status)
     report = summary.reports.get(column) if column else None
+    return describe(facts, summary, status, since, at, report)
 
-    days_remaining = days_overdue = None
-    if summary.due_date and status in (V.PENDING, V.DUE_SOON, V.OVERDUE):
-        delta = (summary.due_date - local_date(at, facts.zone)).days
-        if status == V.OVERDUE:
-            days_overdue = max(0, -delta)
-        else:
-            days_remaining = max(0, delta)
 
+def days_left(
+    status: str, due_date: date | None, at: datetime, zone: ZoneInfo
+) -> tuple[int | None, int | None]:
+    """(days_remaining, days_overdue) at `at`, counted in local days; None when the
+    status has no open deadline."""
+    if not due_date or status not in (V.PENDING, V.DUE_SOON, V.OVERDUE):
+        return None, None
+    delta = (due_date - local_date(at, zone)).days
+    if status == V.OVERDUE:
+        return None, max(0, -delta)
+    return max(0, delta), None
+
+
+def describe(
+    facts: Facts,
+    summary: Summary,
+    status: str,
+    since: datetime | None,
+    at: datetime,
+    report: ReportFact | None = None,
+) -> Assessment:
+    """The assessment of `status` (held since `since`) at `at`, with what moves with
+    the clock (days left, the running term's end) derived from `summary` and `facts`.
+    `assess` builds it from the facts; a stored summary from the sweep gives the same."""
+    days_remaining, days_overdue = days_left(status, summary.due_date, at, facts.zone)
     ends = notice = None
     if facts.term and status != V.TERMINATED:
         ends, notice = term_end(facts, at), notice_deadline(facts, at)
-
     return Assessment(
         at=at,
         status=status,

@@ -41,12 +41,14 @@ def with_facts(queryset: QuerySet[Obligation]) -> QuerySet[Obligation]:
     )
 
 
-def facts_of(obligation: Obligation) -> engine.Facts:
-    """The engine's view of one obligation (prefetched by `with_facts`, or queried)."""
-    changes = getattr(obligation, "fact_changes", None)
+def facts_of(obligation: Obligation, *, dated: bool = True) -> engine.Facts:
+    """The engine's view of one obligation (prefetched by `with_facts`, or queried).
+    Without `dated`: its dates and term only, no changes or reports (no query), which
+    is all a stored summary needs to be described at an instant."""
+    changes = getattr(obligation, "fact_changes", None) if dated else ()
     if changes is None:
         changes = list(fact_changes().filter(obligation=obligation))
-    reports = getattr(obligation, "fact_reports", None)
+    reports = getattr(obligation, "fact_reports", None) if dated else ()
     if reports is None:
         reports = list(fact_reports().filter(obligation=obligation))
     agreement = obligation.agreement

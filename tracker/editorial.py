@@ -28,7 +28,7 @@ from deadlines import engine
 from deadlines.facts import facts_of
 from tracker import services
 from tracker import vocabulary as V
-from tracker.api.params import MAX_YEAR, MIN_YEAR
+from tracker.instants import InstantError, check_year
 from tracker.models import DeadlineChange, Obligation, Report, Source
 
 EDITOR, REVIEWER, ADMIN = "editor", "reviewer", "admin"
@@ -152,8 +152,12 @@ def _aware(value: Any, field: str, errors: dict) -> datetime | None:
 def _in_year_range(value: Any, field: str, errors: dict) -> bool:
     """False (with a field message) for a date far outside any agreement: near datetime's
     limits, converting it to UTC or to a local midnight overflows."""
-    if isinstance(value, date) and not MIN_YEAR <= value.year <= MAX_YEAR:
-        errors.setdefault(field, []).append(f"Give a year between {MIN_YEAR} and {MAX_YEAR}.")
+    if not isinstance(value, date):
+        return True
+    try:
+        check_year(value)
+    except InstantError as exc:
+        errors.setdefault(field, []).append(str(exc))
         return False
     return True
 

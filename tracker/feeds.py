@@ -20,7 +20,9 @@ from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from icalendar import Calendar, Event
 
+from tracker import statuses
 from tracker import vocabulary as V
+from tracker.instants import AsOf
 from tracker.models import Agreement, DeadlineChange, Obligation, StatusEvent
 
 FEED_SIZE = 100
@@ -39,8 +41,10 @@ def _label(status: str) -> str:
 
 
 def calendar_for(obligations: list[Obligation], request: HttpRequest | None = None) -> bytes:
-    """The .ics body for these obligations (deadlines only; others have no date)."""
+    """The .ics body for these obligations (deadlines only; others have no date), with
+    their statuses now."""
     ids = [o.pk for o in obligations]
+    state = statuses.states_for(obligations, AsOf())
     # Deadline changes in force now, per obligation, in one query.
     changes: dict[int, int] = {}
     now = timezone.now()
@@ -69,10 +73,11 @@ def calendar_for(obligations: list[Obligation], request: HttpRequest | None = No
         event.add("dtstamp", now)
         event.add("dtstart", o.due_date)
         event.add("dtend", o.due_date + timedelta(days=1))
-        event.add("summary", f"Due: {o.title} [{_label(o.status)}]")
+        status = state[o.pk].status
+        event.add("summary", f"Due: {o.title} [{_label(status)}]")
         lines = [
             f"Agreement: {o.agreement.title}",
-            f"Status: {_label(o.status)}",
+            f"Status: {_label(status)}",
             f"Responsible: {', '.join(p.name for p in o.responsible.all()) or '—'}",
         ]
         if o.original_due_date and o.original_due_date != o.due_date:

@@ -10,10 +10,11 @@ from rest_framework import serializers as drf
 from rest_framework.test import APIRequestFactory
 
 from deadlines import sweep
-from tracker import selectors
+from tracker import statuses
 from tracker import vocabulary as V
 from tracker.api.relations import relations_for
 from tracker.api.serializers import ObligationSerializer
+from tracker.instants import AsOf
 from tracker.models import Obligation
 
 from .test_formats import read_csv
@@ -28,23 +29,24 @@ class DeclaredFields(ObligationSerializer):
 
 
 def _reference(obligations, at, request) -> list[dict]:
-    states = selectors.states_for(obligations, at)
+    states = statuses.states_for(obligations, at)
     out = []
     for o in obligations:
         o.state = states[o.pk]
         o.public_changes = list(
             o.deadline_changes.filter(review_state=V.PUBLISHED).order_by("agreed_at", "id")
         )
-        out.append(dict(DeclaredFields(o, context={"request": request}).data))
+        out.append(dict(DeclaredFields(o, context={"request": request, "as_of": at}).data))
     return out
 
 
 def _fast(obligations, at, request) -> list[dict]:
-    states = selectors.states_for(obligations, at)
+    states = statuses.states_for(obligations, at)
     related = relations_for([o.pk for o in obligations])
     for o in obligations:
         o.state, o.relations = states[o.pk], related[o.pk]
-    return ObligationSerializer(obligations, many=True, context={"request": request}).data
+    return ObligationSerializer(obligations, many=True,
+                                context={"request": request, "as_of": at}).data
 
 
 @pytest.mark.parametrize("at", [None, "2020-11-14", "2020-11-21", "2022-12-20", "2024-06-01"])
@@ -53,7 +55,7 @@ def test_fast_representation_equals_declared_fields(nov2020, at):
 
     sweep.run()
     request = APIRequestFactory().get("/api/v1/obligations/")
-    when = date.fromisoformat(at) if at else None
+    when = AsOf(date.fromisoformat(at) if at else None)
     obligations = list(Obligation.objects.select_related("agreement", "clause"))
     expected = _reference(obligations, when, request)
     got = _fast(list(Obligation.objects.select_related("agreement", "clause")), when, request)

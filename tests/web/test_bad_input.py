@@ -13,10 +13,9 @@ from django.core.cache import cache
 from deadlines import sweep
 from deadlines.engine import due_instant
 from tests.web.test_views import AGREEMENT, text
-from tracker import selectors
 from tracker import vocabulary as V
+from tracker.instants import AsOf, as_of
 from tracker.models import Agreement, Clause, Location, Obligation, Report, StatusEvent
-from tracker.web.queries import parse_as_of
 
 pytestmark = pytest.mark.django_db
 PAGES = ["/", AGREEMENT, f"{AGREEMENT}kalbajar-return/", "/map/", "/places/"]
@@ -56,13 +55,16 @@ def test_as_of_at_the_range_edges_answers(client, world, value):
 
 def test_web_and_api_read_as_of_alike():
     baku = ZoneInfo("Asia/Baku")
-    asof = parse_as_of("2020-11-15T12:00:00+04:00", baku)
-    assert asof.at == datetime(2020, 11, 15, 8, tzinfo=UTC)
+    asof = as_of("2020-11-15T12:00:00+04:00", local_zone=baku)
+    assert asof.at(baku) == datetime(2020, 11, 15, 8, tzinfo=UTC)
+    assert asof == as_of("2020-11-15T12:00:00+04:00")  # the API's reading
     # A naive time (the page's own extension) is local to the page's zone.
-    assert parse_as_of("2020-11-15T12:00", baku).at == asof.at
-    assert parse_as_of("2020-11-15 12:00:00 04:00", baku).at == asof.at  # "+" lost in a URL
-    day = parse_as_of("2020-11-15", baku)
-    assert day.date_only and day.at == selectors.instant_for(date(2020, 11, 15), baku)
+    assert as_of("2020-11-15T12:00", local_zone=baku).at(baku) == asof.at(baku)
+    # "+" lost in a URL
+    assert as_of("2020-11-15 12:00:00 04:00", local_zone=baku).at(baku) == asof.at(baku)
+    day = as_of("2020-11-15", local_zone=baku)
+    assert day.date_only and day.at(baku) == AsOf(date(2020, 11, 15)).at(baku)
+    assert day.at(baku) == datetime(2020, 11, 15, 19, 59, 59, 999999, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------- text reaching the database
@@ -170,7 +172,7 @@ def test_overview_reads_a_date_in_each_agreements_zone(client, two_zones, fresh_
         # The latest changes stop at each agreement's own end of the day.
         for e in r.context["events"]:
             zone = ZoneInfo(e["event"].timezone)
-            assert e["event"].effective_at <= selectors.instant_for(date(2020, 11, 20), zone)
+            assert e["event"].effective_at <= AsOf(date(2020, 11, 20)).at(zone)
         assert StatusEvent.objects.filter(
             obligation__agreement__slug="east", to_status=V.OVERDUE
         ).exists()

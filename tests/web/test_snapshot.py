@@ -13,8 +13,9 @@ from django.db.models import F
 
 from deadlines import sweep, tasks
 from tests.web.conftest import EFFECTIVE, World
-from tracker import selectors, services
+from tracker import services, statuses
 from tracker import vocabulary as V
+from tracker.instants import AsOf
 from tracker.models import Obligation, OverviewSnapshot, Report
 from tracker.web import snapshot
 
@@ -83,7 +84,7 @@ def test_a_replay_from_the_command_shows_at_once(client, world):
     call_command("sweep", as_of="2020-11-16T00:00:00+04:00", stdout=StringIO())
     r, how = overview(client)
     assert how == HELD
-    expected = selectors.status_counts(world.agreement)
+    expected = statuses.status_counts_many([world.agreement], AsOf())[world.agreement.pk]
     assert shown(r) == {s: n for s, n in expected.items() if n}
     assert r.context["overdue_total"] == 0
     assert expected[V.PENDING] >= 4  # Aghdam, Gazakh, Kalbajar, Lachin not yet due
@@ -157,10 +158,11 @@ def test_counts_equal_a_fresh_count_of_the_rows(world):
     counts = snapshot.refresh()
     assert counts.by_agreement == {
         world.agreement.pk: {
-            s: n for s, n in selectors.status_counts(world.agreement).items()
+            s: n for s, n in statuses.status_counts_many(
+                [world.agreement], AsOf())[world.agreement.pk].items()
         }
     }
-    per_party = selectors.party_compliance(world.agreement)
+    per_party = statuses.party_compliance_many([world.agreement], AsOf())[world.agreement.pk]
     assert {pk: dict(c) for pk, c in counts.by_party.items()} == {
         p.party.pk: p.counts for p in per_party
     }

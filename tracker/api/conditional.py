@@ -1,11 +1,10 @@
 """ETags for read endpoints, computed before any data is read.
 
-The tag fingerprints everything a response can depend on: the data version (the
-newest StatusEvent and the newest audit-history row of every content model: each
-write to those models adds one, a change of stored status adds an event), the
-request (path, every query parameter, the negotiated format, the user), and the
-current UTC hour (days remaining/overdue move with the clock). Two indexed MAX()
-lookups per table in one query; a revalidation never touches the data itself.
+The tag fingerprints everything a response can depend on: the data version
+(`tracker.versions`: one indexed MAX() per table, in one query), the request (path,
+every query parameter, the negotiated format, the user), and the current UTC hour
+(days remaining/overdue move with the clock). A revalidation never touches the data
+itself.
 
 Known blind spot: many-to-many edits that save no model (e.g. adding a location to
 an obligation from a shell) do not move the version until the next model write,
@@ -14,7 +13,6 @@ so responses may be served stale for at most `max-age` plus the next write.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import time
 from datetime import UTC, datetime
@@ -22,31 +20,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import connection
 
-from tracker import models
-
-_VERSIONED = (
-    models.Agreement,
-    models.Party,
-    models.Location,
-    models.Source,
-    models.Clause,
-    models.ClauseVariant,
-    models.Obligation,
-    models.DeadlineChange,
-    models.Report,
-)
-
-
-@functools.cache
-def _version_sql() -> str:
-    # Identifiers come from model metadata (quoted), never from a request. Built once:
-    # simple_history's `Model.history` builds a manager class on every access.
-    q = connection.ops.quote_name
-    tables = [(models.StatusEvent._meta.db_table, "id")]
-    tables += [(m.history.model._meta.db_table, "history_id") for m in _VERSIONED]
-    parts = [f"(SELECT MAX({q(col)}) FROM {q(table)})" for table, col in tables]  # noqa: S608
-    return "SELECT " + ", ".join(parts)
-
+from tracker import models, versions
 
 # The version is remembered per process for this long: a burst of requests costs one
 # query a second, and a change is seen at most this late by another process (writes
@@ -62,9 +36,9 @@ def data_version() -> str:
     if value is not None and now - float(_memo["at"]) < VERSION_TTL_SECONDS:
         return str(value)
     with connection.cursor() as cursor:
-        cursor.execute(_version_sql())
+        cursor.execute(versions.sql())
         row = cursor.fetchone()
-    value = ".".join(str(v or 0) for v in row)
+    value = versions.of(row)
     _memo.update(value=value, at=now)
     return value
 
@@ -146,7 +120,7 @@ def _connect() -> None:
     as the sweep's, within VERSION_TTL_SECONDS)."""
     from django.db.models.signals import m2m_changed, post_delete, post_save
 
-    for model in (*_VERSIONED, models.StatusEvent):
+    for model in (*versions.VERSIONED, models.StatusEvent):
         post_save.connect(forget, sender=model, dispatch_uid=f"api-version-{model.__name__}")
         post_delete.connect(forget, sender=model, dispatch_uid=f"api-version-d-{model.__name__}")
     m2m_changed.connect(forget, dispatch_uid="api-version-m2m")

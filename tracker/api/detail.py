@@ -50,6 +50,19 @@ def _sql() -> str:
     )
 
 
+def _converted(values: list) -> list:
+    """Values as the ORM would give them. psycopg2 already returns aware datetimes;
+    SQLite (`make run`) returns them naive unless the backend's converters run."""
+    table = Obligation._meta.db_table
+    out = []
+    for f, value in zip(Obligation._meta.concrete_fields, values, strict=True):
+        col = f.get_col(table)
+        for convert in connection.ops.get_db_converters(col) + f.get_db_converters(connection):
+            value = convert(value, col, connection)
+        out.append(value)
+    return out
+
+
 def obligation(pk: object) -> Obligation:
     """The obligation with id `pk` (any URL text; 404 when it is not one), with its
     `agreement` and `clause` (number only) attached."""
@@ -60,6 +73,8 @@ def obligation(pk: object) -> Obligation:
     if not found:
         raise Http404
     *values, clause_number = found[0]
+    if connection.vendor != "postgresql":
+        values = _converted(values)
     row = Obligation.from_db(connection.alias, None, values)
     row.agreement = agreement(row.agreement_id)
     row.clause = Clause(pk=row.clause_id, number=clause_number) if row.clause_id else None

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import datetime
 
 from django import forms
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
-from tracker import selectors
+from tracker import instants, statuses
 from tracker import vocabulary as V
-from tracker.api.params import MAX_YEAR, MIN_YEAR
+from tracker.instants import AsOf, InstantError
 from tracker.models import (
     Agreement,
     Location,
@@ -51,22 +51,34 @@ class CommaChoiceFilter(filters.Filter):
 
 
 class InstantField(IsoDateTimeField):
-    """An ISO 8601 instant, made UTC, in a sane range (the database rejects odd offsets
-    such as -21:12 and years before 1 AD in some zones)."""
+    """An ISO 8601 instant with an offset, made UTC (`tracker.instants`: the database
+    rejects odd offsets such as -21:12 and years before 1 AD in some zones)."""
 
     def to_python(self, value):
-        parsed = super().to_python(value)
-        if parsed is None:
+        if value in self.empty_values:
             return None
-        if timezone.is_naive(parsed):
-            raise forms.ValidationError("Give an offset (e.g. +04:00 or Z).")
-        if not (MIN_YEAR <= parsed.year <= MAX_YEAR):
-            raise forms.ValidationError(f"Give a year between {MIN_YEAR} and {MAX_YEAR}.")
-        return parsed.astimezone(UTC)
+        try:
+            parsed = instants.parse(value)
+        except InstantError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        if not isinstance(parsed, datetime):
+            raise forms.ValidationError(str(InstantError(value)))
+        return parsed
 
 
 class InstantFilter(filters.IsoDateTimeFilter):
     field_class = InstantField
+
+
+class FilterBackend(DjangoFilterBackend):
+    """Hands the view's answered point in time to FilterSets that read statuses."""
+
+    def get_filterset_kwargs(self, request, queryset, view) -> dict:
+        kwargs = super().get_filterset_kwargs(request, queryset, view)
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and issubclass(filterset_class, ObligationFilter):
+            kwargs["as_of"] = view.as_of
+        return kwargs
 
 
 def _slug_filter(model, label: str, field_name: str, **kw) -> filters.ModelChoiceFilter:
@@ -86,6 +98,12 @@ def search_places(value: str) -> QuerySet[Location]:
 
 
 class ObligationFilter(filters.FilterSet):
+    """Obligations; `status` is read at the request's point in time (`as_of`)."""
+
+    def __init__(self, *args, as_of: AsOf | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.as_of = as_of if as_of is not None else AsOf()
+
     agreement = _slug_filter(Agreement, "Agreement slug", "agreement")
     kind = filters.ChoiceFilter(choices=V.KINDS)
     category = filters.CharFilter(method="filter_category", label="Category (e.g. withdrawal)")
@@ -153,7 +171,7 @@ class ObligationFilter(filters.FilterSet):
     def filter_status(self, queryset, name, value):
         if not value:
             return queryset
-        return selectors.filter_status(queryset, value, getattr(self.request, "as_of", None))
+        return statuses.filter_status(queryset, value, self.as_of)
 
 
 class AgreementFilter(filters.FilterSet):

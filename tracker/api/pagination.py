@@ -6,7 +6,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from tracker.api.params import as_of_label
+from tracker.instants import AsOf
 from tracker.numbers import whole_number
 
 
@@ -44,13 +44,13 @@ class Pagination(PageNumberPagination):
             ]})
         return number
 
-    def get_paginated_response(self, data) -> Response:
+    def get_paginated_response(self, data, as_of: AsOf | None = None) -> Response:
         return Response(
             {
                 "count": self.page.paginator.count,
                 "next": self.get_next_link(),
                 "previous": self.get_previous_link(),
-                "as_of": as_of_label(getattr(self.request, "as_of", None)),
+                "as_of": as_of.label if as_of else None,
                 "results": data,
             }
         )

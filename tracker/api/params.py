@@ -1,14 +1,14 @@
-"""Query parameters shared by several endpoints (`as_of`), parsed once, strictly."""
+"""The `as_of` query parameter as the API documents it and reports its errors.
+
+What a value means is `tracker.instants`' to say; the API only names the parameter in
+its 400."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 from rest_framework.exceptions import ValidationError
 
-from tracker.selectors import At
-
-MIN_YEAR, MAX_YEAR = 1900, 2999
+from tracker import instants
+from tracker.instants import AsOf, InstantError
 
 AS_OF_HELP = (
     "Answer as the tracker would have at this point in time. An ISO 8601 instant with an "
@@ -19,39 +19,9 @@ AS_OF_HELP = (
 )
 
 
-def parse_as_of(raw: str | None) -> At:
-    """`None` when absent; a date or an aware datetime; a 400 for anything else."""
-    if raw is None:
-        return None
-    value = raw.strip()
-    if not value:
-        raise ValidationError({"as_of": ["Give a date (YYYY-MM-DD) or an instant with offset."]})
+def as_of(raw: str | None) -> AsOf:
+    """`?as_of=` (absent: now); a 400 naming `as_of` for a value that cannot be used."""
     try:
-        if len(value) == 10:
-            return _in_range(date.fromisoformat(value))
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(
-            {"as_of": [f"{raw!r} is neither a date (YYYY-MM-DD) nor an ISO 8601 instant."]}
-        ) from None
-    if parsed.tzinfo is None:
-        raise ValidationError(
-            {"as_of": ["An instant needs an offset (e.g. +04:00 or Z); or give a date."]}
-        )
-    return _in_range(parsed).astimezone(UTC)
-
-
-def _in_range(value):
-    # Far outside any agreement, and near datetime's limits, where day arithmetic overflows.
-    if not (MIN_YEAR <= value.year <= MAX_YEAR):
-        raise ValidationError({"as_of": [f"Give a year between {MIN_YEAR} and {MAX_YEAR}."]})
-    return value
-
-
-def as_of_label(at: At) -> str | None:
-    """How the answered point in time is echoed back (body `as_of`, header `X-As-Of`)."""
-    if at is None:
-        return None
-    if isinstance(at, datetime):
-        return at.isoformat().replace("+00:00", "Z")
-    return at.isoformat()
+        return instants.as_of(raw)
+    except InstantError as exc:
+        raise ValidationError({"as_of": [str(exc)]}) from exc

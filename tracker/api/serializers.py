@@ -1,13 +1,14 @@
 """Read shapes of the public API, and the one write shape (a draft report).
 
-Obligation status fields are read from `obj.state` (a `tracker.selectors.ObligationState`
-the view attaches): the stored status now, or the engine's answer for `as_of`.
+Obligation status fields are read from `obj.state` (the `deadlines.engine.Assessment`
+the view attaches from `tracker.statuses`): the stored status now, or the engine's
+answer for `as_of`. The answered point in time (`tracker.instants.AsOf`) comes in the
+context as `as_of`.
 """
 
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime
 
 from django.urls import reverse as django_reverse
 from drf_spectacular.types import OpenApiTypes
@@ -15,10 +16,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from tracker import instants
 from tracker import vocabulary as V
-from tracker.api.params import MAX_YEAR, MIN_YEAR
 from tracker.api.relations import date_text as _date
 from tracker.api.relations import instant_text as _instant
+from tracker.instants import InstantError
 from tracker.models import (
     Agreement,
     DeadlineChange,
@@ -132,7 +134,7 @@ class AgreementSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_as_of(self, obj: Agreement) -> str | None:
-        return self.context.get("as_of_label")
+        return self.context["as_of"].label
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_obligations(self, obj: Agreement) -> str:
@@ -190,13 +192,13 @@ class ObligationSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_as_of(self, obj: Obligation) -> str | None:
-        return _instant(obj.state.at) if not obj.state.stored else None
+        return _instant(obj.state.at) if self.context["as_of"].explicit else None
 
     def to_representation(self, obj: Obligation) -> dict:
         """The declared fields above are the schema; the values are built here directly
         (a list page, a detail and a CSV export are the API's hottest paths, and DRF's
         per-field machinery cost more than the queries). `obj` carries `state`
-        (`tracker.selectors.ObligationState`) and `relations`
+        (`deadlines.engine.Assessment`) and `relations`
         (`tracker.api.relations.Relations`), attached by the view.
         `tests/api/test_representation.py` checks the two agree field for field."""
         state, rel, agreement = obj.state, obj.relations, obj.agreement
@@ -372,25 +374,13 @@ class SourceInputField(serializers.Field):
     }
 )
 class InstantOrDateField(serializers.Field):
-    default_error_messages = {
-        "invalid": "Give an ISO 8601 instant with offset, or a date.",
-        "year": f"Give a year between {MIN_YEAR} and {MAX_YEAR}.",
-    }
+    default_error_messages = {"invalid": instants.EXPECTED}
 
     def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
         try:
-            if len(data.strip()) == 10:
-                value = date.fromisoformat(data.strip())
-            else:
-                value = datetime.fromisoformat(data.strip())
-        except ValueError:
-            self.fail("invalid")
-        # Near datetime's limits, making it a local midnight or UTC overflows.
-        if not MIN_YEAR <= value.year <= MAX_YEAR:
-            self.fail("year")
-        return value
+            return instants.parse(data)
+        except InstantError as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from exc
 
     def to_representation(self, value):
         return value.isoformat()

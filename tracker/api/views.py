@@ -1,4 +1,4 @@
-"""Public REST API v1. Thin: parse, call selectors/editorial, serialize.
+"""Public REST API v1. Thin: parse, call statuses/editorial, serialize.
 
 Every read: `as_of` parsed once (400 on garbage), ETag checked before any data is
 read (304), Cache-Control suited to the caller, JSON errors. Every list: stable
@@ -16,11 +16,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -36,16 +34,17 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from deadlines.facts import with_facts
-from tracker import editorial, feeds, selectors
+from tracker import editorial, feeds, statuses
 from tracker import vocabulary as V
-from tracker.api import detail, fastcache, filters, serializers
+from tracker.api import detail, fastcache, filters, params, serializers
 from tracker.api.conditional import anonymous_etag, etag_for, matches
 from tracker.api.exceptions import NotModified, ServeCached
 from tracker.api.pagination import Pagination
-from tracker.api.params import AS_OF_HELP, as_of_label, parse_as_of
+from tracker.api.params import AS_OF_HELP
 from tracker.api.relations import relations_for
 from tracker.api.renderers import CSVRenderer, ICalendarRenderer, csv_lines
 from tracker.api.throttles import AnonThrottle
+from tracker.instants import AsOf
 from tracker.models import (
     Agreement,
     Location,
@@ -122,8 +121,10 @@ class ReadMixin:
 
     pagination_class = Pagination
     throttle_classes = [AnonThrottle]
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [filters.FilterBackend]
     supports_as_of = False
+    # The point in time this request answers for, parsed in `initial` (None before).
+    as_of: AsOf | None = None
     csv_columns: list[str] = []
 
     # The format a request with no Accept preference and no ?format= gets.
@@ -179,7 +180,7 @@ class ReadMixin:
         raw = request.query_params.get("as_of")
         if raw is not None and not self.supports_as_of:
             raise ValidationError({"as_of": ["This endpoint does not travel in time."]})
-        request.as_of = parse_as_of(raw)
+        self.as_of = params.as_of(raw)
         self.etag = None
         self.cache_key = None
         if request.method in ("GET", "HEAD"):
@@ -222,7 +223,7 @@ class ReadMixin:
                     key, _pack(r.headers, r.content), RESPONSE_CACHE_SECONDS, shared=shared
                 )
             )
-        label = as_of_label(getattr(request, "as_of", None))
+        label = self.as_of.label if self.as_of else None
         if label and response.status_code == 200 and "X-As-Of" not in response:
             response["X-As-Of"] = label
         patch_vary_headers(response, ["Authorization"])
@@ -243,6 +244,12 @@ class ReadMixin:
     def prepare(self, rows: list) -> list:
         """Attach what serialization needs beyond the queryset (states, counts)."""
         return rows
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "as_of": self.as_of}
+
+    def get_paginated_response(self, data) -> Response:
+        return self.paginator.get_paginated_response(data, self.as_of)
 
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
@@ -294,16 +301,14 @@ class AgreementViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
                    "status_counts", "url"]
 
     def prepare(self, rows: list) -> list:
-        at = self.request.as_of
-        self._counts = selectors.status_counts_many(rows, at)
-        self._parties = selectors.party_compliance_many(rows, at)
+        self._counts = statuses.status_counts_many(rows, self.as_of)
+        self._parties = statuses.party_compliance_many(rows, self.as_of)
         return rows
 
     def get_serializer_context(self) -> dict:
         context = super().get_serializer_context()
         context["status_counts"] = getattr(self, "_counts", {})
         context["party_counts"] = getattr(self, "_parties", {})
-        context["as_of_label"] = as_of_label(getattr(self.request, "as_of", None))
         return context
 
 
@@ -325,12 +330,12 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[Obligation]:
         # Related objects are read by `prepare` (tracker.api.relations), not prefetched.
         queryset = Obligation.objects.select_related("agreement", "clause")
-        if getattr(self.request, "as_of", None) is not None:
+        if self.as_of is not None and self.as_of.explicit:
             queryset = with_facts(queryset)
         return queryset
 
     def filter_queryset(self, queryset):
-        if self.request.as_of is not None:
+        if self.as_of.explicit:
             ordering = self.request.query_params.get("ordering", "")
             if "status" in ordering:
                 raise ValidationError(
@@ -339,14 +344,14 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
         return super().filter_queryset(queryset)
 
     def get_object(self) -> Obligation:
-        if self.request.as_of is not None:
+        if self.as_of.explicit:
             return super().get_object()
         obligation = detail.obligation(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
         self.check_object_permissions(self.request, obligation)
         return obligation
 
     def prepare(self, rows: list) -> list:
-        states = selectors.states_for(rows, self.request.as_of)
+        states = statuses.states_for(rows, self.as_of)
         related = relations_for([o.pk for o in rows])
         for o in rows:
             o.state = states[o.pk]
@@ -365,18 +370,13 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
         """Every change of status from entry into force to `as_of` (default: now), with the
         report that decided it."""
         obligation = self.get_object()
-        transitions = selectors.obligation_timeline(obligation, request.as_of)
+        transitions = statuses.timeline(obligation, self.as_of)
         report_ids = {t.report.id for t in transitions if t.report and t.report.id}
         reports = Report.objects.in_bulk(report_ids)
-        until = (
-            selectors.instant_for(request.as_of, obligation.agreement.zone)
-            if request.as_of is not None
-            else None
-        )
         body = {
             "obligation": obligation.pk,
             "url": reverse("api:obligation-detail", args=[obligation.pk], request=request),
-            "as_of": until or timezone.now(),
+            "as_of": self.as_of.at(obligation.agreement.zone),
             "transitions": [
                 {
                     "at": t.at,
@@ -389,7 +389,7 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
         }
         data = serializers.HistorySerializer(body, context={"request": request}).data
         response = Response(data)
-        if until is not None:
+        if self.as_of.explicit:
             response["X-As-Of"] = data["as_of"]
         return response
 
@@ -410,12 +410,12 @@ class EventViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if self.action != "list" and request.as_of is not None:
+        if self.action != "list" and self.as_of.explicit:
             raise ValidationError({"as_of": ["Only the list of events travels in time."]})
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
-        return selectors.events_until(queryset, self.request.as_of)
+        return statuses.events_until(queryset, self.as_of)
 
 
 @extend_schema_view(

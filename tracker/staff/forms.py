@@ -6,12 +6,12 @@ from datetime import date, datetime
 
 from django import forms
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import slugify
 
 from deadlines import engine
+from tracker import instants
 from tracker import vocabulary as V
-from tracker.api.params import MAX_YEAR, MIN_YEAR
+from tracker.instants import InstantError, check_year
 from tracker.models import Obligation, Source
 from tracker.numbers import whole_number
 
@@ -26,36 +26,20 @@ def obligation_from(value: str | None) -> Obligation | None:
 
 
 def parse_instant(text: str, obligation: Obligation | None) -> datetime | date:
-    """"2020-11-20" (a local date), "2020-11-20 14:00" (local time in the agreement's
-    zone) or an ISO 8601 instant with an offset."""
-    text = (text or "").strip()
+    """"2020-11-20" (a local date), "2020-11-20 14:00" (local time in the obligation's
+    agreement's zone, once it is chosen) or an ISO 8601 instant with an offset."""
+    zone = obligation.agreement.zone if obligation is not None else None
     try:
-        day = parse_date(text)
-    except ValueError:  # well formed but impossible, e.g. 2020-02-30
-        day = None
-    if day is not None:
-        return _in_range(day)
-    try:
-        moment = parse_datetime(text)
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise forms.ValidationError(
-            "Enter a date (2020-11-20), a local time (2020-11-20 14:00) or an instant with an"
-            " offset (2020-11-20T14:00+04:00)."
-        )
-    if timezone.is_naive(moment):
-        if obligation is None:
-            raise forms.ValidationError("Pick the obligation first, or give an offset.")
-        moment = moment.replace(tzinfo=obligation.agreement.zone)
-    return _in_range(moment)
+        return instants.parse(text or "", local_zone=zone)
+    except InstantError as exc:
+        raise forms.ValidationError(str(exc)) from exc
 
 
 def _in_range(value: date) -> date:
-    # Near datetime's limits, a local midnight or the conversion to UTC overflows.
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise forms.ValidationError(f"Give a year between {MIN_YEAR} and {MAX_YEAR}.")
-    return value
+    try:
+        return check_year(value)
+    except InstantError as exc:
+        raise forms.ValidationError(str(exc)) from exc
 
 
 class NewSourceMixin(forms.Form):

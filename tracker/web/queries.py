@@ -1,13 +1,9 @@
-"""Dashboard read queries that `tracker.selectors` does not cover.
+"""What the dashboard's overview, map and places pages show, read in bounded queries.
 
-The selectors answer per row (fine for an agreement's few dozen obligations). The
-overview and the map must stay cheap with 100,000 obligations, so here the work is
-done in SQL: counts by status with GROUP BY, lists with ORDER BY ... LIMIT.
-
-Statuses come from the stored column for "now". For another instant the engine's
-rules run in SQL (`deadlines.classify.status_at`) on rows whose stored summary holds
-at that instant, and the Python engine on the rest (facts dated after it, rows
-awaiting re-assessment): the same split as `selectors.filter_status`.
+The overview and the map must stay cheap with 100,000 obligations, so the work is
+done in SQL: counts by status with GROUP BY, lists with ORDER BY ... LIMIT. Statuses
+at an instant come from `tracker.statuses` (`split`: SQL where the stored summary
+holds, the engine for the rest).
 """
 
 from __future__ import annotations
@@ -15,21 +11,19 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from types import SimpleNamespace
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When, Window
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
-from deadlines import classify, engine
-from deadlines.facts import fact_changes, fact_reports, facts_of
-from tracker import selectors
+from deadlines import engine
+from deadlines.facts import facts_of
+from tracker import statuses
 from tracker import vocabulary as V
-from tracker.api import params
+from tracker.instants import AsOf
 from tracker.models import Agreement, Obligation, Party, StatusEvent
 from tracker.web import snapshot
 from tracker.web.snapshot import NEXT_DEADLINES, OVERDUE_SHOWN
@@ -48,232 +42,6 @@ COMPLIANCE_GROUPS = [
     ("ended", "Ended", {V.TERMINATED}),
 ]
 LATEST_EVENTS = 15
-
-
-class BadParameter(ValueError):
-    """A query-string value the page cannot use; the view answers 400 with this text."""
-
-
-# ---------------------------------------------------------------- as_of
-
-
-@dataclass(frozen=True)
-class AsOf:
-    """The instant a page answers for. `raw` is None for "now" (stored statuses)."""
-
-    at: datetime
-    raw: datetime | date | None
-    zone: ZoneInfo
-    date_only: bool = False
-
-    @property
-    def explicit(self) -> bool:
-        return self.raw is not None
-
-    @property
-    def selector_at(self) -> datetime | date | None:
-        """What `tracker.selectors` takes: None now, else the date or instant asked for."""
-        return self.raw
-
-    @property
-    def local(self) -> datetime:
-        return self.at.astimezone(self.zone)
-
-    def at_in(self, zone: ZoneInfo) -> datetime:
-        """The instant for an agreement keeping time in `zone`: a date is the end of that
-        day there (DESIGN, the API), whatever zone the page shows times in."""
-        return selectors.instant_for(self.raw, zone) if self.date_only else self.at
-
-
-# Per time zone name: the instant a date stands for there, and the agreements using it.
-Zones = dict[str, tuple[datetime, list[int]]]
-
-
-def zone_instants(asof: AsOf, agreements: Iterable[Agreement]) -> Zones | None:
-    """For a date asked for across agreements whose zones end that day at different
-    instants: each zone's instant and agreements. None when `asof.at` serves them all."""
-    if not asof.date_only:
-        return None
-    zones: Zones = {}
-    for a in agreements:
-        zones.setdefault(a.timezone, (asof.at_in(a.zone), []))[1].append(a.pk)
-    if all(at == asof.at for at, _ in zones.values()):
-        return None
-    return zones
-
-
-def parse_as_of(raw: str | None, zone: ZoneInfo, now: datetime | None = None) -> AsOf:
-    """`?as_of=` as an instant. A date means the end of that day in `zone`
-    (as `tracker.selectors.instant_for` reads it); a naive time is local to `zone`.
-
-    The API's parser (`tracker.api.params.parse_as_of`) does the parsing and the year
-    range check, so a value means the same on both, and the check runs before any
-    conversion to UTC (year 1 or 9999 would overflow there). The page adds only "now"
-    and the naive local time."""
-    now = now or timezone.now()
-    text = (raw or "").strip()
-    if text in ("", "now"):
-        return AsOf(at=now, raw=None, zone=zone)
-    # A "+04:00" offset typed into an unescaped URL arrives as " 04:00".
-    text = text.replace(" ", "+")
-    try:
-        value = params.parse_as_of(_local_offset(text, zone))
-    except ValidationError as exc:
-        reason = exc.detail["as_of"][0] if isinstance(exc.detail, dict) else exc.detail
-        raise BadParameter(
-            f"as_of={text!r} cannot be used: {reason} For example 2020-11-16 or "
-            "2020-11-16T12:00:00Z."
-        ) from exc
-    if isinstance(value, datetime):
-        return AsOf(at=value, raw=value, zone=zone)
-    return AsOf(at=selectors.instant_for(value, zone), raw=value, zone=zone, date_only=True)
-
-
-def _local_offset(text: str, zone: ZoneInfo) -> str:
-    """`text` with `zone`'s offset added when it is a time without one; else unchanged
-    (the API's parser then accepts it or says what is wrong)."""
-    if len(text) <= 10:  # a date, or garbage: not ours to read
-        return text
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    if moment.tzinfo is not None:
-        return text
-    # Attaching a zone never converts, so no year can overflow here.
-    return moment.replace(tzinfo=zone).isoformat()
-
-
-def iso(at: datetime) -> str:
-    """An instant for a URL: UTC with Z, microseconds only when present."""
-    at = at.astimezone(UTC)
-    spec = "microseconds" if at.microsecond else "seconds"
-    return at.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
-
-
-# ---------------------------------------------------------------- split by validity
-
-
-def summary_holds(at: datetime) -> Q:
-    """Rows whose stored summary columns are valid at `at` (see deadlines.classify)."""
-    return (
-        Q(needs_assessment=False)
-        & (Q(facts_from__isnull=True) | Q(facts_from__lte=at))
-        & (Q(facts_until__isnull=True) | Q(facts_until__gt=at))
-        & ~Q(status="")
-    )
-
-
-def split(
-    qs: QuerySet[Obligation], asof: AsOf, zones: Zones | None = None
-) -> tuple[QuerySet, QuerySet]:
-    """(rows whose status SQL can tell, annotated `st`; rows the engine must assess).
-
-    With `zones` (see `zone_instants`) each agreement's rows are read at its own zone's
-    instant, as `selectors.filter_status` does."""
-    if not asof.explicit:
-        return qs.annotate(st=F("status")), qs.none()
-    if not zones:
-        return (
-            qs.filter(summary_holds(asof.at)).annotate(st=classify.status_at(asof.at)),
-            qs.exclude(summary_holds(asof.at)),
-        )
-    holds = Q(pk__in=[])
-    whens = []
-    for at, ids in zones.values():
-        here = Q(agreement_id__in=ids)
-        holds |= here & summary_holds(at)
-        whens.append(When(here, then=classify.status_at(at)))
-    status = Case(*whens, default=Value(V.PENDING), output_field=CharField())
-    return qs.filter(holds).annotate(st=status), qs.exclude(holds)
-
-
-@dataclass(frozen=True)
-class Assessed:
-    """What the overview and the map need of an engine assessment: no history."""
-
-    status: str
-    due_at: datetime | None
-    due_date: date | None
-
-
-@dataclass
-class EngineRow:
-    obligation: Obligation
-    assessment: Assessed
-    parties: list[tuple[int, str, str]] = field(default_factory=list)  # (id, slug, name)
-    places: list[int] = field(default_factory=list)
-
-
-def status_only(facts: engine.Facts, at: datetime) -> Assessed:
-    """The engine's status at `at` without its history: `engine.assess` also replays the
-    whole timeline (for `status_since`), which counts and markers do not show and which
-    costs several times more. Same RULES, same answer (`assess` checks the two agree)."""
-    summary = engine.summarize(facts, at)
-    status, _ = engine.classify(summary, at)
-    return Assessed(status, summary.due_at, summary.due_date)
-
-
-ENGINE_FIELDS = (
-    "id", "agreement_id", "slug", "title", "kind", "due_date", "original_due_date",
-    "starts_at", "ends_at", "term_years", "renews_years", "notice_months",
-)
-
-
-def engine_rows(
-    qs: QuerySet[Obligation],
-    asof: AsOf,
-    agreements: dict[int, Agreement],
-    *,
-    parties: bool = False,
-    places: bool = False,
-) -> list[EngineRow]:
-    """Assess, in Python, the rows SQL cannot classify at `asof` (none when now).
-
-    Their facts are read as plain tuples filtered by a subquery, not through
-    `with_facts`' prefetch: with tens of thousands of rows, building IN lists and
-    model instances costs far more than the engine itself. Same facts: published,
-    not superseded, not retracted (`fact_reports`/`fact_changes`)."""
-    if not asof.explicit:
-        return []
-    rows = list(qs.order_by().only(*ENGINE_FIELDS))
-    if not rows:
-        return []
-    ids = qs.order_by().values("pk")
-    changes: dict[int, list] = defaultdict(list)
-    for oid, due, agreed, pk in fact_changes().filter(obligation__in=ids).values_list(
-        "obligation_id", "due_date", "agreed_at", "id"
-    ):
-        changes[oid].append(SimpleNamespace(due_date=due, agreed_at=agreed, id=pk))
-    reports: dict[int, list] = defaultdict(list)
-    for oid, claim, occurred, pk, unconfirmed in fact_reports().filter(
-        obligation__in=ids
-    ).values_list("obligation_id", "claim", "occurred_at", "id", "unconfirmed"):
-        reports[oid].append(
-            SimpleNamespace(claim=claim, occurred_at=occurred, id=pk, unconfirmed=unconfirmed)
-        )
-    who: dict[int, list] = defaultdict(list)
-    if parties:
-        through = Obligation.responsible.through.objects.filter(obligation__in=ids)
-        for oid, *party in through.values_list(
-            "obligation_id", "party_id", "party__slug", "party__name"
-        ):
-            who[oid].append(tuple(party))
-    where: dict[int, list] = defaultdict(list)
-    if places:
-        through = Obligation.locations.through.objects.filter(obligation__in=ids)
-        for oid, location_id in through.values_list("obligation_id", "location_id"):
-            where[oid].append(location_id)
-    result = []
-    for o in rows:
-        o.agreement = agreements[o.agreement_id]
-        o.fact_changes = changes[o.pk]
-        o.fact_reports = reports[o.pk]
-        result.append(
-            EngineRow(o, status_only(facts_of(o), asof.at_in(o.agreement.zone)), who[o.pk],
-                      where[o.pk])
-        )
-    return result
 
 
 # ---------------------------------------------------------------- overview
@@ -326,7 +94,6 @@ class AgreementCounts:
 
 @dataclass
 class Overview:
-    asof: AsOf
     agreements: list[AgreementCounts]
     next_deadlines: list[DeadlineRow]
     overdue: list[DeadlineRow]
@@ -340,9 +107,18 @@ class Overview:
 def overview_zone(agreements: list[Agreement]) -> ZoneInfo:
     """The zone the page shows times in: the agreements' own when they share one, else
     UTC. Statuses for a bare `as_of` date are still read at the end of that day in each
-    agreement's own zone (`zone_instants`)."""
+    agreement's own zone (`each_zone`)."""
     zones = {a.timezone for a in agreements}
     return ZoneInfo(zones.pop()) if len(zones) == 1 else ZoneInfo("UTC")
+
+
+def each_zone(asof: AsOf, agreements: Iterable[Agreement], at: datetime) -> statuses.Zones | None:
+    """For a date asked for across agreements whose zones end that day at other instants
+    than the page's `at`: each zone's instant and agreements. None when `at` serves all."""
+    zones = statuses.zone_instants(asof, agreements)
+    if not asof.date_only or all(t == at for t, _ in zones.values()):
+        return None
+    return zones
 
 
 def neighbour_events(qs: QuerySet[StatusEvent], at: datetime) -> tuple[datetime | None, ...]:
@@ -380,7 +156,7 @@ EVENT_COLUMNS = (
 
 
 def latest_events(
-    qs: QuerySet[StatusEvent], at: datetime, zones: Zones | None = None
+    qs: QuerySet[StatusEvent], at: datetime, zones: statuses.Zones | None = None
 ) -> tuple[list[EventRow], datetime | None, datetime | None]:
     """The latest status changes up to `at`, and the event instants either side of
     `at` for the time control, in one round trip (two index scans with LIMIT).
@@ -419,17 +195,17 @@ def latest_events(
     return events, prev, nxt
 
 
-def overview(agreements: list[Agreement], asof: AsOf) -> Overview:
-    """Everything the overview shows. Now: 4 queries when the stored aggregates hold
-    (`tracker.web.snapshot`), 6 when they must be counted; as of another instant: 7,
-    plus 3 when some rows need the Python engine. Never a number that grows with the
-    rows."""
+def overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview:
+    """Everything the overview shows, at the page's instant `at`. Now: 4 queries when
+    the stored aggregates hold (`tracker.web.snapshot`), 6 when they must be counted;
+    as of another instant: 7, plus 3 when some rows need the Python engine. Never a
+    number that grows with the rows."""
     if asof.explicit:
-        return _overview(agreements, asof)
-    return _overview_now(agreements, asof)
+        return _overview(agreements, asof, at)
+    return _overview_now(agreements, at)
 
 
-def _overview_now(agreements: list[Agreement], asof: AsOf) -> Overview:
+def _overview_now(agreements: list[Agreement], at: datetime) -> Overview:
     """The overview from stored statuses: the counts and which rows to list from the
     snapshot, the rows themselves, the party names and the events read as they are."""
     counts = snapshot.current()
@@ -453,9 +229,8 @@ def _overview_now(agreements: list[Agreement], asof: AsOf) -> Overview:
         .order_by("name", "pk")
         .values_list("pk", "slug", "name")
     ]
-    latest, prev_event, next_event = latest_events(StatusEvent.current.all(), asof.at)
+    latest, prev_event, next_event = latest_events(StatusEvent.current.all(), at)
     return Overview(
-        asof=asof,
         agreements=list(by_agreement.values()),
         next_deadlines=rows(counts.upcoming),
         overdue=rows(counts.overdue),
@@ -475,13 +250,33 @@ def _pending_for_blank(counts: Counter) -> Counter:
     return result
 
 
-def _overview(agreements: list[Agreement], asof: AsOf) -> Overview:
-    at = asof.at
-    all_rows = Obligation.objects.all()
-    zones = zone_instants(asof, agreements)
-    sql_rows, engine_qs = split(all_rows, asof, zones)
-    python = engine_rows(engine_qs, asof, {a.pk: a for a in agreements}, parties=True)
+def _overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview:
+    """The overview at another instant: SQL where the stored summaries hold, the
+    engine for the other rows, merged."""
+    sql_rows, engine_qs = statuses.split(
+        Obligation.objects.all(), asof, statuses.zone_instants(asof, agreements)
+    )
+    python = statuses.engine_rows(engine_qs, asof, {a.pk: a for a in agreements}, parties=True)
+    by_agreement = _agreement_counts(agreements, sql_rows, python)
+    latest, prev_event, next_event = latest_events(
+        StatusEvent.current.all(), at, each_zone(asof, agreements, at)
+    )
+    return Overview(
+        agreements=list(by_agreement.values()),
+        next_deadlines=_deadline_rows(sql_rows, python, [V.PENDING, V.DUE_SOON],
+                                      NEXT_DEADLINES),
+        overdue=_deadline_rows(sql_rows, python, [V.OVERDUE], OVERDUE_SHOWN),
+        overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
+        parties=_party_rows(sql_rows, python),
+        events=latest,
+        prev_event=prev_event,
+        next_event=next_event,
+    )
 
+
+def _agreement_counts(
+    agreements: list[Agreement], sql_rows: QuerySet, python: list[statuses.EngineRow]
+) -> dict[int, AgreementCounts]:
     by_agreement = {a.pk: AgreementCounts(a) for a in agreements}
     for r in sql_rows.order_by().values("agreement_id", "st").annotate(n=Count("pk")):
         if r["agreement_id"] in by_agreement:
@@ -489,34 +284,29 @@ def _overview(agreements: list[Agreement], asof: AsOf) -> Overview:
     for row in python:
         if row.obligation.agreement_id in by_agreement:
             by_agreement[row.obligation.agreement_id].counts[row.assessment.status] += 1
+    return by_agreement
 
-    upcoming = [
+
+def _deadline_rows(
+    sql_rows: QuerySet, python: list[statuses.EngineRow], wanted: list[str], limit: int
+) -> list[DeadlineRow]:
+    """The first `limit` deadlines in one of the `wanted` statuses, soonest due first."""
+    found = [
         DeadlineRow(o, o.st, o.due_at, o.due_date)
-        for o in sql_rows.filter(kind=V.DEADLINE, st__in=[V.PENDING, V.DUE_SOON])
+        for o in sql_rows.filter(kind=V.DEADLINE, st__in=wanted)
         .select_related("agreement")
-        .order_by("due_at", "pk")[:NEXT_DEADLINES]
+        .order_by("due_at", "pk")[:limit]
     ]
-    upcoming += [
-        DeadlineRow(r.obligation, r.assessment.status, r.assessment.due_at, r.assessment.due_date)
+    found += [
+        DeadlineRow(r.obligation, r.assessment.status, r.assessment.due_at,
+                    r.assessment.due_date)
         for r in python
-        if r.assessment.status in (V.PENDING, V.DUE_SOON) and r.assessment.due_at
+        if r.assessment.status in wanted and r.assessment.due_at
     ]
-    upcoming = sorted(upcoming, key=lambda d: (d.due_at, d.obligation.pk))[:NEXT_DEADLINES]
+    return sorted(found, key=lambda d: (d.due_at, d.obligation.pk))[:limit]
 
-    late = [
-        DeadlineRow(o, o.st, o.due_at, o.due_date)
-        for o in sql_rows.filter(st=V.OVERDUE)
-        .select_related("agreement")
-        .order_by("due_at", "pk")[:OVERDUE_SHOWN]
-    ]
-    late += [
-        DeadlineRow(r.obligation, V.OVERDUE, r.assessment.due_at, r.assessment.due_date)
-        for r in python
-        if r.assessment.status == V.OVERDUE and r.assessment.due_at
-    ]
-    late = sorted(late, key=lambda d: (d.due_at, d.obligation.pk))[:OVERDUE_SHOWN]
-    overdue_total = sum(a.counts[V.OVERDUE] for a in by_agreement.values())
 
+def _party_rows(sql_rows: QuerySet, python: list[statuses.EngineRow]) -> list[PartyRow]:
     parties: dict[int, PartyRow] = {}
     party_counts = (
         sql_rows.order_by()
@@ -534,46 +324,19 @@ def _overview(agreements: list[Agreement], asof: AsOf) -> Overview:
     for er in python:
         for pk, slug, name in er.parties:
             parties.setdefault(pk, PartyRow(pk, slug, name)).counts[er.assessment.status] += 1
-
-    latest, prev_event, next_event = latest_events(StatusEvent.current.all(), at, zones)
-    return Overview(
-        asof=asof,
-        agreements=list(by_agreement.values()),
-        next_deadlines=upcoming,
-        overdue=late,
-        overdue_total=overdue_total,
-        parties=sorted(parties.values(), key=lambda p: (p.name, p.party_id)),
-        events=latest,
-        prev_event=prev_event,
-        next_event=next_event,
-    )
+    return sorted(parties.values(), key=lambda p: (p.name, p.party_id))
 
 
 # ---------------------------------------------------------------- places and the map
 
 
 def location_statuses(
-    qs: QuerySet[Obligation], asof: AsOf, agreements: Iterable[Agreement] = ()
+    qs: QuerySet[Obligation], asof: AsOf, agreements: Iterable[Agreement]
 ) -> dict[int, Counter]:
     """For each location with obligations in `qs`: how many are in each status.
-    `agreements`: those `qs` may hold, whose zones a date is read in."""
-    sql_rows, engine_qs = split(qs, asof, zone_instants(asof, agreements))
-    result: dict[int, Counter] = defaultdict(Counter)
-    rows = (
-        sql_rows.order_by()
-        .values("locations__id", "st")
-        .annotate(n=Count("pk"))
-    )
-    for r in rows:
-        if r["locations__id"] is None:
-            continue
-        result[r["locations__id"]][r["st"] or V.PENDING] += r["n"]
-    agreements = {a.pk: a for a in Agreement.objects.filter(obligations__in=engine_qs.values("pk"))
-                  .distinct()} if asof.explicit else {}
-    for er in engine_rows(engine_qs, asof, agreements, places=True):
-        for location_id in er.places:
-            result[location_id][er.assessment.status] += 1
-    return result
+    `agreements`: those `qs` may hold."""
+    counted = statuses.tally(qs, asof, agreements, ("locations__id",))
+    return defaultdict(Counter, {location_id: c for (location_id,), c in counted.items()})
 
 
 def worst_status(counts: Counter) -> str:

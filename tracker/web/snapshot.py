@@ -9,13 +9,10 @@ obligations, are stored in `OverviewSnapshot` and read from there while they hol
   reassess tasks (`deadlines.tasks`) and `manage.py sweep` call `refresh()`, so the
   first request after a status change finds the counts already made. A request that
   finds them out of date counts by itself (correct, slower) and stores the result.
-* **When a snapshot holds.** Its `version` equals `version()` now and it is younger
-  than `max_age()`. The version is the highest id of every table whose new rows
-  change what the overview counts: status events (the sweep writes one for each
-  status it changes), obligations, responsible-party links, and the obligations'
-  history (simple_history adds a row for each edit or deletion made through the ORM).
-  A change no new row records (a replay moving a status backwards, a bulk `.update()`)
-  shows at the next refresh: the periodic sweep makes one every sweep period, and the
+* **When a snapshot holds.** Its `version` equals the data version now
+  (`tracker.versions`) and it is younger than `max_age()`. A change no new row
+  records (a replay moving a status backwards, a bulk `.update()`) shows at the next
+  refresh: the periodic sweep makes one every sweep period, and the
   age limit bounds it when no worker runs.
 * **Concurrency.** The version is read before the data, so a snapshot is never labelled
   with a version newer than what it counted (at worst older, and then it is not used).
@@ -36,11 +33,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Subquery
 from django.db.models.functions import Now
 
+from tracker import versions
 from tracker import vocabulary as V
-from tracker.models import Obligation, OverviewSnapshot, StatusEvent
+from tracker.models import Obligation, OverviewSnapshot
 
 NEXT_DEADLINES = 10
 OVERDUE_SHOWN = 20
@@ -84,24 +81,6 @@ def max_age() -> timedelta:
 # ---------------------------------------------------------------- version
 
 
-@functools.cache
-def _version_subqueries() -> dict[str, Subquery]:
-    # Each is one backward index scan, LIMIT 1. Built once: simple_history's
-    # `Model.history` builds a manager class on every access.
-    history = Obligation.history.model
-    through = Obligation.responsible.through
-    return {
-        "v_event": Subquery(StatusEvent.objects.order_by("-pk").values("pk")[:1]),
-        "v_obligation": Subquery(Obligation.objects.order_by("-pk").values("pk")[:1]),
-        "v_responsible": Subquery(through.objects.order_by("-pk").values("pk")[:1]),
-        "v_history": Subquery(history.objects.order_by("-history_id").values("history_id")[:1]),
-    }
-
-
-def _version_of(row: dict[str, Any]) -> str:
-    return ".".join(str(row[name] or 0) for name in _version_subqueries())
-
-
 @dataclass(frozen=True)
 class Head:
     """The stored snapshot (if any) with the version and database clock at reading."""
@@ -114,7 +93,7 @@ class Head:
 def head() -> Head:
     """One query: the stored snapshot, the version now and the database's clock."""
     rows = list(
-        OverviewSnapshot.objects.filter(pk=ROW).annotate(now=Now(), **_version_subqueries())
+        OverviewSnapshot.objects.filter(pk=ROW).annotate(now=Now(), **versions.subqueries())
     )
     if not rows:
         # First use (or a test database flushed): make the row, so that every later
@@ -124,12 +103,12 @@ def head() -> Head:
             ignore_conflicts=True,
         )
         rows = list(
-            OverviewSnapshot.objects.filter(pk=ROW).annotate(now=Now(), **_version_subqueries())
+            OverviewSnapshot.objects.filter(pk=ROW).annotate(now=Now(), **versions.subqueries())
         )
     row = rows[0]
-    values = {name: getattr(row, name) for name in _version_subqueries()}
     stored = row if row.version else None
-    return Head(version=_version_of(values), now=row.now, stored=stored)
+    version = versions.of(getattr(row, name) for name in versions.subqueries())
+    return Head(version=version, now=row.now, stored=stored)
 
 
 def holds(state: Head) -> bool:

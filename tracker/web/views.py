@@ -1,4 +1,4 @@
-"""The analyst dashboard: thin views over `tracker.selectors` and `tracker.web.queries`.
+"""The analyst dashboard: thin views over `tracker.statuses` and `tracker.web.queries`.
 
 Every page takes `?as_of=` (a date or an instant) and answers for that instant; a
 bad value, or a filter naming nothing, gets a 400 page that says what was wrong.
@@ -6,22 +6,25 @@ bad value, or a filter naming nothing, gets a 400 page that says what was wrong.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import groupby
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import timezone
 
 from deadlines import engine
 from deadlines.facts import facts_of, with_facts
-from tracker import selectors
+from tracker import instants, statuses
 from tracker import vocabulary as V
+from tracker.instants import AsOf, InstantError
 from tracker.models import (
     Agreement,
     ClauseVariant,
@@ -34,7 +37,6 @@ from tracker.models import (
     fold,
 )
 from tracker.web import map_svg, queries, timeline_svg
-from tracker.web.queries import AsOf, BadParameter, iso
 
 AGREEMENT_ROWS = 500  # obligations listed on one agreement page; filters narrow further
 TIMELINE_ROWS = 60
@@ -62,9 +64,37 @@ def _url(request: HttpRequest, path: str | None = None, **changes) -> str:
     return f"{path or request.path}{'?' + query if query else ''}"
 
 
-def _bad(request: HttpRequest, message: str) -> HttpResponse:
-    return render(request, "web/error.html", {"message": message, "home": reverse("web:overview")},
-                  status=400)
+class BadParameter(ValueError):
+    """A query-string value the page cannot use; the page answers 400 with this text."""
+
+
+def page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A dashboard page: a `BadParameter` anywhere in it is a 400 page saying why."""
+
+    @functools.wraps(view)
+    def answer(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except BadParameter as exc:
+            return render(request, "web/error.html",
+                          {"message": str(exc), "home": reverse("web:overview")}, status=400)
+
+    return answer
+
+
+def _as_of(request: HttpRequest, zone: ZoneInfo) -> AsOf:
+    """`?as_of=`, where a time written without an offset is local to the page's `zone`."""
+    try:
+        return instants.as_of(request.GET.get("as_of"), local_zone=zone)
+    except InstantError as exc:
+        raise BadParameter(f"as_of={exc}") from exc
+
+
+def iso(at: datetime) -> str:
+    """An instant for a URL: UTC with Z, microseconds only when present."""
+    at = at.astimezone(UTC)
+    spec = "microseconds" if at.microsecond else "seconds"
+    return at.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
 
 def _countdown(due_at: datetime, at: datetime) -> str:
@@ -82,27 +112,35 @@ def _local(at: datetime | None, zone: ZoneInfo) -> datetime | None:
     return at.astimezone(zone) if at else None
 
 
+def _shown(asof: AsOf, at: datetime, zone: ZoneInfo) -> str:
+    """How a drawing names the instant it shows."""
+    return f"as of {at.astimezone(zone):%-d %b %Y}" if asof.explicit else "now"
+
+
 def time_control(
     request: HttpRequest,
     asof: AsOf,
+    zone: ZoneInfo,
     start: datetime | None,
     prev: datetime | None,
     nxt: datetime | None,
     each_zone: bool = False,
 ) -> dict:
-    """The banner and the step/slide control every page shows. `each_zone`: a date is
-    read in each agreement's own zone (agreements in several zones are shown)."""
-    zone = asof.zone
-    now = timezone.now()
-    first = (start or asof.at).astimezone(zone).date()
-    last = max(now, asof.at).astimezone(zone).date()
-    value = asof.at.astimezone(zone).date()
+    """The banner and the step/slide control every page shows, in the page's `zone`.
+    `each_zone`: a date is read in each agreement's own zone (agreements in several
+    zones are shown)."""
+    at = asof.at(zone)
+    now = asof.now
+    first = (start or at).astimezone(zone).date()
+    last = max(now, at).astimezone(zone).date()
+    value = at.astimezone(zone).date()
     return {
         "asof": asof,
+        "at": at,
         "is_now": not asof.explicit,
         "each_zone": each_zone,
-        "future": asof.explicit and asof.at > now,
-        "shown_at": asof.local,
+        "future": asof.explicit and at > now,
+        "shown_at": at.astimezone(zone),
         "zone": str(zone),
         "value_date": value.isoformat(),
         "min_date": first.isoformat(),
@@ -129,66 +167,94 @@ def _link(path: str, **params) -> str:
     return f"{path}?{urlencode(params)}" if params else path
 
 
+def _obligation_url(o: Obligation, keep: dict) -> str:
+    return _link(reverse("web:obligation", args=[o.agreement.slug, o.slug]), **keep)
+
+
 # ---------------------------------------------------------------- overview
 
 
+@page
 def overview(request: HttpRequest) -> HttpResponse:
     agreements = list(Agreement.objects.order_by("-signed_at", "slug"))
-    try:
-        asof = queries.parse_as_of(request.GET.get("as_of"), queries.overview_zone(agreements))
-    except BadParameter as exc:
-        return _bad(request, str(exc))
-    data = queries.overview(agreements, asof)
+    zone = queries.overview_zone(agreements)
+    asof = _as_of(request, zone)
+    at = asof.at(zone)
+    data = queries.overview(agreements, asof, at)
     keep = _as_of_param(request)
-    each_zone = queries.zone_instants(asof, agreements) is not None
+    start = min((a.signed_at for a in agreements), default=None)
+    return render(request, "web/overview.html", {
+        "agreements": _agreement_cards(data.agreements, keep),
+        "upcoming": _upcoming(data.next_deadlines, asof, keep),
+        "overdue": (overdue := _overdue(data.overdue, asof, keep)),
+        "overdue_total": data.overdue_total,
+        "overdue_more": data.overdue_total > len(overdue),
+        "see_all": [
+            {"agreement": c.agreement, "n": c.counts[V.OVERDUE],
+             "url": _agreement_url(c.agreement, keep, status=V.OVERDUE)}
+            for c in data.agreements if c.counts[V.OVERDUE]
+        ],
+        "parties": data.parties,
+        "groups": [(key, label) for key, label, _ in queries.COMPLIANCE_GROUPS],
+        "events": _event_rows(data.events, keep),
+        "time": time_control(request, asof, zone, start, data.prev_event, data.next_event,
+                             queries.each_zone(asof, agreements, at) is not None),
+    })
 
-    def agreement_url(a: Agreement, **extra) -> str:
-        return _link(reverse("web:agreement", args=[a.slug]), **keep, **extra)
 
-    def obligation_url(o: Obligation) -> str:
-        return _link(reverse("web:obligation", args=[o.agreement.slug, o.slug]), **keep)
+def _agreement_url(a: Agreement, keep: dict, **extra) -> str:
+    return _link(reverse("web:agreement", args=[a.slug]), **keep, **extra)
 
-    agreements_ctx = [
+
+def _agreement_cards(counted: list[queries.AgreementCounts], keep: dict) -> list[dict]:
+    """Each agreement with its obligations counted by status, each count a link."""
+    return [
         {
             "agreement": c.agreement,
-            "url": agreement_url(c.agreement),
+            "url": _agreement_url(c.agreement, keep),
             "total": c.total,
             "counts": [
-                {"status": status_info(s), "n": n, "url": agreement_url(c.agreement, status=s)}
+                {"status": status_info(s), "n": n,
+                 "url": _agreement_url(c.agreement, keep, status=s)}
                 for s, n in c.ordered
             ],
         }
-        for c in data.agreements
+        for c in counted
     ]
-    upcoming = [
+
+
+def _upcoming(rows: list[queries.DeadlineRow], asof: AsOf, keep: dict) -> list[dict]:
+    """The next deadlines, each with the time left at its agreement's instant."""
+    return [
         {
             "obligation": d.obligation,
-            "url": obligation_url(d.obligation),
+            "url": _obligation_url(d.obligation, keep),
             "agreement": d.agreement,
             "status": status_info(d.status),
             "due_date": d.due_date,
             "due_at": d.due_at,
-            "countdown": _countdown(d.due_at, asof.at_in(d.agreement.zone)),
+            "countdown": _countdown(d.due_at, asof.at(d.agreement.zone)),
         }
-        for d in data.next_deadlines
+        for d in rows
     ]
+
+
+def _overdue(rows: list[queries.DeadlineRow], asof: AsOf, keep: dict) -> list[dict]:
+    """The longest-overdue deadlines, each with its local days overdue."""
     overdue = []
-    for d in data.overdue:
+    for d in rows:
         zone = d.agreement.zone
-        today = engine.local_date(asof.at_in(zone), zone)
-        days = (today - d.due_date).days if d.due_date else None
+        _, days = engine.days_left(V.OVERDUE, d.due_date, asof.at(zone), zone)
         overdue.append({
-            "obligation": d.obligation, "url": obligation_url(d.obligation),
-            "agreement": d.agreement, "due_date": d.due_date,
-            "days": max(0, days) if days is not None else None,
+            "obligation": d.obligation, "url": _obligation_url(d.obligation, keep),
+            "agreement": d.agreement, "due_date": d.due_date, "days": days,
             "status": status_info(V.OVERDUE),
         })
-    see_all = [
-        {"agreement": c.agreement, "n": c.counts[V.OVERDUE],
-         "url": agreement_url(c.agreement, status=V.OVERDUE)}
-        for c in data.agreements if c.counts[V.OVERDUE]
-    ]
-    events = [
+    return overdue
+
+
+def _event_rows(events: list[queries.EventRow], keep: dict) -> list[dict]:
+    return [
         {
             "event": e,
             "from": status_info(e.from_status) if e.from_status else None,
@@ -198,22 +264,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             ),
             "at": e.effective_at.astimezone(ZoneInfo(e.timezone)),
         }
-        for e in data.events
+        for e in events
     ]
-    start = min((a.signed_at for a in agreements), default=None)
-    return render(request, "web/overview.html", {
-        "agreements": agreements_ctx,
-        "upcoming": upcoming,
-        "overdue": overdue,
-        "overdue_total": data.overdue_total,
-        "overdue_more": data.overdue_total > len(overdue),
-        "see_all": see_all,
-        "parties": data.parties,
-        "groups": [(key, label) for key, label, _ in queries.COMPLIANCE_GROUPS],
-        "events": events,
-        "time": time_control(request, asof, start, data.prev_event, data.next_event,
-                             each_zone),
-    })
 
 
 # ---------------------------------------------------------------- agreement
@@ -222,18 +274,25 @@ def overview(request: HttpRequest) -> HttpResponse:
 FILTERS = ("status", "party", "category", "place")
 
 
-def agreement(request: HttpRequest, slug: str) -> HttpResponse:
-    agreement = get_object_or_404(Agreement, slug=slug)
-    try:
-        asof = queries.parse_as_of(request.GET.get("as_of"), agreement.zone)
-    except BadParameter as exc:
-        return _bad(request, str(exc))
-    all_rows = agreement.obligations.all()
+@dataclass(frozen=True)
+class AgreementFilters:
+    """What an agreement page may be narrowed by, and what the request chose."""
+
+    parties: list[Party]
+    categories: list[str]
+    places: list[Location]
+    chosen: dict[str, str]
+    window: str
+
+
+def _agreement_filters(request: HttpRequest, agreement: Agreement) -> AgreementFilters:
+    """The filters offered under `agreement` and those chosen; `BadParameter` naming
+    every chosen value that names nothing here."""
     parties = list(
         Party.objects.filter(obligations__agreement=agreement).distinct().order_by("name")
     )
     categories = list(
-        all_rows.order_by("category").values_list("category", flat=True).distinct()
+        agreement.obligations.order_by("category").values_list("category", flat=True).distinct()
     )
     places = sorted(
         Location.objects.filter(obligations__agreement=agreement).distinct(),
@@ -259,9 +318,13 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         problems.append(f"window={window!r} must be one of " + ", ".join(timeline_svg.WINDOWS)
                         + ".")
     if problems:
-        return _bad(request, " ".join(problems))
+        raise BadParameter(" ".join(problems))
+    return AgreementFilters(parties, categories, places, chosen, window)
 
-    qs = all_rows
+
+def _narrowed(qs: QuerySet[Obligation], chosen: dict[str, str], asof: AsOf) -> QuerySet:
+    """`qs` narrowed by the chosen filters (the status as it stood at `asof`), in clause
+    order."""
     if chosen["party"]:
         qs = qs.filter(responsible__slug=chosen["party"])
     if chosen["category"]:
@@ -269,72 +332,77 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     if chosen["place"]:
         qs = qs.filter(locations__slug=chosen["place"])
     if chosen["status"]:
-        qs = selectors.filter_status(qs, [chosen["status"]], asof.selector_at)
-    qs = qs.distinct().order_by("clause__position", "clause__number", "position", "pk")
+        qs = statuses.filter_status(qs, [chosen["status"]], asof)
+    return qs.distinct().order_by("clause__position", "clause__number", "position", "pk")
+
+
+@page
+def agreement(request: HttpRequest, slug: str) -> HttpResponse:
+    agreement = get_object_or_404(Agreement, slug=slug)
+    zone = agreement.zone
+    asof = _as_of(request, zone)
+    at = asof.at(zone)
+    filters = _agreement_filters(request, agreement)
+    qs = _narrowed(agreement.obligations.all(), filters.chosen, asof)
     total = qs.count()
     rows = list(
         with_facts(qs[:AGREEMENT_ROWS])
         .select_related("clause")
         .prefetch_related("responsible", "locations")
     )
-    states = selectors.states_for(rows, asof.selector_at)
+    states = statuses.states_for(rows, asof)
     keep = _as_of_param(request)
-
-    items = []
-    for o in rows:
-        st = states[o.pk]
-        items.append({
-            "o": o,
-            "state": st,
-            "status": status_info(st.status),
-            "url": _link(reverse("web:obligation", args=[agreement.slug, o.slug]), **keep),
-            "due_local": st.due_date,
-        })
-    clauses = [
-        {"clause": clause, "items": list(group)}
-        for clause, group in groupby(items, key=lambda i: i["o"].clause)
+    items = [
+        {"o": o, "state": states[o.pk], "status": status_info(states[o.pk].status),
+         "url": _obligation_url(o, keep), "due_local": states[o.pk].due_date}
+        for o in rows
     ]
     counts = Counter(i["status"]["key"] for i in items)
-
-    facts = {o.pk: facts_of(o) for o in rows}
-    tl_rows = [(o.title, o.kind, states[o.pk].status, facts[o.pk]) for o in rows[:TIMELINE_ROWS]]
-    begin, end = timeline_svg.window_for(tl_rows, agreement.effective_at, asof.at, window)
-    shown = "now" if not asof.explicit else f"as of {asof.local:%-d %b %Y}"
-    timeline = timeline_svg.draw(tl_rows, begin, end, asof.at, agreement.zone, shown)
-
+    shown = _shown(asof, at, zone)
     markers = _markers(
         [(o, states[o.pk].status) for o in rows],
         lambda loc: _url(request, place=loc.slug, status=None),
     )
-    instants = queries.event_instants(rows, asof.at)
-    prev, nxt = queries.neighbours(instants, asof.at)
-    status_choices = [status_info(s) for s in queries.STATUS_ORDER]
+    prev, nxt = queries.neighbours(queries.event_instants(rows, at), at)
     return render(request, "web/agreement.html", {
         "agreement": agreement,
-        "clauses": clauses,
+        "clauses": [
+            {"clause": clause, "items": list(group)}
+            for clause, group in groupby(items, key=lambda i: i["o"].clause)
+        ],
         "total": total,
         "truncated": total > len(rows),
         "limit": AGREEMENT_ROWS,
         "counts": [(status_info(s), counts[s]) for s in queries.STATUS_ORDER if counts[s]],
-        "parties": parties,
-        "categories": categories,
-        "places": places,
-        "status_choices": status_choices,
-        "chosen": chosen,
-        "filtered": any(chosen.values()),
+        "parties": filters.parties,
+        "categories": filters.categories,
+        "places": filters.places,
+        "status_choices": [status_info(s) for s in queries.STATUS_ORDER],
+        "chosen": filters.chosen,
+        "filtered": any(filters.chosen.values()),
         "clear_url": _link(request.path, **keep),
-        "window": window,
+        "window": filters.window,
         "window_links": [
-            (timeline_svg.WINDOW_LABELS[w], _url(request, window=w), w == window)
+            (timeline_svg.WINDOW_LABELS[w], _url(request, window=w), w == filters.window)
             for w in timeline_svg.WINDOWS
             if w != "around" or asof.explicit
         ],
-        "timeline": timeline,
+        "timeline": _agreement_timeline(agreement, rows, states, at, filters.window, shown),
         "timeline_more": len(rows) > TIMELINE_ROWS,
         "map": map_svg.draw(markers, f"Places under {agreement.title}, {shown}"),
         "legend": [{"m": m, "status": status_info(m.status)} for m in markers],
-        "time": time_control(request, asof, agreement.signed_at, prev, nxt),
+        "time": time_control(request, asof, zone, agreement.signed_at, prev, nxt),
     })
+
+
+def _agreement_timeline(
+    agreement: Agreement, rows: list[Obligation], states: dict, at: datetime, window: str,
+    shown: str,
+) -> str:
+    """The agreement's first TIMELINE_ROWS obligations drawn over the chosen window."""
+    tl_rows = [(o.title, o.kind, states[o.pk].status, facts_of(o)) for o in rows[:TIMELINE_ROWS]]
+    begin, end = timeline_svg.window_for(tl_rows, agreement.effective_at, at, window)
+    return timeline_svg.draw(tl_rows, begin, end, at, agreement.zone, shown)
 
 
 def _markers(pairs, url_for) -> list[map_svg.Marker]:
@@ -370,6 +438,7 @@ def _numbered(where: dict[int, Location], per_place: dict[int, Counter], url_for
 # ---------------------------------------------------------------- obligation
 
 
+@page
 def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpResponse:
     o = get_object_or_404(
         Obligation.objects.select_related("agreement", "clause").prefetch_related(
@@ -384,66 +453,29 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
         slug=obligation_slug,
     )
     agreement = o.agreement
-    try:
-        asof = queries.parse_as_of(request.GET.get("as_of"), agreement.zone)
-    except BadParameter as exc:
-        return _bad(request, str(exc))
-    at = asof.at
+    zone = agreement.zone
+    asof = _as_of(request, zone)
+    at = asof.at(zone)
     facts = facts_of(o)
-    state = selectors.states_for([o], asof.selector_at)[o.pk]
-    history = engine.timeline(facts, at)
+    state = statuses.states_for([o], asof)[o.pk]
     # Which report the status rests on: the stored columns do not say, the engine does.
     assessed = engine.assess(facts, at)
     decider = state.report_id or (
-        assessed.report.id if assessed.report and assessed.status == state.status else None
+        assessed.report_id if assessed.status == state.status else None
     )
-
     changes = list(
         DeadlineChange.objects.filter(obligation=o, review_state=V.PUBLISHED)
         .prefetch_related("sources")
         .order_by("agreed_at", "pk")
     )
     known_changes = [c for c in changes if c.agreed_at <= at]
-    reports = list(
-        Report.objects.filter(obligation=o, review_state=V.PUBLISHED)
-        .select_related("superseded_by", "supersedes")
-        .prefetch_related("sources")
-        .order_by("occurred_at", "pk")
-    )
-    report_rows = []
-    for r in reports:
-        try:
-            newer = r.superseded_by
-        except Report.DoesNotExist:
-            newer = None
-        report_rows.append({
-            "r": r,
-            "claim": dict(V.CLAIMS).get(r.claim, r.claim),
-            "corrected": r.superseded_at is not None,
-            "newer": newer,
-            "decides": decider == r.pk,
-            "occurred": r.occurred_at.astimezone(agreement.zone),
-        })
+    report_rows = _report_rows(o, decider)
     known_reports = [row for row in report_rows if row["r"].occurred_at <= at]
-    later_reports = len(report_rows) - len(known_reports)
-
     keep = _as_of_param(request)
-    zone = agreement.zone
-    history_rows = [
-        {
-            "at": t.at.astimezone(zone),
-            "from": status_info(t.from_status) if t.from_status else None,
-            "to": status_info(t.to_status),
-            "report_id": t.report.id if t.report else None,
-        }
-        for t in history
-    ]
     window_rows = [(o.title, o.kind, state.status, facts)]
     which = "deadlines" if o.kind == V.DEADLINE else "all"
     begin, end = timeline_svg.window_for(window_rows, agreement.effective_at, at, which)
-    shown = "now" if not asof.explicit else f"as of {asof.local:%-d %b %Y}"
-    instants = queries.event_instants([o], at)
-    prev, nxt = queries.neighbours(instants, at)
+    prev, nxt = queries.neighbours(queries.event_instants([o], at), at)
     return render(request, "web/obligation.html", {
         "o": o,
         "agreement": agreement,
@@ -454,15 +486,55 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
         "changes": known_changes,
         "later_changes": len(changes) - len(known_changes),
         "reports": known_reports,
-        "later_reports": later_reports,
-        "history": list(reversed(history_rows)),
-        "timeline": timeline_svg.draw(window_rows, begin, end, at, zone, shown),
+        "later_reports": len(report_rows) - len(known_reports),
+        "history": _history_rows(engine.timeline(facts, at), zone),
+        "timeline": timeline_svg.draw(window_rows, begin, end, at, zone,
+                                      _shown(asof, at, zone)),
         "places": [
             {"loc": loc, "url": _link(reverse("web:places"), q=loc.name, **keep)}
             for loc in o.locations.all()
         ],
-        "time": time_control(request, asof, agreement.signed_at, prev, nxt),
+        "time": time_control(request, asof, zone, agreement.signed_at, prev, nxt),
     })
+
+
+def _report_rows(o: Obligation, decider: int | None) -> list[dict]:
+    """Every published report on `o`, oldest first, with its correction (if any) and
+    whether it is the one the status rests on."""
+    reports = (
+        Report.objects.filter(obligation=o, review_state=V.PUBLISHED)
+        .select_related("superseded_by", "supersedes")
+        .prefetch_related("sources")
+        .order_by("occurred_at", "pk")
+    )
+    rows = []
+    for r in reports:
+        try:
+            newer = r.superseded_by
+        except Report.DoesNotExist:
+            newer = None
+        rows.append({
+            "r": r,
+            "claim": dict(V.CLAIMS).get(r.claim, r.claim),
+            "corrected": r.superseded_at is not None,
+            "newer": newer,
+            "decides": decider == r.pk,
+            "occurred": r.occurred_at.astimezone(o.agreement.zone),
+        })
+    return rows
+
+
+def _history_rows(history: list[engine.Transition], zone: ZoneInfo) -> list[dict]:
+    """The status changes, newest first, in the agreement's zone."""
+    return [
+        {
+            "at": t.at.astimezone(zone),
+            "from": status_info(t.from_status) if t.from_status else None,
+            "to": status_info(t.to_status),
+            "report_id": t.report.id if t.report else None,
+        }
+        for t in reversed(history)
+    ]
 
 
 # ---------------------------------------------------------------- places (search) and map
@@ -471,17 +543,16 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
 PLACE_OBLIGATIONS_SHOWN = 10
 
 
+@page
 def places(request: HttpRequest) -> HttpResponse:
     agreements = list(Agreement.objects.all())
-    try:
-        asof = queries.parse_as_of(request.GET.get("as_of"), queries.overview_zone(agreements))
-    except BadParameter as exc:
-        return _bad(request, str(exc))
+    zone = queries.overview_zone(agreements)
+    asof = _as_of(request, zone)
     q = request.GET.get("q", "").strip()
     if len(q) > 100:
-        return _bad(request, "The search text is too long (100 characters at most).")
+        raise BadParameter("The search text is too long (100 characters at most).")
     if "\x00" in q:  # PostgreSQL text cannot hold NUL: a 500 otherwise
-        return _bad(request, "The search text contains a NUL character.")
+        raise BadParameter("The search text contains a NUL character.")
     found = Location.objects.order_by("slug")
     if q:
         found = found.filter(search_text__contains=fold(q))
@@ -492,7 +563,7 @@ def places(request: HttpRequest) -> HttpResponse:
     first, per_agreement = queries.place_obligations([loc.pk for loc in found],
                                                      PLACE_OBLIGATIONS_SHOWN)
     shown = [o for rows in first.values() for o in rows]
-    states = selectors.states_for(shown, asof.selector_at)
+    states = statuses.states_for(shown, asof)
     keep = _as_of_param(request)
     results = []
     for loc in found:
@@ -520,11 +591,12 @@ def places(request: HttpRequest) -> HttpResponse:
     return render(request, "web/places.html", {
         "q": q,
         "results": results,
-        "time": time_control(request, asof, start, None, None,
-                             queries.zone_instants(asof, agreements) is not None),
+        "time": time_control(request, asof, zone, start, None, None,
+                             queries.each_zone(asof, agreements, asof.at(zone)) is not None),
     })
 
 
+@page
 def map_view(request: HttpRequest) -> HttpResponse:
     agreements = list(Agreement.objects.all())
     slug = request.GET.get("agreement", "").strip()
@@ -532,12 +604,10 @@ def map_view(request: HttpRequest) -> HttpResponse:
     if slug:
         chosen = next((a for a in agreements if a.slug == slug), None)
         if chosen is None:
-            return _bad(request, f"agreement={slug!r} is not an agreement in the tracker.")
+            raise BadParameter(f"agreement={slug!r} is not an agreement in the tracker.")
     zone = chosen.zone if chosen else queries.overview_zone(agreements)
-    try:
-        asof = queries.parse_as_of(request.GET.get("as_of"), zone)
-    except BadParameter as exc:
-        return _bad(request, str(exc))
+    asof = _as_of(request, zone)
+    at = asof.at(zone)
     qs = Obligation.objects.all()
     if chosen:
         qs = qs.filter(agreement=chosen)
@@ -562,14 +632,14 @@ def map_view(request: HttpRequest) -> HttpResponse:
         }
         for m in markers
     ]
-    shown = "now" if not asof.explicit else f"as of {asof.local:%-d %b %Y}"
+    shown = _shown(asof, at, zone)
     start = min((a.signed_at for a in agreements), default=None)
     prev = nxt = None
     if agreements:
         prev, nxt = queries.neighbour_events(
             queries.StatusEvent.current.filter(obligation__agreement=chosen)
             if chosen else queries.StatusEvent.current.all(),
-            asof.at,
+            at,
         )
     return render(request, "web/map.html", {
         "agreements": agreements,
@@ -577,6 +647,6 @@ def map_view(request: HttpRequest) -> HttpResponse:
         "map": map_svg.draw(markers, f"Places with obligations, {shown}"),
         "legend": legend,
         "unplaced": unplaced,
-        "time": time_control(request, asof, start, prev, nxt,
-                             queries.zone_instants(asof, shown_agreements) is not None),
+        "time": time_control(request, asof, zone, start, prev, nxt,
+                             queries.each_zone(asof, shown_agreements, at) is not None),
     })

@@ -5,19 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.dateparse import parse_datetime
 
 from deadlines import sweep
 from deadlines.tasks import after_statuses_stored
+from tracker import instants
 
 
 def parse_instant(value: str) -> datetime:
-    parsed = parse_datetime(value)
-    if parsed is None or parsed.tzinfo is None:
-        raise CommandError(
-            f"--as-of {value!r}: expected an ISO 8601 instant with an offset, "
-            "e.g. 2020-11-21T00:00:00+04:00"
-        )
+    """An instant with an offset (`tracker.instants`); a replay has no agreement zone
+    to place a bare date in."""
+    try:
+        parsed = instants.parse(value)
+    except instants.InstantError as exc:
+        raise CommandError(f"--as-of {exc}") from exc
+    if not isinstance(parsed, datetime):
+        raise CommandError(f"--as-of {instants.InstantError(value)} A replay needs a time.")
     return parsed
 
 

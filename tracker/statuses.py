@@ -1,0 +1,320 @@
+"""Statuses at an instant for a set of obligations: the one answer every read uses.
+
+The API, the dashboard, the map, the feeds and the party tallies ask here, and get the
+engine's own `deadlines.engine.Assessment` (or counts of its statuses). Two ways to
+know a status, one answer:
+
+* **Where the stored summary holds** (`summary_holds`): the columns the sweep wrote.
+  Now (`AsOf` not explicit), the stored `status`/`status_since`, which the sweep keeps
+  equal to `engine.assess(now)`; what moves with the clock (days left, term ends) is
+  derived by the engine from the stored summary (`engine.describe`). At another
+  instant, the engine's RULES in SQL (`deadlines.classify.status_at`) on those columns.
+* **Where it does not** (facts dated after it, rows awaiting re-assessment), and for
+  single obligations at another instant: `engine.assess` over the facts that held then.
+
+A date means "as it stood on that day": the last instant of that day in each
+agreement's own time zone (`tracker.instants.AsOf.at`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from itertools import product
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+
+from deadlines import classify, engine
+from deadlines.facts import fact_changes, fact_reports, facts_of, with_facts
+from tracker import vocabulary as V
+from tracker.instants import AsOf
+from tracker.models import Agreement, Obligation, Party
+
+# ---------------------------------------------------------------- one obligation at a time
+
+
+# The summary columns the sweep stores, named as `engine.Summary`'s fields.
+SUMMARY_COLUMNS = tuple(f.name for f in fields(engine.Summary) if f.name != "reports")
+
+
+def stored_assessment(obligation: Obligation, now: datetime) -> engine.Assessment:
+    """The assessment the sweep stored, with what moves with the clock derived at `now`."""
+    summary = engine.Summary(**{c: getattr(obligation, c) for c in SUMMARY_COLUMNS})
+    return engine.describe(
+        facts_of(obligation, dated=False), summary, obligation.status or V.PENDING,
+        obligation.status_since, now,
+    )
+
+
+def states_for(obligations: Sequence[Obligation], asof: AsOf) -> dict[int, engine.Assessment]:
+    """The assessment of each obligation (already fetched, with `agreement` selected).
+
+    At an explicit instant, facts are read for exactly these rows in two queries
+    (constant in the number of rows), unless they were fetched through `with_facts`."""
+    if not asof.explicit:
+        return {o.pk: stored_assessment(o, asof.now) for o in obligations}
+    rows = list(obligations)
+    missing = [o.pk for o in rows if not hasattr(o, "fact_reports")]
+    if missing:
+        fetched = {o.pk: o for o in with_facts(Obligation.objects.filter(pk__in=missing))}
+        for o in rows:
+            if o.pk in fetched:
+                o.fact_changes = fetched[o.pk].fact_changes
+                o.fact_reports = fetched[o.pk].fact_reports
+    return {o.pk: engine.assess(facts_of(o), asof.at(o.agreement.zone)) for o in rows}
+
+
+def obligations_at(
+    queryset: QuerySet[Obligation], asof: AsOf
+) -> list[tuple[Obligation, engine.Assessment]]:
+    """Every obligation of `queryset` with its assessment at `asof`."""
+    rows = list(with_facts(queryset) if asof.explicit else queryset.select_related("agreement"))
+    states = states_for(rows, asof)
+    return [(o, states[o.pk]) for o in rows]
+
+
+def timeline(obligation: Obligation, asof: AsOf) -> list[engine.Transition]:
+    """The obligation's status changes from entry into force up to `asof`."""
+    return engine.timeline(facts_of(obligation), asof.at(obligation.agreement.zone))
+
+
+# ---------------------------------------------------------------- many obligations at once
+
+
+def summary_holds(at: datetime) -> Q:
+    """Rows whose stored summary columns are valid at `at`: assessed, and no fact dated
+    between the summary's facts and `at` (see `engine.Summary.facts_from/_until`)."""
+    return (
+        Q(needs_assessment=False)
+        & (Q(facts_from__isnull=True) | Q(facts_from__lte=at))
+        & (Q(facts_until__isnull=True) | Q(facts_until__gt=at))
+        & ~Q(status="")
+    )
+
+
+# Per time zone name: the instant `asof` stands for there, and the agreements using it.
+Zones = dict[str, tuple[datetime, list[int]]]
+
+
+def zone_instants(asof: AsOf, agreements: Iterable[Agreement]) -> Zones:
+    """Each zone of `agreements` with the instant `asof` stands for there (the same
+    instant everywhere unless `asof` is a date)."""
+    zones: Zones = {}
+    for a in agreements:
+        zones.setdefault(a.timezone, (asof.at(a.zone), []))[1].append(a.pk)
+    return zones
+
+
+def split(
+    qs: QuerySet[Obligation], asof: AsOf, zones: Zones
+) -> tuple[QuerySet[Obligation], QuerySet[Obligation]]:
+    """(rows whose status SQL can tell, annotated `st`; rows the engine must assess).
+
+    Each agreement's rows are read at its zone's instant (`zones`, from
+    `zone_instants` over the agreements `qs` may hold). Now: every row, stored."""
+    if not asof.explicit:
+        return qs.annotate(st=F("status")), qs.none()
+    instants = {at for at, _ in zones.values()}
+    if len(instants) <= 1:
+        at = instants.pop() if instants else asof.at(UTC)
+        return (
+            qs.filter(summary_holds(at)).annotate(st=classify.status_at(at)),
+            qs.exclude(summary_holds(at)),
+        )
+    holds = Q(pk__in=[])
+    whens = []
+    for at, ids in zones.values():
+        here = Q(agreement_id__in=ids)
+        holds |= here & summary_holds(at)
+        whens.append(When(here, then=classify.status_at(at)))
+    status = Case(*whens, default=Value(V.PENDING), output_field=CharField())
+    return qs.filter(holds).annotate(st=status), qs.exclude(holds)
+
+
+@dataclass
+class EngineRow:
+    obligation: Obligation
+    assessment: engine.Assessment
+    parties: list[tuple[int, str, str]] = field(default_factory=list)  # (id, slug, name)
+    places: list[int] = field(default_factory=list)
+
+
+ENGINE_FIELDS = (
+    "id", "agreement_id", "slug", "title", "kind", "due_date", "original_due_date",
+    "starts_at", "ends_at", "term_years", "renews_years", "notice_months",
+)
+
+
+def engine_rows(
+    qs: QuerySet[Obligation],
+    asof: AsOf,
+    agreements: dict[int, Agreement],
+    *,
+    parties: bool = False,
+    places: bool = False,
+) -> list[EngineRow]:
+    """Assess, with the engine, the rows of `qs` (the second half of `split`; none now).
+
+    Statuses only: the history (`status_since`) is not replayed, which counts and map
+    markers do not show and which costs several times more. Facts are read as plain
+    tuples filtered by a subquery, not through `with_facts`' prefetch: with tens of
+    thousands of rows, building IN lists and model instances costs far more than the
+    engine itself. Same facts: published, not superseded, not retracted."""
+    if not asof.explicit:
+        return []
+    qs = qs.select_related(None).prefetch_related(None).order_by()
+    rows = list(qs.only(*ENGINE_FIELDS))
+    if not rows:
+        return []
+    ids = qs.order_by().values("pk")
+    changes: dict[int, list] = defaultdict(list)
+    for oid, due, agreed, pk in fact_changes().filter(obligation__in=ids).values_list(
+        "obligation_id", "due_date", "agreed_at", "id"
+    ):
+        changes[oid].append(SimpleNamespace(due_date=due, agreed_at=agreed, id=pk))
+    reports: dict[int, list] = defaultdict(list)
+    for oid, claim, occurred, pk, unconfirmed in fact_reports().filter(
+        obligation__in=ids
+    ).values_list("obligation_id", "claim", "occurred_at", "id", "unconfirmed"):
+        reports[oid].append(
+            SimpleNamespace(claim=claim, occurred_at=occurred, id=pk, unconfirmed=unconfirmed)
+        )
+    who: dict[int, list] = defaultdict(list)
+    if parties:
+        through = Obligation.responsible.through.objects.filter(obligation__in=ids)
+        for oid, *party in through.values_list(
+            "obligation_id", "party_id", "party__slug", "party__name"
+        ):
+            who[oid].append(tuple(party))
+    where: dict[int, list] = defaultdict(list)
+    if places:
+        through = Obligation.locations.through.objects.filter(obligation__in=ids)
+        for oid, location_id in through.values_list("obligation_id", "location_id"):
+            where[oid].append(location_id)
+    result = []
+    for o in rows:
+        o.agreement = agreements[o.agreement_id]
+        o.fact_changes = changes[o.pk]
+        o.fact_reports = reports[o.pk]
+        assessment = engine.assess(
+            facts_of(o), asof.at(o.agreement.zone), with_history=False
+        )
+        result.append(EngineRow(o, assessment, who[o.pk], where[o.pk]))
+    return result
+
+
+def filter_status(
+    queryset: QuerySet[Obligation], statuses: Iterable[str], asof: AsOf
+) -> QuerySet[Obligation]:
+    """Rows whose status at `asof` is one of `statuses`: the stored column now, else
+    `split` (SQL where the summary holds, the engine for the rest), so the filter and
+    the statuses shown always agree."""
+    statuses = list(statuses)
+    if not asof.explicit:
+        return queryset.filter(status__in=statuses)
+    agreements = Agreement.objects.in_bulk(
+        queryset.order_by().values_list("agreement_id", flat=True).distinct()
+    )
+    sql_rows, engine_qs = split(queryset, asof, zone_instants(asof, agreements.values()))
+    python_ids = [
+        r.obligation.pk for r in engine_rows(engine_qs, asof, agreements)
+        if r.assessment.status in statuses
+    ]
+    return queryset.filter(
+        Q(pk__in=sql_rows.filter(st__in=statuses).values("pk")) | Q(pk__in=python_ids)
+    )
+
+
+# ---------------------------------------------------------------- tallies
+
+
+def status_counts_many(
+    agreements: Sequence[Agreement], asof: AsOf
+) -> dict[int, dict[str, int]]:
+    """How many of each agreement's obligations are in each status at `asof`, in a
+    constant number of queries."""
+    qs = Obligation.objects.filter(agreement__in=[a.pk for a in agreements])
+    counted = tally(qs, asof, agreements, ("agreement_id",))
+    return {a.pk: dict(counted.get((a.pk,), {})) for a in agreements}
+
+
+# What an engine-assessed row contributes to each key `tally` can count by.
+_ENGINE_KEYS = {
+    "agreement_id": lambda row: [row.obligation.agreement_id],
+    "responsible__id": lambda row: [pk for pk, _, _ in row.parties],
+    "locations__id": lambda row: row.places,
+}
+
+
+def tally(
+    qs: QuerySet[Obligation], asof: AsOf, agreements: Iterable[Agreement],
+    by: tuple[str, ...],
+) -> dict[tuple, Counter]:
+    """For each combination of the values of `by` (among `agreement_id`,
+    `responsible__id`, `locations__id`) over the rows of `qs`: how many are in each
+    status at `asof`. SQL counts the rows `split` can classify; the engine assesses
+    the rest. `agreements`: those `qs` may hold (their zones place a date)."""
+    agreements = {a.pk: a for a in agreements}
+    sql_rows, engine_qs = split(qs, asof, zone_instants(asof, agreements.values()))
+    result: dict[tuple, Counter] = defaultdict(Counter)
+    for r in sql_rows.order_by().values(*by, "st").annotate(n=Count("pk")):
+        key = tuple(r[f] for f in by)
+        if None not in key:
+            result[key][r["st"] or V.PENDING] += r["n"]
+    rows = engine_rows(engine_qs, asof, agreements, parties="responsible__id" in by,
+                       places="locations__id" in by)
+    for row in rows:
+        for key in product(*(_ENGINE_KEYS[f](row) for f in by)):
+            result[key][row.assessment.status] += 1
+    return result
+
+
+@dataclass(frozen=True)
+class PartyCompliance:
+    """One responsible party's obligations under an agreement, counted by status."""
+
+    party: Party
+    total: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def party_compliance_many(
+    agreements: Sequence[Agreement], asof: AsOf
+) -> dict[int, list[PartyCompliance]]:
+    """Per agreement, per responsible party: how many of its obligations are in each
+    status at `asof`, in a constant number of queries."""
+    qs = Obligation.objects.filter(agreement__in=[a.pk for a in agreements])
+    counted = tally(qs, asof, agreements, ("agreement_id", "responsible__id"))
+    parties = Party.objects.in_bulk({party for _, party in counted})
+    result: dict[int, list[PartyCompliance]] = {a.pk: [] for a in agreements}
+    for (agreement_id, party_id), counts in counted.items():
+        result[agreement_id].append(
+            PartyCompliance(party=parties[party_id], total=sum(counts.values()),
+                            counts=dict(counts))
+        )
+    for entries in result.values():
+        entries.sort(key=lambda e: (e.party.name, e.party.pk))
+    return result
+
+
+def events_until(queryset: QuerySet, asof: AsOf) -> QuerySet:
+    """Status events (StatusEvent rows) that had taken effect by `asof` (a date: the end
+    of that day in each obligation's agreement zone)."""
+    if not asof.explicit:
+        return queryset
+    if not asof.date_only:
+        return queryset.filter(effective_at__lte=asof.at(UTC))
+    zones = set(
+        queryset.order_by().values_list("obligation__agreement__timezone", flat=True).distinct()
+    )
+    cond = Q(pk__in=[])
+    for tz in sorted(zones):
+        cond |= Q(
+            obligation__agreement__timezone=tz,
+            effective_at__lte=asof.at(ZoneInfo(tz)),
+        )
+    return queryset.filter(cond)
