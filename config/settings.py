@@ -214,6 +214,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_THROTTLE_CLASSES": ["tracker.api.throttles.AnonThrottle"],
     "EXCEPTION_HANDLER": "tracker.api.exceptions.handle",
+    # JSON bodies bounded in bytes (DATA_UPLOAD_MAX_MEMORY_SIZE, a 413) and nesting.
+    "DEFAULT_PARSER_CLASSES": [
+        "tracker.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "tracker.api.pagination.Pagination",
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_ANON_RATE", default="120/minute"),
