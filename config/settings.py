@@ -224,6 +224,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Webhooks go to public addresses only (deadlines/targets.py); true lets a receiver on
+# this machine or a private network through (development, tests).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = _env(env.bool, "WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
