@@ -5,7 +5,7 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
-RUN DEBUG=true python manage.py collectstatic --noinput \
+RUN scripts/collect-static.sh \
     && useradd --system --home /app tracker && mkdir -p /app/var && chown -R tracker /app/var
 USER tracker
 EXPOSE 8000

@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
-from deadlines import notify
+from deadlines import notify, targets
 from deadlines.models import Delivery, DeliveryAttempt, WebhookSubscription
 from tracker import vocabulary as V
 
@@ -27,6 +27,12 @@ class SubscriptionForm(forms.ModelForm):
         url = self.cleaned_data["url"]
         if not url.lower().startswith(("http://", "https://")):
             raise forms.ValidationError("Use an http or https URL.")
+        try:
+            reason = targets.refusal(url)
+        except targets.Unresolvable:
+            reason = None  # no address to judge yet; every delivery checks again
+        if reason:
+            raise forms.ValidationError(reason)
         return url
 
 

@@ -39,6 +39,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from deadlines import targets
 from deadlines.models import Delivery, DeliveryAttempt, WebhookSubscription
 from tracker.models import StatusEvent
 
@@ -298,7 +299,15 @@ def deliver(delivery_id: int, now: datetime | None = None) -> Outcome:
         "X-Tracker-Delivery": str(delivery.pk),
     }
     started = time.monotonic()
-    code, error = post(sub.url, body, headers)
+    try:
+        refused = targets.refusal(sub.url)
+    except targets.Unresolvable as exc:
+        refused = str(exc)
+    if refused:
+        # Checked again here, not only when subscribing: a name may now point elsewhere.
+        code, error = None, f"Not sent: {refused}"
+    else:
+        code, error = post(sub.url, body, headers)
     latency_ms = int((time.monotonic() - started) * 1000)
     ok = code is not None and 200 <= code < 300
     if code is not None and not ok and not error:

@@ -93,10 +93,21 @@ def calendar_for(obligations: list[Obligation], request: HttpRequest | None = No
     return cal.to_ical()
 
 
+class TextAtom1Feed(Atom1Feed):
+    """Atom whose entry summaries are plain text. Django's Atom1Feed marks them
+    type="html", so a reader would render an editor's "<script>" as markup: here every
+    title, subtitle and summary is text, escaped once for XML and shown as typed."""
+
+    def add_item_elements(self, handler, item) -> None:
+        super().add_item_elements(handler, {**item, "description": None})
+        if item["description"] is not None:
+            handler.addQuickElement("summary", item["description"], {"type": "text"})
+
+
 class EventsFeed(Feed):
     """Status transitions, newest first; `?agreement=<slug>` narrows it to one agreement."""
 
-    feed_type = Atom1Feed
+    feed_type = TextAtom1Feed
     description_template = None
 
     def get_object(self, request: HttpRequest, *args, **kwargs) -> Agreement | None:

@@ -200,3 +200,24 @@ def test_csv_export_is_cached_for_the_next_reader(client, world):
     fresh = client.get(url)
     assert fresh.streaming and fresh["ETag"] != etag
     assert any("(edited)" in r["title"] for r in read_csv(fresh))
+
+
+def test_atom_text_is_text_not_markup(client, world):
+    # A published summary is plain text an editor typed; a feed reader must show it as
+    # typed, never run it. Atom's type="html" would have readers parse it as markup.
+    from tracker.models import Obligation, Report
+
+    hostile = '<script>alert("x")</script> <img src=x onerror=alert(1)> & co'
+    Report.objects.filter(pk=world.kalbajar_done.pk).update(summary=hostile)
+    Obligation.objects.filter(pk=world.kalbajar_return.pk).update(title="Kalbajar <b>now</b>")
+    r = client.get("/feeds/events.atom")
+    assert r.status_code == 200
+    raw = r.content.decode()
+    assert "<script>" not in raw and 'type="html"' not in raw
+    feed = feedparser.parse(r.content)
+    assert not feed.bozo, feed.bozo_exception
+    [entry] = [e for e in feed.entries if "onerror" in e.get("summary", "")]
+    assert entry.summary_detail.type == "text/plain"
+    assert hostile in entry.summary  # shown as typed, all of it, not sanitized away
+    assert entry.title_detail.type == "text/plain"
+    assert entry.title.startswith("Kalbajar <b>now</b>")

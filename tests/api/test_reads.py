@@ -111,6 +111,8 @@ def test_search_every_name_form(client, world):
     [
         ({"status": "bogus"}, "status"),
         ({"status": "completed,bogus"}, "status"),
+        ({"status": "%"}, "status"),  # a '%' in the echoed value is no format string
+        ({"kind": "%(x)s,%s"}, "kind"),
         ({"kind": "eventual"}, "kind"),
         ({"category": "nonsense"}, "category"),
         ({"agreement": "no-such"}, "agreement"),
@@ -166,6 +168,17 @@ def test_unknown_paths_are_json(client, world):
         assert r.json()["detail"]
     r = client.get(OBL.rstrip("/"), {"kind": "open"})
     assert r.status_code == 301 and r["Location"] == f"{OBL}?kind=open"
+    # An encoded newline in the path is still under the API: JSON, not Django's HTML.
+    r = client.get("/api/v1/agreements/a%0Ab/obligations/c/")
+    assert r.status_code == 404 and r["Content-Type"].startswith("application/json")
+
+
+def test_a_method_a_view_lacks_is_405_before_its_parameters(world, editor):
+    # Signed in (so no 401 first), a TRACE with a bad as_of is still a 405, not a 400.
+    from tests.api.conftest import token_client
+
+    r = token_client(editor).generic("TRACE", "/api/v1/agreements/?as_of=garbage")
+    assert r.status_code == 405 and r.json()["detail"]
 
 
 # ---------------------------------------------------------------- time travel

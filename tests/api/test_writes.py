@@ -161,6 +161,21 @@ def test_publish_matrix(client, world, editor, other_editor, reviewer):
     assert again.status_code == 400 and again.json()["detail"]
 
 
+def test_a_reviewer_only_reviews(world, editor):
+    # docs/api.md's matrix: drafting is the editor group's, reviewing the reviewer's.
+    from tests.api.conftest import _user
+
+    reviewer_only = _user("rev-only", "reviewer")
+    c = token_client(reviewer_only)
+    before = Report.objects.count()
+    r = c.post(REPORTS, body(world), format="json")
+    assert r.status_code == 403 and "editor" in r.json()["detail"].lower()
+    assert Report.objects.count() == before
+    pk = _draft(world, editor)
+    r = c.post(f"{REPORTS}{pk}/publish/", {"version": 1}, format="json")
+    assert r.status_code == 200 and r.json()["review_state"] == V.PUBLISHED
+
+
 def test_reviewer_cannot_publish_own(world, reviewer):
     pk = _draft(world, reviewer)  # reviewers are editors too
     r = token_client(reviewer).post(f"{REPORTS}{pk}/publish/", {"version": 1}, format="json")

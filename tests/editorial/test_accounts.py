@@ -1,5 +1,6 @@
-"""Account safety: login throttling per account and address, the deployment checklist
-for sessions and CSRF, API tokens per user that admins revoke and rotate."""
+"""Account safety: login throttling per account and address and per address, the
+deployment checklist for sessions and CSRF, API tokens per user that admins revoke and
+rotate."""
 
 from __future__ import annotations
 
@@ -36,10 +37,24 @@ def test_the_nth_failed_admin_login_locks_that_account_from_that_address(users):
     assert locked.status_code == 429
     # Now even the right password is refused from that address…
     assert attempt(Client(), "ada", PASSWORD).status_code == 429
-    # …while the same account from another address, and another account from the same
-    # address, still log in (throttled per account *and* address: no lockout-by-DoS).
+    # …while the same account from another address still logs in: nobody elsewhere can
+    # lock an account out. That address is now locked for every account.
     assert attempt(Client(), "ada", PASSWORD, ip="10.0.0.2").status_code == 302
-    assert attempt(Client(), "edith", PASSWORD).status_code == 302
+    assert attempt(Client(), "edith", PASSWORD).status_code == 429
+
+
+def test_one_password_sprayed_over_many_accounts_locks_the_address(users):
+    # One failure per name, never twice the same: only the per-address count sees it.
+    limit = settings.AXES_FAILURE_LIMIT
+    names = [f"nobody{i}" for i in range(limit - 1)]
+    for name in names:
+        assert attempt(Client(), name, "Winter2020!", ip="10.0.0.9").status_code == 200
+    assert attempt(Client(), "ada", "Winter2020!", ip="10.0.0.9").status_code == 429
+    # The address stays locked, even for a right password…
+    assert attempt(Client(), "edith", PASSWORD, ip="10.0.0.9").status_code == 429
+    # …and the accounts are not: from elsewhere they log in.
+    assert attempt(Client(), "ada", PASSWORD, ip="10.0.0.3").status_code == 302
+    assert attempt(Client(), "edith", PASSWORD, ip="10.0.0.3").status_code == 302
 
 
 def test_a_successful_login_resets_the_failure_count(users):

@@ -61,6 +61,13 @@ class Receiver:
         self.server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def _local_receivers(settings):
+    # The receivers here listen on 127.0.0.1, which webhooks refuse unless allowed
+    # (tests/editorial/test_webhook_targets.py checks the refusal).
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+
+
 @pytest.fixture
 def receiver():
     made: list[Receiver] = []
@@ -314,6 +321,7 @@ def fast_retries(monkeypatch):
     # Read by the worker process (environment), so its Celery retries come quickly.
     monkeypatch.setenv("WEBHOOK_BACKOFF_BASE_SECONDS", "0.5")
     monkeypatch.setenv("WEBHOOK_BACKOFF_MAX_SECONDS", "1")
+    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")  # its receiver is local
 
 
 @pytest.mark.worker

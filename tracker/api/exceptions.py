@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, ResolverMatch, resolve
@@ -17,6 +18,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from tracker.api.parsers import BodyTooLarge
 from tracker.editorial import StaleEdit
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,10 @@ def handle(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, RequestDataTooBig):  # a form body over the limit
+        exc = BodyTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # too many form fields or files, as Django
+        exc = exceptions.ParseError(str(exc) or None)
 
     response = exception_handler(exc, context)
     if response is None:

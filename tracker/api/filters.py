@@ -40,8 +40,10 @@ class CommaChoiceField(forms.CharField):
         items = [v.strip() for v in value.split(",") if v.strip()]
         unknown = [v for v in items if v not in self.valid]
         if unknown:
+            # The client's text goes in as a parameter: a '%' in it is not a format.
             raise forms.ValidationError(
-                f"Unknown value(s) {', '.join(unknown)}; choose from {', '.join(self.valid)}."
+                "Unknown value(s) %(unknown)s; choose from %(valid)s.",
+                params={"unknown": ", ".join(unknown), "valid": ", ".join(self.valid)},
             )
         return items
 

@@ -20,6 +20,7 @@ ERRORS = {
     "401": "Authentication required (writes).",
     "403": "Not allowed for your role.",
     "404": "No such object or page.",
+    "413": "Request body too large (writes).",
     "429": "Too many requests; see Retry-After.",
 }
 READ_ONLY_ERRORS = ("400", "404", "429")

@@ -31,6 +31,7 @@ from tracker.models import (
     Source,
     StatusEvent,
 )
+from tracker.numbers import whole_number
 
 STATUS_CHOICES = V.STATUSES
 
@@ -354,8 +355,12 @@ class SourceInputField(serializers.Field):
     def to_internal_value(self, data):
         if isinstance(data, bool):
             self.fail("invalid")
-        if isinstance(data, int) or (isinstance(data, str) and data.isdigit()):
-            return int(data)
+        if isinstance(data, int | str):
+            # ASCII digits only: "²" or "٣" pass str.isdigit but are no id a client meant.
+            number = whole_number(data)
+            if number is None:
+                self.fail("invalid")
+            return number
         if isinstance(data, dict):
             nested = NewSourceSerializer(data=data)
             nested.is_valid(raise_exception=True)

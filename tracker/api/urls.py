@@ -5,7 +5,10 @@ Anything else under /api/ is a JSON 404 (the last pattern).
 
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularSwaggerSplitView,
+)
 from rest_framework.routers import DefaultRouter
 
 from tracker.api import views
@@ -36,9 +39,12 @@ urlpatterns = [
     ),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    # Redoc always loads its maker's logo from a CDN; the one reference is Swagger UI,
-    # and old links to /api/redoc/ land there.
+    # The split view serves Swagger UI's start-up script from its own URL (CSP: no inline
+    # script); the template gives its inline style the request's nonce. (No Redoc: it
+    # needs a blob: worker, un-nonced inline styles and a logo from its CDN; old links
+    # to /api/redoc/ land on Swagger UI.)
+    path("docs/", SpectacularSwaggerSplitView.as_view(
+        url_name="api:schema", template_name="api/swagger_ui.html"), name="docs"),
     path("redoc/", RedirectView.as_view(pattern_name="api:docs", permanent=True), name="redoc"),
-    re_path(r"^.*$", not_found),
+    re_path(r"^[\s\S]*$", not_found),  # any path, one with an encoded newline too
 ]

@@ -28,7 +28,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
+from rest_framework.exceptions import (
+    MethodNotAllowed,
+    NotAuthenticated,
+    PermissionDenied,
+    ValidationError,
+)
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -177,6 +182,9 @@ class ReadMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        if getattr(self, request.method.lower(), None) is None:
+            # A method the view lacks is a 405 before any parameter is looked at.
+            raise MethodNotAllowed(request.method)
         raw = request.query_params.get("as_of")
         if raw is not None and not self.supports_as_of:
             raise ValidationError({"as_of": ["This endpoint does not travel in time."]})
