@@ -40,9 +40,11 @@ REPORT_FIELDS = (
 )
 CHANGE_FIELDS = ("due_date", "agreed_at", "reason", "sources", "unconfirmed", "note")
 OBLIGATION_FIELDS = (
-    "title", "description", "category", "position", "clause", "starts_at", "ends_at",
+    "slug", "title", "description", "category", "position", "clause", "starts_at", "ends_at",
     "term_years", "renews_years", "notice_months",
 )
+# The obligation's fields the engine reads: editing one re-assesses it.
+TERM_FIELDS = frozenset({"starts_at", "ends_at", "term_years", "renews_years", "notice_months"})
 
 
 class StaleEdit(Exception):
@@ -447,7 +449,7 @@ def update_obligation(
         current.version += 1
         _set_history_user(current, user)
         current.save()
-        if set(fields) & {"starts_at", "ends_at", "term_years", "renews_years", "notice_months"}:
+        if TERM_FIELDS & set(fields):
             services.facts_changed([current.pk])
     return current
 
