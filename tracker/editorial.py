@@ -295,6 +295,17 @@ def changes_since(obj: Model, version: int) -> list[tuple[str, Any, Any, str]]:
 # ---------------------------------------------------------------- drafting
 
 
+def _save_draft(draft: Report | DeadlineChange, *, author: Any, sources: list[Source]) -> None:
+    """Store a new draft written by `author` on the staff side, citing `sources`."""
+    draft.author = author
+    draft.origin = "staff"
+    draft.review_state = V.DRAFT
+    with transaction.atomic():
+        _set_history_user(draft, author)
+        draft.save()
+        draft.sources.set(sources)
+
+
 def create_report(
     *,
     author: Any,
@@ -320,22 +331,16 @@ def create_report(
         errors,
     )
     _raise(errors)
-    with transaction.atomic():
-        report = Report(
-            obligation=obligation,
-            claim=claim,
-            occurred_at=data["occurred_at"],
-            occurred_date_only=bool(data["occurred_date_only"]),
-            summary=str(summary).strip(),
-            unconfirmed=bool(unconfirmed),
-            note=note or "",
-            author=author,
-            origin="staff",
-            review_state=V.DRAFT,
-        )
-        _set_history_user(report, author)
-        report.save()
-        report.sources.set(data["sources"])
+    report = Report(
+        obligation=obligation,
+        claim=claim,
+        occurred_at=data["occurred_at"],
+        occurred_date_only=bool(data["occurred_date_only"]),
+        summary=str(summary).strip(),
+        unconfirmed=bool(unconfirmed),
+        note=note or "",
+    )
+    _save_draft(report, author=author, sources=data["sources"])
     return report
 
 
@@ -359,21 +364,15 @@ def propose_deadline_change(
         errors,
     )
     _raise(errors)
-    with transaction.atomic():
-        change = DeadlineChange(
-            obligation=obligation,
-            due_date=due_date,
-            agreed_at=data["agreed_at"],
-            reason=str(reason).strip(),
-            unconfirmed=bool(unconfirmed),
-            note=note or "",
-            author=author,
-            origin="staff",
-            review_state=V.DRAFT,
-        )
-        _set_history_user(change, author)
-        change.save()
-        change.sources.set(data["sources"])
+    change = DeadlineChange(
+        obligation=obligation,
+        due_date=due_date,
+        agreed_at=data["agreed_at"],
+        reason=str(reason).strip(),
+        unconfirmed=bool(unconfirmed),
+        note=note or "",
+    )
+    _save_draft(change, author=author, sources=data["sources"])
     return change
 
 
@@ -591,13 +590,8 @@ def correct(
             supersedes=old,
             retracts=bool(retract),
             correction_reason=str(reason).strip(),
-            author=author,
-            origin="staff",
-            review_state=V.DRAFT,
         )
-        _set_history_user(new, author)
-        new.save()
-        new.sources.set(data["sources"])
+        _save_draft(new, author=author, sources=data["sources"])
     return new
 
 
