@@ -305,34 +305,30 @@ def _last_change_sql() -> str:
     ) + ")"
 
 
-def _sweep_sql(only_ids: bool, write: bool) -> str:
-    """The time-passing sweep as one PostgreSQL statement.
-
-    `cand` locks the rows whose summary holds from their last assessment (or, never
-    assessed and free of facts, from the agreement's entry into force) up to `at`.
-    `_steps_sql` evaluates RULES at every threshold each row crossed since, so a sweep
-    that ran late (or a first sweep) still records every transition the engine's
-    timeline has, in order; `upd` stores the status at `at`. Each row is worked out on
-    its own: no sort or window over the whole candidate set, which at a million rows
-    spilled to disk at the default work_mem and took an eighth of the first sweep.
-    """
-    # The row's first step, before which its status is the stored one.
-    first_at = "LEAST(" + ", ".join(
+def _first_step_sql() -> str:
+    """The row's first step, before which its status is the stored one."""
+    return "LEAST(" + ", ".join(
         [f"CASE WHEN o.{c} > {_START_AT} AND o.{c} <= %(at)s THEN o.{c} END"
          for c in engine.THRESHOLDS]
         + [f"CASE WHEN o.status = '' THEN {_START_AT} END"]
     ) + ")"
+
+
+def _candidates_sql(only_ids: bool, write: bool) -> str:
+    """`cand`: the rows whose summary holds from their last assessment (or, never
+    assessed and free of facts, from the agreement's entry into force) up to `at`,
+    locked when the sweep writes."""
     # Whether the row already has history in its window (after a replay backwards, which
     # moves the status but keeps the history): only then can a step be on record.
     recorded = f""",
                EXISTS (SELECT 1 FROM tracker_statusevent e
                        WHERE e.obligation_id = o.id AND e.effective_at >= {_START_AT})
                    AS recorded""" if write else ""
-    cand = f"""
+    return f"""
     cand AS (
         SELECT o.id, o.status, o.done_at, o.done_status, o.violated_at, o.due_at,
                o.due_soon_at, o.active_at, o.active_status, o.facts_until,
-               {_START_AT} AS start_at, {first_at} AS first_at{recorded}
+               {_START_AT} AS start_at, {_first_step_sql()} AS first_at{recorded}
         FROM tracker_obligation o JOIN tracker_agreement a ON a.id = o.agreement_id
         WHERE NOT o.needs_assessment
           AND (o.facts_until IS NULL OR o.facts_until > %(at)s)
@@ -342,26 +338,26 @@ def _sweep_sql(only_ids: bool, write: bool) -> str:
           {"AND o.id = ANY(%(ids)s)" if only_ids else ""}
         {"FOR UPDATE OF o SKIP LOCKED" if write else ""}
     )"""
-    steps = _steps_sql()
-    if not write:
-        return f"""WITH {cand}
-        SELECT c.id, s.prev, s.st, s.t FROM cand c CROSS JOIN LATERAL ({steps}) s
-        WHERE s.prev <> s.st ORDER BY c.id, s.t"""
-    # Only column names and fixed words are interpolated; every value is bound.
-    # A plain INSERT, not ON CONFLICT DO NOTHING, whose speculative insertion cost ~0.3x
-    # the floor in the first sweep (docs/performance.md). Events of a row are written
-    # only under its row lock (here and in the Python path) and its steps lie in its
-    # window, which holds history only after a replay: `recorded` rows check each step
-    # against it. status_event_once still stands behind this: a duplicate would fail
-    # the statement (nothing written, the next sweep retries), never be stored.
-    return f"""WITH {cand},
+
+
+def _insert_events_sql() -> str:
+    """`ins`: one StatusEvent per step of a candidate whose status changed there.
+
+    A plain INSERT, not ON CONFLICT DO NOTHING, whose speculative insertion is a large
+    share of a first sweep's time (docs/performance.md). Events of a row are written
+    only under its row lock (here and in the Python path) and its steps lie in its
+    window, which holds history only after a replay: `recorded` rows check each step
+    against it. status_event_once still stands behind this: a duplicate would fail
+    the statement (nothing written, the next sweep retries), never be stored.
+    """
+    return f"""
     ins AS (
         INSERT INTO tracker_statusevent
             (obligation_id, from_status, to_status, effective_at, detected_at, cause, notified_at)
         SELECT c.id, s.prev, s.st, s.t, %(detected)s,
                CASE WHEN s.prev = '' THEN '{V.CAUSE_BACKFILL}' ELSE %(cause)s END,
                CASE WHEN s.prev = '' OR %(cause)s = '{V.CAUSE_AS_OF}' THEN %(detected)s END
-        FROM cand c CROSS JOIN LATERAL ({steps}) s
+        FROM cand c CROSS JOIN LATERAL ({_steps_sql()}) s
         WHERE s.prev <> s.st
           AND s.t <= %(detected)s  -- no event dated after the real present (replays ahead)
           AND (NOT c.recorded OR NOT EXISTS (
@@ -369,7 +365,12 @@ def _sweep_sql(only_ids: bool, write: bool) -> str:
               WHERE e.obligation_id = c.id AND e.from_status = s.prev
                 AND e.to_status = s.st AND e.effective_at = s.t))
         RETURNING 1
-    ),
+    )"""
+
+
+def _update_statuses_sql() -> str:
+    """`upd`: each candidate's status at `at`, since its last change, and its next step."""
+    return f"""
     upd AS (
         UPDATE tracker_obligation o
         SET status = {classify.status_sql("%(at)s", "c.")},
@@ -379,7 +380,26 @@ def _sweep_sql(only_ids: bool, write: bool) -> str:
         FROM (SELECT *, {_last_change_sql()} AS last_change FROM cand c) c
         WHERE o.id = c.id
         RETURNING o.id, (c.last_change IS NOT NULL) AS changed
-    )
+    )"""
+
+
+def _sweep_sql(only_ids: bool, write: bool) -> str:
+    """The time-passing sweep as one PostgreSQL statement.
+
+    `_candidates_sql` picks and locks the rows; `_steps_sql` evaluates RULES at every
+    threshold each row crossed since, so a sweep that ran late (or a first sweep) still
+    records every transition the engine's timeline has, in order (`_insert_events_sql`);
+    `_update_statuses_sql` stores the status at `at`. Each row is worked out on its own:
+    no sort or window over the whole candidate set, which at a million rows spills to
+    disk at the default work_mem. Only column names and fixed words are interpolated;
+    every value is bound.
+    """
+    cand = _candidates_sql(only_ids, write)
+    if not write:
+        return f"""WITH {cand}
+        SELECT c.id, s.prev, s.st, s.t FROM cand c CROSS JOIN LATERAL ({_steps_sql()}) s
+        WHERE s.prev <> s.st ORDER BY c.id, s.t"""
+    return f"""WITH {cand},{_insert_events_sql()},{_update_statuses_sql()}
     SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM upd WHERE changed),
            (SELECT count(*) FROM ins)"""
 
@@ -387,11 +407,11 @@ def _sweep_sql(only_ids: bool, write: bool) -> str:
 # Set for the sweep's statement (bench/sweep.py explains it with the same):
 STATEMENT_SETTINGS = (
     # The planner's cost estimate crosses the JIT threshold and compiling costs more
-    # than it saves here (0.4 s of a 1% sweep, measured in bench/sweep.py).
+    # than it saves on this statement (bench/sweep.py shows it on a 1% sweep).
     "SET LOCAL jit = off",
     # The candidates are read twice (events, then the update) and joined by a hash: at
-    # a million rows ~150 MB, which at the default 4 MB went through temporary files
-    # (~0.15x the floor). A cap, not an allocation: a small sweep uses what it needs.
+    # a million rows that outgrows the default work_mem and goes through temporary
+    # files. A cap, not an allocation: a small sweep uses what it needs.
     "SET LOCAL work_mem = '256MB'",
 )
 
