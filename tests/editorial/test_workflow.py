@@ -201,3 +201,39 @@ def test_roles(users):
     assert not editorial.is_editor(users.outsider) and not editorial.is_reviewer(users.outsider)
     users.editor.is_active = False
     assert not editorial.is_editor(users.editor)
+
+
+@pytest.mark.parametrize(
+    "occurred_at", [date(1, 1, 1), date(9999, 12, 31), datetime(1, 1, 1, tzinfo=UTC)]
+)
+def test_editorial_refuses_far_off_years_with_a_field_message(world, users, occurred_at):
+    with pytest.raises(ValidationError) as exc:
+        completed_draft(world, users.editor, occurred_at=occurred_at)
+    assert "year between" in " ".join(exc.value.message_dict["occurred_at"])
+    assert not Report.objects.exists()
+
+
+def test_a_timed_occurred_at_clears_the_date_only_flag(world, users):
+    draft = completed_draft(world, users.editor, occurred_at=date(2020, 11, 20))
+    assert draft.occurred_date_only
+    edited = editorial.update_draft(
+        draft, user=users.editor, version=draft.version,
+        occurred_at=datetime(2020, 11, 20, 10, 37, tzinfo=UTC),
+    )
+    assert edited.occurred_date_only is False
+    again = editorial.update_draft(
+        edited, user=users.editor, version=edited.version, occurred_at=date(2020, 11, 21)
+    )
+    assert again.occurred_date_only is True
+    kept = editorial.update_draft(again, user=users.editor, version=again.version, summary="S.")
+    assert kept.occurred_date_only is True  # occurred_at untouched: the flag stays
+
+
+def test_a_timed_correction_of_a_date_only_report_is_timed(world, users):
+    original = editorial.publish(
+        completed_draft(world, users.editor, occurred_at=date(2020, 11, 20)),
+        reviewer=users.reviewer, version=1,
+    )
+    fix = editorial.correct(original, author=users.editor, reason="Exact time known.",
+                            occurred_at=datetime(2020, 11, 20, 10, 37, tzinfo=UTC))
+    assert original.occurred_date_only and not fix.occurred_date_only
