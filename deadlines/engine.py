@@ -151,14 +151,18 @@ def term_end(facts: Facts, at: datetime) -> datetime | None:
     """End of the term running at `at` (renewals rolled forward), or None without a term."""
     if facts.term is None:
         return None
+    return _end_of(facts.term, facts, at)
+
+
+def _end_of(term: Term, facts: Facts, at: datetime) -> datetime:
     start = facts.starts_at or facts.effective_at
-    end = add_months_local(start, 12 * facts.term.years, facts.zone)
-    if facts.term.renews_years:
+    end = add_months_local(start, 12 * term.years, facts.zone)
+    if term.renews_years:
         periods = 0
         while end <= at:
             periods += 1
             end = add_months_local(
-                start, 12 * (facts.term.years + periods * facts.term.renews_years), facts.zone
+                start, 12 * (term.years + periods * term.renews_years), facts.zone
             )
     return end
 
@@ -223,9 +227,7 @@ def _summarize_ongoing(
     if facts.ends_at:
         ends.append((facts.ends_at, None))
     if facts.term and not facts.term.renews_years:
-        term_ends_at = term_end(facts, start)
-        if term_ends_at is not None:
-            ends.append((term_ends_at, None))
+        ends.append((_end_of(facts.term, facts, start), None))
     termination = _first(reports, V.CLAIM_TERMINATED)
     if termination:
         ends.append((termination.occurred_at, termination))
@@ -312,8 +314,8 @@ def _candidate_instants(facts: Facts, until: datetime) -> list[datetime]:
     """Every instant at which the status might change, up to `until`."""
     instants = {facts.effective_at}
     instants.update(_fact_instants(facts))
-    due_dates = {facts.original_due_date, *(c.due_date for c in facts.changes)} - {None}
-    for due in due_dates:
+    due_dates = {facts.original_due_date, *(c.due_date for c in facts.changes)}
+    for due in filter(None, due_dates):
         instants.add(due_instant(due, facts.zone))
         if facts.warning_days > 0:
             instants.add(local_midnight(due + timedelta(days=1 - facts.warning_days), facts.zone))
@@ -321,7 +323,7 @@ def _candidate_instants(facts: Facts, until: datetime) -> list[datetime]:
         if optional:
             instants.add(optional)
     if facts.term and not facts.term.renews_years:
-        instants.add(term_end(facts, facts.starts_at or facts.effective_at))
+        instants.add(_end_of(facts.term, facts, facts.starts_at or facts.effective_at))
     return sorted(i for i in instants if i <= until)
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Field, Q
 from django.utils import timezone
 
 from deadlines import classify, engine
@@ -82,12 +82,18 @@ _WRITTEN_FIELDS = [
 ]
 
 
+def _column(f: Field) -> str:
+    assert f.column is not None, f  # a concrete field always has its column
+    return f.column
+
+
 def _write_assessments(rows: list[Obligation]) -> None:
     """One prepared UPDATE per row, sent with executemany: Django's bulk_update builds a
     CASE per field and row, which costs more in Python than the whole assessment."""
-    fields = [Obligation._meta.get_field(name) for name in _WRITTEN_FIELDS]
+    concrete = {f.name: f for f in Obligation._meta.concrete_fields}
+    fields = [concrete[name] for name in _WRITTEN_FIELDS]
     table = connection.ops.quote_name(Obligation._meta.db_table)
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    assignments = ", ".join(f"{connection.ops.quote_name(_column(f))} = %s" for f in fields)
     params = [
         [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk]
         for row in rows
