@@ -456,20 +456,39 @@ def update_obligation(
 # ---------------------------------------------------------------- review
 
 
+def _draft_under_review(
+    obj: Report | DeadlineChange, reviewer: Any, version: int | None, *, own: str
+) -> Report | DeadlineChange:
+    """The draft, locked, once it is still a draft, not the reviewer's own (`own` says
+    so) and at the version the reviewer saw. Call inside the reviewing transaction."""
+    current = _locked(obj)
+    if current.review_state != V.DRAFT:
+        raise ValidationError(f"{obj_label(current)} is already {current.review_state}.")
+    _require(current.author_id is None or current.author_id != reviewer.pk, own)
+    _check_version(current, version, required=False)
+    return current
+
+
+def _decide(current: Report | DeadlineChange, state: str, reviewer: Any, now: datetime) -> None:
+    """Store the reviewer's decision on the draft."""
+    current.review_state = state
+    current.reviewer = reviewer
+    current.reviewed_at = now
+    current.version += 1
+    _set_history_user(current, reviewer)
+    current.save()
+
+
 def publish(obj: Report | DeadlineChange, *, reviewer: Any, version: int | None = None):
     """Make a draft a fact. Only a reviewer (or admin/superuser) who is not its author.
     `version` is the one the reviewer looked at (a stale one raises StaleEdit); None only
     from code that has just read the draft itself."""
     _require(is_reviewer(reviewer), "Only reviewers can publish.")
     with transaction.atomic():
-        current = _locked(obj)
-        if current.review_state != V.DRAFT:
-            raise ValidationError(f"{obj_label(current)} is already {current.review_state}.")
-        _require(
-            current.author_id is None or current.author_id != reviewer.pk,
-            "You cannot publish your own draft: a second person must review it.",
+        current = _draft_under_review(
+            obj, reviewer, version,
+            own="You cannot publish your own draft: a second person must review it.",
         )
-        _check_version(current, version, required=False)
         now = timezone.now()
         if isinstance(current, Report) and current.supersedes_id:
             old = Report.objects.select_for_update().get(pk=current.supersedes_id)
@@ -481,13 +500,8 @@ def publish(obj: Report | DeadlineChange, *, reviewer: Any, version: int | None 
             old.version += 1
             _set_history_user(old, reviewer)
             old.save(update_fields=["superseded_at", "version"])
-        current.review_state = V.PUBLISHED
         current.published_at = now
-        current.reviewer = reviewer
-        current.reviewed_at = now
-        current.version += 1
-        _set_history_user(current, reviewer)
-        current.save()
+        _decide(current, V.PUBLISHED, reviewer, now)
         if isinstance(current, DeadlineChange):
             _store_deadline_in_force(current.obligation_id, reviewer, now)
         services.facts_changed([current.obligation_id])
@@ -519,20 +533,10 @@ def reject(
     if not str(reason or "").strip():
         raise ValidationError({"reason": ["Say why the draft is rejected."]})
     with transaction.atomic():
-        current = _locked(obj)
-        if current.review_state != V.DRAFT:
-            raise ValidationError(f"{obj_label(current)} is already {current.review_state}.")
-        _require(
-            current.author_id is None or current.author_id != reviewer.pk,
-            "You cannot review your own draft.",
+        current = _draft_under_review(
+            obj, reviewer, version, own="You cannot review your own draft."
         )
-        _check_version(current, version, required=False)
-        now = timezone.now()
-        current.review_state = V.REJECTED
         current.rejection_reason = str(reason).strip()
-        current.reviewer = reviewer
-        current.reviewed_at = now
-        current.version += 1
         if isinstance(current, Report) and current.supersedes_id:
             # `supersedes` is one-to-one: free it so another correction can be proposed.
             # The link stays in the history trail and in the note.
@@ -540,8 +544,7 @@ def reject(
                 f"{current.note}\n" if current.note else ""
             ) + f"Proposed as a correction of report #{current.supersedes_id}."
             current.supersedes = None
-        _set_history_user(current, reviewer)
-        current.save()
+        _decide(current, V.REJECTED, reviewer, timezone.now())
     return current
 
 
