@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -12,7 +13,7 @@ from django.utils.text import slugify
 from deadlines import engine
 from tracker import vocabulary as V
 from tracker.api.params import MAX_YEAR, MIN_YEAR
-from tracker.models import Obligation, Source
+from tracker.models import DeadlineChange, Obligation, Report, Source
 from tracker.numbers import whole_number
 
 
@@ -115,6 +116,28 @@ class DraftForm(NewSourceMixin):
         """The order the page shows a draft's fields in: adding a new source, the draft's
         own fields, then those every draft shares."""
         return [*NewSourceMixin.base_fields, *own, "sources", "unconfirmed", "note", "version"]
+
+    @staticmethod
+    def initial_of(draft: Report | DeadlineChange) -> dict[str, Any]:
+        """What a form on an existing draft (or a report being corrected) starts from,
+        of the fields every draft has."""
+        return {
+            "obligation": draft.obligation, "sources": list(draft.sources.all()),
+            "unconfirmed": draft.unconfirmed, "note": draft.note,
+        }
+
+    def draft_fields(self, obligation: Obligation) -> dict[str, Any]:
+        """The cleaned fields every draft has, a new source created and cited (call inside
+        the saving transaction)."""
+        sources = list(self.cleaned_data.get("sources") or [])
+        new = self.new_source(obligation)
+        if new is not None:
+            sources.append(new)
+        return {
+            "sources": sources,
+            "unconfirmed": self.cleaned_data.get("unconfirmed", False),
+            "note": self.cleaned_data.get("note", ""),
+        }
 
     def fix_obligation(self, obligation: Obligation) -> None:
         """Editing or correcting: the obligation is fixed, whatever the POST says."""

@@ -102,18 +102,12 @@ def _unsaved_report(form: ReportForm, base: Report | None = None) -> Report:
 
 def _report_fields(form: ReportForm, obligation: Obligation) -> dict[str, Any]:
     occurred_at, date_only = form.occurred(obligation)
-    sources = list(form.cleaned_data.get("sources") or [])
-    new = form.new_source(obligation)
-    if new is not None:
-        sources.append(new)
     return {
         "claim": form.cleaned_data["claim"],
         "occurred_at": occurred_at,
         "occurred_date_only": date_only,
         "summary": form.cleaned_data["summary"],
-        "sources": sources,
-        "unconfirmed": form.cleaned_data.get("unconfirmed", False),
-        "note": form.cleaned_data.get("note", ""),
+        **form.draft_fields(obligation),
     }
 
 
@@ -177,10 +171,9 @@ def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = ReportForm(
             obligation=report.obligation, lock_obligation=True,
             initial={
-                "obligation": report.obligation, "claim": report.claim,
+                **ReportForm.initial_of(report), "claim": report.claim,
                 "occurred_at": report.occurred_at.isoformat(), "summary": report.summary,
-                "sources": list(report.sources.all()), "unconfirmed": report.unconfirmed,
-                "note": report.note, "version": report.version,
+                "version": report.version,
             },
         )
     context["form"] = form
@@ -219,10 +212,8 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
         form = CorrectionForm(
             obligation=old.obligation, lock_obligation=True,
             initial={
-                "obligation": old.obligation, "claim": old.claim,
+                **CorrectionForm.initial_of(old), "claim": old.claim,
                 "occurred_at": old.occurred_at.isoformat(), "summary": old.summary,
-                "sources": list(old.sources.all()), "unconfirmed": old.unconfirmed,
-                "note": old.note,
             },
         )
     context["form"] = form
@@ -233,17 +224,11 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _change_fields(form: DeadlineChangeForm, obligation: Obligation) -> dict[str, Any]:
-    sources = list(form.cleaned_data.get("sources") or [])
-    new = form.new_source(obligation)
-    if new is not None:
-        sources.append(new)
     return {
         "due_date": form.cleaned_data["due_date"],
         "agreed_at": form.cleaned_data["agreed_at"],
         "reason": form.cleaned_data["reason"],
-        "sources": sources,
-        "unconfirmed": form.cleaned_data.get("unconfirmed", False),
-        "note": form.cleaned_data.get("note", ""),
+        **form.draft_fields(obligation),
     }
 
 
@@ -292,10 +277,9 @@ def _change_form_view(
             form = DeadlineChangeForm(initial={"obligation": ob})
         else:
             form = DeadlineChangeForm(obligation=change.obligation, initial={
-                "obligation": change.obligation, "due_date": change.due_date,
+                **DeadlineChangeForm.initial_of(change), "due_date": change.due_date,
                 "agreed_at": change.agreed_at.isoformat(), "reason": change.reason,
-                "sources": list(change.sources.all()), "unconfirmed": change.unconfirmed,
-                "note": change.note, "version": change.version,
+                "version": change.version,
             })
     context["form"] = form
     return render(request, "staff/change_form.html", context)
