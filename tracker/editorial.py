@@ -14,7 +14,7 @@ API all call: who may draft, edit, publish, reject and correct, and what each do
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -241,9 +241,16 @@ def _clean_change(obligation: Obligation, data: dict, errors: dict) -> dict:
     return out
 
 
-def _raise(errors: dict) -> None:
+def _valid(
+    clean: Callable[[Obligation, dict, dict], dict], obligation: Obligation, data: dict
+) -> dict:
+    """`data` as `clean` normalises it; ValidationError({field: [messages]}) naming every
+    field that is wrong, not only the first."""
+    errors: dict = {}
+    cleaned = clean(obligation, data, errors)
     if errors:
         raise ValidationError(errors)
+    return cleaned
 
 
 def _set_history_user(obj: Model, user: Any) -> None:
@@ -321,16 +328,14 @@ def create_report(
     """A draft report. Raises ValidationError({field: [messages]}) on bad input,
     PermissionDenied unless the author is an editor."""
     _require(is_editor(author), "Only editors can draft reports.")
-    errors: dict = {}
-    data = _clean_report(
+    data = _valid(
+        _clean_report,
         obligation,
         {
             "claim": claim, "occurred_at": occurred_at,
             "occurred_date_only": occurred_date_only, "summary": summary, "sources": sources,
         },
-        errors,
     )
-    _raise(errors)
     report = Report(
         obligation=obligation,
         claim=claim,
@@ -357,13 +362,11 @@ def propose_deadline_change(
 ) -> DeadlineChange:
     """A draft deadline change; it holds from `agreed_at` once published."""
     _require(is_editor(author), "Only editors can propose deadline changes.")
-    errors: dict = {}
-    data = _clean_change(
+    data = _valid(
+        _clean_change,
         obligation,
         {"due_date": due_date, "agreed_at": agreed_at, "reason": reason, "sources": sources},
-        errors,
     )
-    _raise(errors)
     change = DeadlineChange(
         obligation=obligation,
         due_date=due_date,
@@ -411,12 +414,8 @@ def update_draft(
         merged["sources"] = list(current.sources.all())
         _new_occurred_at_resets_date_only(merged, fields)
         merged.update(fields)
-        errors: dict = {}
-        if isinstance(current, Report):
-            data = _clean_report(current.obligation, merged, errors)
-        else:
-            data = _clean_change(current.obligation, merged, errors)
-        _raise(errors)
+        clean = _clean_report if isinstance(current, Report) else _clean_change
+        data = _valid(clean, current.obligation, merged)
         for f in allowed:
             if f != "sources" and f in fields:
                 setattr(current, f, data[f])
@@ -579,9 +578,7 @@ def correct(
         merged["sources"] = list(old.sources.all())
         _new_occurred_at_resets_date_only(merged, new_fields)
         merged.update(new_fields)
-        errors: dict = {}
-        data = _clean_report(old.obligation, merged, errors)
-        _raise(errors)
+        data = _valid(_clean_report, old.obligation, merged)
         new = Report(
             obligation=old.obligation,
             claim=data["claim"],
