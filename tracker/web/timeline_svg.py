@@ -263,12 +263,11 @@ def _draw_done(row: _Row, done: engine.ReportFact) -> None:
     css = "tl-done-late" if late else "tl-done"
     word = "done late" if late else "done"
     if row.scale.inside(done.occurred_at):
-        row.marks.append(
-            f'<g class="{css}"><title>Completed {_day(done.occurred_at, zone)}</title>'
-            f'<circle cx="{x(done.occurred_at)}" cy="{track}" r="6"/>'
-            f'<text class="tl-mark-label" x="{x(done.occurred_at) + 8}" '
-            f'y="{track - 6}">{word} {_short(done.occurred_at, zone)}</text></g>'
-        )
+        row.marks.append(_mark(
+            css, f"Completed {_day(done.occurred_at, zone)}",
+            f'<circle cx="{x(done.occurred_at)}" cy="{track}" r="6"/>',
+            x(done.occurred_at), track, f"{word} {_short(done.occurred_at, zone)}",
+        ))
     row.said.append(f"{word} {_day(done.occurred_at, zone)}")
 
 
@@ -291,12 +290,11 @@ def _draw_ongoing(row: _Row) -> None:
     row.said.append(f"in force from {_day(begin, zone)}")
     _draw_violations(row)
     if finish and row.scale.inside(finish):
-        row.marks.append(
-            f'<g class="tl-ended"><title>Ended {_day(finish, zone)}</title>'
-            f'<rect x="{x(finish) - 5}" y="{track - 5}" width="10" height="10"/>'
-            f'<text class="tl-mark-label" x="{x(finish) + 8}" y="{track - 6}">'
-            f"ended {_short(finish, zone)}</text></g>"
-        )
+        row.marks.append(_mark(
+            "tl-ended", f"Ended {_day(finish, zone)}",
+            f'<rect x="{x(finish) - 5}" y="{track - 5}" width="10" height="10"/>',
+            x(finish), track, f"ended {_short(finish, zone)}",
+        ))
         row.said.append(f"ended {_day(finish, zone)}")
 
 
@@ -325,17 +323,22 @@ def _draw_open(row: _Row) -> None:
         word = "progress" if r.claim == V.CLAIM_PROGRESS else "done"
         if row.scale.inside(r.occurred_at):
             cx = x(r.occurred_at)
-            row.marks.append(
-                f'<g class="tl-{"progress" if word == "progress" else "done"}">'
-                f"<title>{word.capitalize()} {_day(r.occurred_at, zone)}</title>"
-                f'<path d="M{cx - 6},{track + 5} L{cx},{track - 6} '
-                f'L{cx + 6},{track + 5}Z"/>'
-                f'<text class="tl-mark-label" x="{cx + 8}" y="{track - 6}">'
-                f"{word} {_short(r.occurred_at, zone)}</text></g>"
-            )
+            row.marks.append(_mark(
+                f"tl-{word}", f"{word.capitalize()} {_day(r.occurred_at, zone)}",
+                f'<path d="M{cx - 6},{track + 5} L{cx},{track - 6} L{cx + 6},{track + 5}Z"/>',
+                cx, track, f"{word} {_short(r.occurred_at, zone)}",
+            ))
         row.said.append(f"{word} {_day(r.occurred_at, zone)}")
     if not row.reports:
         row.said.append("no date set, nothing reported")
+
+
+def _mark(css: str, title: str, shape: str, at_x: float, track: int, label: str) -> str:
+    """A mark on the track with its <title>, and its label to the right of it."""
+    return (
+        f'<g class="{css}"><title>{title}</title>{shape}'
+        f'<text class="tl-mark-label" x="{at_x + 8}" y="{track - 6}">{label}</text></g>'
+    )
 
 
 # Any other kind draws as an open term: its reports alone.
