@@ -183,6 +183,16 @@ def _stored_events(ids: list[int]) -> dict[int, list[_Stored]]:
     return by_obligation
 
 
+@dataclass
+class _Batch:
+    """What one batch of the Python path writes, once its rows are assessed."""
+
+    updates: list[Obligation] = field(default_factory=list)
+    events: list[StatusEvent] = field(default_factory=list)
+    revive: list[int] = field(default_factory=list)
+    supersede: list[int] = field(default_factory=list)
+
+
 def _assess_rows_python(
     queryset, at: datetime, cause: str, result: SweepResult, dry_run: bool
 ) -> None:
@@ -198,67 +208,81 @@ def _assess_rows_python(
                 )
             )
             stored = _stored_events([r.pk for r in rows])
-            events: list[StatusEvent] = []
-            revive: list[int] = []
-            supersede: list[int] = []
-            updates: list[Obligation] = []
+            batch = _Batch()
             for row in rows:
-                try:
-                    facts = facts_of(row)
-                    history = engine.timeline(facts, at)
-                    a = engine.assess(facts, at, history)
-                    plan = _reconcile(row, history, a, cause, stored[row.pk], result.detected_at)
-                except Exception:  # one bad row never stalls the sweep
-                    log.exception("sweep: could not assess obligation %s", row.pk)
-                    result.failed += 1
-                    continue
-                result.assessed += 1
-                moved = row.status != a.status
-                if moved and not plan.add:
-                    result.rewound.append(Change(row.pk, row.status, a.status, a.at, cause))
-                if dry_run:
-                    result.changes.extend(plan.add)
-                    continue
-                # The row is locked FOR UPDATE (SQLite: the write lock is held), so the
-                # compare-and-swap on what was read holds; written in one batch below.
-                for name, value in {
-                    "status": a.status,
-                    "status_since": a.status_since,
-                    "assessed_at": at,
-                    "needs_assessment": False,
-                    **_summary_columns(a),
-                }.items():
-                    setattr(row, name, value)
-                updates.append(row)
-                result.changed_rows += moved
-                result.changes.extend(plan.add)
-                revive += plan.revive
-                supersede += plan.supersede
-                reports = {t.at: t.report.id for t in history if t.report}
-                events.extend(
-                    StatusEvent(
-                        obligation_id=c.obligation_id,
-                        from_status=c.from_status,
-                        to_status=c.to_status,
-                        effective_at=c.effective_at,
-                        detected_at=result.detected_at,
-                        cause=c.cause,
-                        report_id=reports.get(c.effective_at),
-                        notified_at=_notified_at(c.cause, result.detected_at),
-                    )
-                    for c in plan.add
-                )
-            if updates:
-                _write_assessments(updates)
-            if supersede:
-                StatusEvent.objects.filter(pk__in=supersede).update(
-                    superseded_at=result.detected_at
-                )
-            if revive:
-                StatusEvent.objects.filter(pk__in=revive).update(superseded_at=None)
-            if events:
-                StatusEvent.objects.bulk_create(events, ignore_conflicts=True)
-                result.events += len(events)
+                _assess_row(row, stored[row.pk], at, cause, result, dry_run, batch)
+            _write_batch(batch, result)
+
+
+def _assess_row(
+    row: Obligation,
+    stored: list[_Stored],
+    at: datetime,
+    cause: str,
+    result: SweepResult,
+    dry_run: bool,
+    batch: _Batch,
+) -> None:
+    """Assess one locked row at `at` and add what it changes to `batch`."""
+    try:
+        facts = facts_of(row)
+        history = engine.timeline(facts, at)
+        a = engine.assess(facts, at, history)
+        plan = _reconcile(row, history, a, cause, stored, result.detected_at)
+    except Exception:  # one bad row never stalls the sweep
+        log.exception("sweep: could not assess obligation %s", row.pk)
+        result.failed += 1
+        return
+    result.assessed += 1
+    moved = row.status != a.status
+    if moved and not plan.add:
+        result.rewound.append(Change(row.pk, row.status, a.status, a.at, cause))
+    if dry_run:
+        result.changes.extend(plan.add)
+        return
+    # The row is locked FOR UPDATE (SQLite: the write lock is held), so the
+    # compare-and-swap on what was read holds; written with its batch.
+    for name, value in {
+        "status": a.status,
+        "status_since": a.status_since,
+        "assessed_at": at,
+        "needs_assessment": False,
+        **_summary_columns(a),
+    }.items():
+        setattr(row, name, value)
+    batch.updates.append(row)
+    result.changed_rows += moved
+    result.changes.extend(plan.add)
+    batch.revive += plan.revive
+    batch.supersede += plan.supersede
+    reports = {t.at: t.report.id for t in history if t.report}
+    batch.events.extend(
+        StatusEvent(
+            obligation_id=c.obligation_id,
+            from_status=c.from_status,
+            to_status=c.to_status,
+            effective_at=c.effective_at,
+            detected_at=result.detected_at,
+            cause=c.cause,
+            report_id=reports.get(c.effective_at),
+            notified_at=_notified_at(c.cause, result.detected_at),
+        )
+        for c in plan.add
+    )
+
+
+def _write_batch(batch: _Batch, result: SweepResult) -> None:
+    if batch.updates:
+        _write_assessments(batch.updates)
+    if batch.supersede:
+        StatusEvent.objects.filter(pk__in=batch.supersede).update(
+            superseded_at=result.detected_at
+        )
+    if batch.revive:
+        StatusEvent.objects.filter(pk__in=batch.revive).update(superseded_at=None)
+    if batch.events:
+        StatusEvent.objects.bulk_create(batch.events, ignore_conflicts=True)
+        result.events += len(batch.events)
 
 
 _START_AT = "CASE WHEN o.status = '' THEN a.effective_at ELSE o.assessed_at END"
