@@ -237,3 +237,29 @@ def test_a_timed_correction_of_a_date_only_report_is_timed(world, users):
     fix = editorial.correct(original, author=users.editor, reason="Exact time known.",
                             occurred_at=datetime(2020, 11, 20, 10, 37, tzinfo=UTC))
     assert original.occurred_date_only and not fix.occurred_date_only
+
+
+def test_update_obligation_reassesses_when_a_term_field_changes(world, users):
+    Obligation.objects.filter(pk=world.ceasefire.pk).update(needs_assessment=False)
+    renamed = editorial.update_obligation(
+        world.ceasefire, user=users.admin, version=1, title="Ceasefire along the line"
+    )
+    assert (renamed.title, renamed.version) == ("Ceasefire along the line", 2)
+    assert not Obligation.objects.get(pk=world.ceasefire.pk).needs_assessment
+    ended = editorial.update_obligation(
+        renamed, user=users.admin, version=2, ends_at=datetime(2024, 6, 12, tzinfo=UTC)
+    )
+    stored = Obligation.objects.get(pk=world.ceasefire.pk)
+    assert ended.version == stored.version == 3
+    assert stored.ends_at == datetime(2024, 6, 12, tzinfo=UTC) and stored.needs_assessment
+
+
+def test_update_obligation_refuses_editors_stale_versions_and_other_fields(world, users):
+    with pytest.raises(PermissionDenied):
+        editorial.update_obligation(world.aghdam, user=users.editor, version=1, title="X")
+    with pytest.raises(ValidationError) as exc:
+        editorial.update_obligation(world.aghdam, user=users.admin, version=1, due_date=None)
+    assert "due_date" in exc.value.message_dict
+    with pytest.raises(editorial.StaleEdit):
+        editorial.update_obligation(world.aghdam, user=users.admin, version=7, title="X")
+    assert Obligation.objects.get(pk=world.aghdam.pk).title == "Return of Aghdam district"
