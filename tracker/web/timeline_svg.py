@@ -249,11 +249,10 @@ def _draw_due(row: _Row, due: date, done: engine.ReportFact | None) -> None:
         )
     late_until = done.occurred_at if done else row.at
     if late_until > due_at:
-        row.marks.append(
-            f'<rect class="tl-span tl-span-overdue" x="{x(due_at)}" y="{track - 4}" '
-            f'width="{max(1.0, x(late_until) - x(due_at))}" height="8">'
-            f"<title>Overdue from {_day(due_at, zone)}</title></rect>"
-        )
+        row.marks.append(_bar(
+            "tl-span-overdue", x(due_at), x(late_until), track, 8,
+            f"Overdue from {_day(due_at, zone)}",
+        ))
         row.said.append(f"overdue from {_day(due_at, zone)}")
 
 
@@ -282,11 +281,9 @@ def _draw_ongoing(row: _Row) -> None:
             finish = min(finish or candidate, candidate)
     bar_end = finish or row.at
     if bar_end > begin:
-        row.marks.append(
-            f'<rect class="tl-span tl-span-force" x="{x(begin)}" y="{track - 3}" '
-            f'width="{max(1.0, x(bar_end) - x(begin))}" height="6">'
-            f"<title>In force from {_day(begin, zone)}</title></rect>"
-        )
+        row.marks.append(_bar(
+            "tl-span-force", x(begin), x(bar_end), track, 6, f"In force from {_day(begin, zone)}"
+        ))
     row.said.append(f"in force from {_day(begin, zone)}")
     _draw_violations(row)
     if finish and row.scale.inside(finish):
@@ -338,6 +335,14 @@ def _mark(css: str, title: str, shape: str, at_x: float, track: int, label: str)
     return (
         f'<g class="{css}"><title>{title}</title>{shape}'
         f'<text class="tl-mark-label" x="{at_x + 8}" y="{track - 6}">{label}</text></g>'
+    )
+
+
+def _bar(css: str, x1: float, x2: float, track: int, height: int, title: str) -> str:
+    """A stretch of time on the track (at least a pixel wide, so it is never lost)."""
+    return (
+        f'<rect class="tl-span {css}" x="{x1}" y="{track - height // 2}" '
+        f'width="{max(1.0, x2 - x1)}" height="{height}"><title>{title}</title></rect>'
     )
 
 
