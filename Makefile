@@ -14,12 +14,13 @@ FIXTURES := fixtures/nov-2020-trilateral.yaml $(sort $(wildcard fixtures/[0-9][0
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help run test install lint check bench bench-sweep bench-api bench-dashboard services browser clean
+.PHONY: help run test install lint typecheck check bench bench-sweep bench-api bench-dashboard services browser clean
 
 help:
 	@echo "make run    - set up and serve the app, worker and scheduler at http://127.0.0.1:8000/"
 	@echo "make test   - set up and run the whole test suite on PostgreSQL and Redis"
 	@echo "make lint   - ruff"
+	@echo "make typecheck - mypy with the Django plugin (modules listed in pyproject.toml)"
 	@echo "make bench  - benchmarks (see docs/performance.md)"
 
 # A Python of 3.12 or newer: the pyenv one selected by .python-version, or python3.13/3.12.
@@ -56,7 +57,12 @@ check: install
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: install services browser lint check
+# The Django plugin imports config.settings: the same throwaway settings as `check`.
+typecheck: install
+	@mkdir -p var
+	DEBUG=true DATABASE_URL=sqlite:///var/check.sqlite3 $(VENV)/bin/mypy
+
+test: install services browser lint typecheck check
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest --create-db
 
 # Benchmarks build their own databases (tracker_bench*, tracker_api_bench,

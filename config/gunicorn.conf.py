@@ -38,9 +38,9 @@ keepalive = _int("WEB_KEEPALIVE", 5)
 def post_worker_init(worker) -> None:
     """Load the URL configuration (it imports every view), then take what is loaded out
     of the garbage collector's sight. A full collection walks every object a worker
-    holds and stops all its threads meanwhile: with Django, DRF and the app loaded that
-    was 55-217 ms, twice a minute per worker under load (on the API's p99); with the
-    loaded objects frozen, 4-38 ms (docs/performance.md, "API")."""
+    holds and stops all its threads meanwhile: with Django, DRF and the app loaded, those
+    pauses showed in the API's slowest responses under load; with the loaded objects
+    frozen, a collection walks only what requests allocate (docs/performance.md, "API")."""
     import gc
 
     from django.urls import get_resolver

@@ -6,16 +6,12 @@ random rows that the database and the engine agree.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from django.db.models import Case, CharField, DateTimeField, F, Value, When
-from django.db.models.functions import Coalesce, Least, NullIf
+from django.db.models import Case, CharField, F, Value, When
 
 from deadlines.engine import RULES, THRESHOLDS
 from tracker import vocabulary as V
-
-# Stands in for "never" inside LEAST, which SQLite turns NULL if any argument is NULL.
-NEVER = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 def _status_of(column: str, status: str | None):
@@ -29,27 +25,6 @@ def status_at(at: datetime) -> Case:
         default=Value(V.PENDING),
         output_field=CharField(),
     )
-
-
-def threshold_at(at: datetime) -> Case:
-    """The threshold that decided `status_at(at)`: when the status began, if it changed."""
-    return Case(
-        *[When(**{f"{c}__lte": at}, then=F(c)) for c, _ in RULES],
-        default=Value(None),
-        output_field=DateTimeField(),
-    )
-
-
-def next_change_after(at: datetime):
-    """The first threshold (or future fact) after `at`: the sweep's index column."""
-    later = [
-        Coalesce(
-            Case(When(**{f"{c}__gt": at}, then=F(c)), output_field=DateTimeField()),
-            Value(NEVER),
-        )
-        for c in (*THRESHOLDS, "facts_until")
-    ]
-    return NullIf(Least(*later), Value(NEVER))
 
 
 def status_sql(instant: str, alias: str = "", *, before: bool = False) -> str:

@@ -17,6 +17,7 @@ Where a status comes from, in one place:
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -150,14 +151,18 @@ def term_end(facts: Facts, at: datetime) -> datetime | None:
     """End of the term running at `at` (renewals rolled forward), or None without a term."""
     if facts.term is None:
         return None
+    return _end_of(facts.term, facts, at)
+
+
+def _end_of(term: Term, facts: Facts, at: datetime) -> datetime:
     start = facts.starts_at or facts.effective_at
-    end = add_months_local(start, 12 * facts.term.years, facts.zone)
-    if facts.term.renews_years:
+    end = add_months_local(start, 12 * term.years, facts.zone)
+    if term.renews_years:
         periods = 0
         while end <= at:
             periods += 1
             end = add_months_local(
-                start, 12 * (facts.term.years + periods * facts.term.renews_years), facts.zone
+                start, 12 * (term.years + periods * term.renews_years), facts.zone
             )
     return end
 
@@ -169,7 +174,105 @@ def notice_deadline(facts: Facts, at: datetime) -> datetime | None:
     return add_months_local(end, -facts.term.notice_months, facts.zone)
 
 
+def _summarize_deadline(
+    facts: Facts, known_at: datetime, reports: list[ReportFact], s: Summary
+) -> Summary:
+    """Due at the deadline in force at `known_at`, warned before it, done by a report."""
+    explain: dict[str, ReportFact] = {}
+    due = deadline_in_force(facts, known_at)
+    due_at = due_instant(due, facts.zone) if due else None
+    soon = (
+        local_midnight(due + timedelta(days=1 - facts.warning_days), facts.zone)
+        if due and facts.warning_days > 0
+        else None
+    )
+    s = replace(s, due_date=due, due_at=due_at, due_soon_at=soon)
+    done = _first(reports, V.CLAIM_COMPLETED)
+    if done:
+        # On time means before the due instant of the deadline in force when it happened.
+        in_force = deadline_in_force(facts, done.occurred_at)
+        late = in_force is not None and done.occurred_at >= due_instant(in_force, facts.zone)
+        s = replace(
+            s,
+            done_at=done.occurred_at,
+            done_status=V.COMPLETED_LATE if late else V.COMPLETED,
+        )
+        explain["done_at"] = done
+    progress = _first(reports, V.CLAIM_PROGRESS)
+    if progress:
+        explain["progress"] = progress
+    return replace(s, reports=explain)
+
+
+def _open_violation(reports: list[ReportFact]) -> ReportFact | None:
+    """The violation still open after `reports`: the first one after the last end."""
+    open_violation: ReportFact | None = None
+    for r in reports:
+        if r.claim == V.CLAIM_VIOLATION and open_violation is None:
+            open_violation = r
+        elif r.claim == V.CLAIM_VIOLATION_ENDED:
+            open_violation = None
+    return open_violation
+
+
+def _summarize_ongoing(
+    facts: Facts, known_at: datetime, reports: list[ReportFact], s: Summary
+) -> Summary:
+    """In force from its start until the first of its end, its term's end or a reported
+    termination; violated while a reported violation is open."""
+    explain: dict[str, ReportFact] = {}
+    start = facts.starts_at or facts.effective_at
+    s = replace(s, active_at=start, active_status=V.IN_FORCE)
+    ends: list[tuple[datetime, ReportFact | None]] = []
+    if facts.ends_at:
+        ends.append((facts.ends_at, None))
+    if facts.term and not facts.term.renews_years:
+        ends.append((_end_of(facts.term, facts, start), None))
+    termination = _first(reports, V.CLAIM_TERMINATED)
+    if termination:
+        ends.append((termination.occurred_at, termination))
+    if ends:
+        end_at, end_report = min(ends, key=lambda e: e[0])
+        s = replace(s, done_at=end_at, done_status=V.TERMINATED)
+        if end_report:
+            explain["done_at"] = end_report
+    violation = _open_violation(reports)
+    if violation:
+        s = replace(s, violated_at=violation.occurred_at)
+        explain["violated_at"] = violation
+    return replace(s, reports=explain)
+
+
+def _summarize_open(
+    facts: Facts, known_at: datetime, reports: list[ReportFact], s: Summary
+) -> Summary:
+    """In progress from the first progress report, completed at the first completion."""
+    explain: dict[str, ReportFact] = {}
+    progress = _first(reports, V.CLAIM_PROGRESS)
+    if progress:
+        s = replace(s, active_at=progress.occurred_at, active_status=V.IN_PROGRESS)
+        explain["active_at"] = progress
+    done = _first(reports, V.CLAIM_COMPLETED)
+    if done:
+        s = replace(s, done_at=done.occurred_at, done_status=V.COMPLETED)
+        explain["done_at"] = done
+    return replace(s, reports=explain)
+
+
+_SUMMARIZE_BY_KIND: dict[
+    str, Callable[[Facts, datetime, list[ReportFact], Summary], Summary]
+] = {
+    V.DEADLINE: _summarize_deadline,
+    V.ONGOING: _summarize_ongoing,
+    V.OPEN: _summarize_open,
+}
+
+
 def summarize(facts: Facts, known_at: datetime) -> Summary:
+    """The facts held at `known_at` reduced to thresholds, by the rules of its kind."""
+    by_kind = _SUMMARIZE_BY_KIND.get(facts.kind)
+    if by_kind is None:
+        raise ValueError(f"unknown obligation kind {facts.kind!r}")
     instants = _fact_instants(facts)
     held_from = max((i for i in instants if i <= known_at), default=None)
     held_until = min((i for i in instants if i > known_at), default=None)
@@ -177,73 +280,7 @@ def summarize(facts: Facts, known_at: datetime) -> Summary:
         (r for r in facts.reports if r.occurred_at <= known_at),
         key=lambda r: (r.occurred_at, r.id or 0),
     )
-    s = Summary(facts_from=held_from, facts_until=held_until)
-    explain: dict[str, ReportFact] = {}
-
-    if facts.kind == V.DEADLINE:
-        due = deadline_in_force(facts, known_at)
-        due_at = due_instant(due, facts.zone) if due else None
-        soon = (
-            local_midnight(due + timedelta(days=1 - facts.warning_days), facts.zone)
-            if due and facts.warning_days > 0
-            else None
-        )
-        s = replace(s, due_date=due, due_at=due_at, due_soon_at=soon)
-        done = _first(reports, V.CLAIM_COMPLETED)
-        if done:
-            # On time means before the due instant of the deadline in force when it happened.
-            in_force = deadline_in_force(facts, done.occurred_at)
-            late = in_force is not None and done.occurred_at >= due_instant(in_force, facts.zone)
-            s = replace(
-                s,
-                done_at=done.occurred_at,
-                done_status=V.COMPLETED_LATE if late else V.COMPLETED,
-            )
-            explain["done_at"] = done
-        progress = _first(reports, V.CLAIM_PROGRESS)
-        if progress:
-            explain["progress"] = progress
-
-    elif facts.kind == V.ONGOING:
-        start = facts.starts_at or facts.effective_at
-        s = replace(s, active_at=start, active_status=V.IN_FORCE)
-        ends: list[tuple[datetime, ReportFact | None]] = []
-        if facts.ends_at:
-            ends.append((facts.ends_at, None))
-        if facts.term and not facts.term.renews_years:
-            ends.append((term_end(facts, start), None))
-        termination = _first(reports, V.CLAIM_TERMINATED)
-        if termination:
-            ends.append((termination.occurred_at, termination))
-        if ends:
-            end_at, end_report = min(ends, key=lambda e: e[0])
-            s = replace(s, done_at=end_at, done_status=V.TERMINATED)
-            if end_report:
-                explain["done_at"] = end_report
-        # The violation still open at known_at: the first one after the last end.
-        open_violation: ReportFact | None = None
-        for r in reports:
-            if r.claim == V.CLAIM_VIOLATION and open_violation is None:
-                open_violation = r
-            elif r.claim == V.CLAIM_VIOLATION_ENDED:
-                open_violation = None
-        if open_violation:
-            s = replace(s, violated_at=open_violation.occurred_at)
-            explain["violated_at"] = open_violation
-
-    elif facts.kind == V.OPEN:
-        progress = _first(reports, V.CLAIM_PROGRESS)
-        if progress:
-            s = replace(s, active_at=progress.occurred_at, active_status=V.IN_PROGRESS)
-            explain["active_at"] = progress
-        done = _first(reports, V.CLAIM_COMPLETED)
-        if done:
-            s = replace(s, done_at=done.occurred_at, done_status=V.COMPLETED)
-            explain["done_at"] = done
-    else:
-        raise ValueError(f"unknown obligation kind {facts.kind!r}")
-
-    return replace(s, reports=explain)
+    return by_kind(facts, known_at, reports, Summary(facts_from=held_from, facts_until=held_until))
 
 
 def classify(summary: Summary, at: datetime) -> tuple[str, str | None]:
@@ -277,8 +314,8 @@ def _candidate_instants(facts: Facts, until: datetime) -> list[datetime]:
     """Every instant at which the status might change, up to `until`."""
     instants = {facts.effective_at}
     instants.update(_fact_instants(facts))
-    due_dates = {facts.original_due_date, *(c.due_date for c in facts.changes)} - {None}
-    for due in due_dates:
+    due_dates = {facts.original_due_date, *(c.due_date for c in facts.changes)}
+    for due in filter(None, due_dates):
         instants.add(due_instant(due, facts.zone))
         if facts.warning_days > 0:
             instants.add(local_midnight(due + timedelta(days=1 - facts.warning_days), facts.zone))
@@ -286,7 +323,7 @@ def _candidate_instants(facts: Facts, until: datetime) -> list[datetime]:
         if optional:
             instants.add(optional)
     if facts.term and not facts.term.renews_years:
-        instants.add(term_end(facts, facts.starts_at or facts.effective_at))
+        instants.add(_end_of(facts.term, facts, facts.starts_at or facts.effective_at))
     return sorted(i for i in instants if i <= until)
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-
 from django.db.models import Prefetch, QuerySet
 
 from deadlines import engine
@@ -79,10 +76,3 @@ def facts_of(obligation: Obligation, *, dated: bool = True) -> engine.Facts:
             for r in reports
         ),
     )
-
-
-def assess_many(
-    obligations: Iterable[Obligation], at: datetime
-) -> dict[int, engine.Assessment]:
-    """Assess obligations fetched through `with_facts` at one instant."""
-    return {o.pk: engine.assess(facts_of(o), at) for o in obligations}

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Field, Q
 from django.utils import timezone
 
 from deadlines import classify, engine
@@ -82,12 +82,18 @@ _WRITTEN_FIELDS = [
 ]
 
 
+def _column(f: Field) -> str:
+    assert f.column is not None, f  # a concrete field always has its column
+    return f.column
+
+
 def _write_assessments(rows: list[Obligation]) -> None:
     """One prepared UPDATE per row, sent with executemany: Django's bulk_update builds a
     CASE per field and row, which costs more in Python than the whole assessment."""
-    fields = [Obligation._meta.get_field(name) for name in _WRITTEN_FIELDS]
+    concrete = {f.name: f for f in Obligation._meta.concrete_fields}
+    fields = [concrete[name] for name in _WRITTEN_FIELDS]
     table = connection.ops.quote_name(Obligation._meta.db_table)
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    assignments = ", ".join(f"{connection.ops.quote_name(_column(f))} = %s" for f in fields)
     params = [
         [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk]
         for row in rows
@@ -177,6 +183,16 @@ def _stored_events(ids: list[int]) -> dict[int, list[_Stored]]:
     return by_obligation
 
 
+@dataclass
+class _Batch:
+    """What one batch of the Python path writes, once its rows are assessed."""
+
+    updates: list[Obligation] = field(default_factory=list)
+    events: list[StatusEvent] = field(default_factory=list)
+    revive: list[int] = field(default_factory=list)
+    supersede: list[int] = field(default_factory=list)
+
+
 def _assess_rows_python(
     queryset, at: datetime, cause: str, result: SweepResult, dry_run: bool
 ) -> None:
@@ -192,67 +208,81 @@ def _assess_rows_python(
                 )
             )
             stored = _stored_events([r.pk for r in rows])
-            events: list[StatusEvent] = []
-            revive: list[int] = []
-            supersede: list[int] = []
-            updates: list[Obligation] = []
+            batch = _Batch()
             for row in rows:
-                try:
-                    facts = facts_of(row)
-                    history = engine.timeline(facts, at)
-                    a = engine.assess(facts, at, history)
-                    plan = _reconcile(row, history, a, cause, stored[row.pk], result.detected_at)
-                except Exception:  # one bad row never stalls the sweep
-                    log.exception("sweep: could not assess obligation %s", row.pk)
-                    result.failed += 1
-                    continue
-                result.assessed += 1
-                moved = row.status != a.status
-                if moved and not plan.add:
-                    result.rewound.append(Change(row.pk, row.status, a.status, a.at, cause))
-                if dry_run:
-                    result.changes.extend(plan.add)
-                    continue
-                # The row is locked FOR UPDATE (SQLite: the write lock is held), so the
-                # compare-and-swap on what was read holds; written in one batch below.
-                for name, value in {
-                    "status": a.status,
-                    "status_since": a.status_since,
-                    "assessed_at": at,
-                    "needs_assessment": False,
-                    **_summary_columns(a),
-                }.items():
-                    setattr(row, name, value)
-                updates.append(row)
-                result.changed_rows += moved
-                result.changes.extend(plan.add)
-                revive += plan.revive
-                supersede += plan.supersede
-                reports = {t.at: t.report.id for t in history if t.report}
-                events.extend(
-                    StatusEvent(
-                        obligation_id=c.obligation_id,
-                        from_status=c.from_status,
-                        to_status=c.to_status,
-                        effective_at=c.effective_at,
-                        detected_at=result.detected_at,
-                        cause=c.cause,
-                        report_id=reports.get(c.effective_at),
-                        notified_at=_notified_at(c.cause, result.detected_at),
-                    )
-                    for c in plan.add
-                )
-            if updates:
-                _write_assessments(updates)
-            if supersede:
-                StatusEvent.objects.filter(pk__in=supersede).update(
-                    superseded_at=result.detected_at
-                )
-            if revive:
-                StatusEvent.objects.filter(pk__in=revive).update(superseded_at=None)
-            if events:
-                StatusEvent.objects.bulk_create(events, ignore_conflicts=True)
-                result.events += len(events)
+                _assess_row(row, stored[row.pk], at, cause, result, dry_run, batch)
+            _write_batch(batch, result)
+
+
+def _assess_row(
+    row: Obligation,
+    stored: list[_Stored],
+    at: datetime,
+    cause: str,
+    result: SweepResult,
+    dry_run: bool,
+    batch: _Batch,
+) -> None:
+    """Assess one locked row at `at` and add what it changes to `batch`."""
+    try:
+        facts = facts_of(row)
+        history = engine.timeline(facts, at)
+        a = engine.assess(facts, at, history)
+        plan = _reconcile(row, history, a, cause, stored, result.detected_at)
+    except Exception:  # one bad row never stalls the sweep
+        log.exception("sweep: could not assess obligation %s", row.pk)
+        result.failed += 1
+        return
+    result.assessed += 1
+    moved = row.status != a.status
+    if moved and not plan.add:
+        result.rewound.append(Change(row.pk, row.status, a.status, a.at, cause))
+    if dry_run:
+        result.changes.extend(plan.add)
+        return
+    # The row is locked FOR UPDATE (SQLite: the write lock is held), so the
+    # compare-and-swap on what was read holds; written with its batch.
+    for name, value in {
+        "status": a.status,
+        "status_since": a.status_since,
+        "assessed_at": at,
+        "needs_assessment": False,
+        **_summary_columns(a),
+    }.items():
+        setattr(row, name, value)
+    batch.updates.append(row)
+    result.changed_rows += moved
+    result.changes.extend(plan.add)
+    batch.revive += plan.revive
+    batch.supersede += plan.supersede
+    reports = {t.at: t.report.id for t in history if t.report}
+    batch.events.extend(
+        StatusEvent(
+            obligation_id=c.obligation_id,
+            from_status=c.from_status,
+            to_status=c.to_status,
+            effective_at=c.effective_at,
+            detected_at=result.detected_at,
+            cause=c.cause,
+            report_id=reports.get(c.effective_at),
+            notified_at=_notified_at(c.cause, result.detected_at),
+        )
+        for c in plan.add
+    )
+
+
+def _write_batch(batch: _Batch, result: SweepResult) -> None:
+    if batch.updates:
+        _write_assessments(batch.updates)
+    if batch.supersede:
+        StatusEvent.objects.filter(pk__in=batch.supersede).update(
+            superseded_at=result.detected_at
+        )
+    if batch.revive:
+        StatusEvent.objects.filter(pk__in=batch.revive).update(superseded_at=None)
+    if batch.events:
+        StatusEvent.objects.bulk_create(batch.events, ignore_conflicts=True)
+        result.events += len(batch.events)
 
 
 _START_AT = "CASE WHEN o.status = '' THEN a.effective_at ELSE o.assessed_at END"
@@ -305,34 +335,30 @@ def _last_change_sql() -> str:
     ) + ")"
 
 
-def _sweep_sql(only_ids: bool, write: bool) -> str:
-    """The time-passing sweep as one PostgreSQL statement.
-
-    `cand` locks the rows whose summary holds from their last assessment (or, never
-    assessed and free of facts, from the agreement's entry into force) up to `at`.
-    `_steps_sql` evaluates RULES at every threshold each row crossed since, so a sweep
-    that ran late (or a first sweep) still records every transition the engine's
-    timeline has, in order; `upd` stores the status at `at`. Each row is worked out on
-    its own: no sort or window over the whole candidate set, which at a million rows
-    spilled to disk at the default work_mem and took an eighth of the first sweep.
-    """
-    # The row's first step, before which its status is the stored one.
-    first_at = "LEAST(" + ", ".join(
+def _first_step_sql() -> str:
+    """The row's first step, before which its status is the stored one."""
+    return "LEAST(" + ", ".join(
         [f"CASE WHEN o.{c} > {_START_AT} AND o.{c} <= %(at)s THEN o.{c} END"
          for c in engine.THRESHOLDS]
         + [f"CASE WHEN o.status = '' THEN {_START_AT} END"]
     ) + ")"
+
+
+def _candidates_sql(only_ids: bool, write: bool) -> str:
+    """`cand`: the rows whose summary holds from their last assessment (or, never
+    assessed and free of facts, from the agreement's entry into force) up to `at`,
+    locked when the sweep writes."""
     # Whether the row already has history in its window (after a replay backwards, which
     # moves the status but keeps the history): only then can a step be on record.
     recorded = f""",
                EXISTS (SELECT 1 FROM tracker_statusevent e
                        WHERE e.obligation_id = o.id AND e.effective_at >= {_START_AT})
                    AS recorded""" if write else ""
-    cand = f"""
+    return f"""
     cand AS (
         SELECT o.id, o.status, o.done_at, o.done_status, o.violated_at, o.due_at,
                o.due_soon_at, o.active_at, o.active_status, o.facts_until,
-               {_START_AT} AS start_at, {first_at} AS first_at{recorded}
+               {_START_AT} AS start_at, {_first_step_sql()} AS first_at{recorded}
         FROM tracker_obligation o JOIN tracker_agreement a ON a.id = o.agreement_id
         WHERE NOT o.needs_assessment
           AND (o.facts_until IS NULL OR o.facts_until > %(at)s)
@@ -342,26 +368,26 @@ def _sweep_sql(only_ids: bool, write: bool) -> str:
           {"AND o.id = ANY(%(ids)s)" if only_ids else ""}
         {"FOR UPDATE OF o SKIP LOCKED" if write else ""}
     )"""
-    steps = _steps_sql()
-    if not write:
-        return f"""WITH {cand}
-        SELECT c.id, s.prev, s.st, s.t FROM cand c CROSS JOIN LATERAL ({steps}) s
-        WHERE s.prev <> s.st ORDER BY c.id, s.t"""
-    # Only column names and fixed words are interpolated; every value is bound.
-    # A plain INSERT, not ON CONFLICT DO NOTHING, whose speculative insertion cost ~0.3x
-    # the floor in the first sweep (docs/performance.md). Events of a row are written
-    # only under its row lock (here and in the Python path) and its steps lie in its
-    # window, which holds history only after a replay: `recorded` rows check each step
-    # against it. status_event_once still stands behind this: a duplicate would fail
-    # the statement (nothing written, the next sweep retries), never be stored.
-    return f"""WITH {cand},
+
+
+def _insert_events_sql() -> str:
+    """`ins`: one StatusEvent per step of a candidate whose status changed there.
+
+    A plain INSERT, not ON CONFLICT DO NOTHING, whose speculative insertion is a large
+    share of a first sweep's time (docs/performance.md). Events of a row are written
+    only under its row lock (here and in the Python path) and its steps lie in its
+    window, which holds history only after a replay: `recorded` rows check each step
+    against it. status_event_once still stands behind this: a duplicate would fail
+    the statement (nothing written, the next sweep retries), never be stored.
+    """
+    return f"""
     ins AS (
         INSERT INTO tracker_statusevent
             (obligation_id, from_status, to_status, effective_at, detected_at, cause, notified_at)
         SELECT c.id, s.prev, s.st, s.t, %(detected)s,
                CASE WHEN s.prev = '' THEN '{V.CAUSE_BACKFILL}' ELSE %(cause)s END,
                CASE WHEN s.prev = '' OR %(cause)s = '{V.CAUSE_AS_OF}' THEN %(detected)s END
-        FROM cand c CROSS JOIN LATERAL ({steps}) s
+        FROM cand c CROSS JOIN LATERAL ({_steps_sql()}) s
         WHERE s.prev <> s.st
           AND s.t <= %(detected)s  -- no event dated after the real present (replays ahead)
           AND (NOT c.recorded OR NOT EXISTS (
@@ -369,7 +395,12 @@ def _sweep_sql(only_ids: bool, write: bool) -> str:
               WHERE e.obligation_id = c.id AND e.from_status = s.prev
                 AND e.to_status = s.st AND e.effective_at = s.t))
         RETURNING 1
-    ),
+    )"""
+
+
+def _update_statuses_sql() -> str:
+    """`upd`: each candidate's status at `at`, since its last change, and its next step."""
+    return f"""
     upd AS (
         UPDATE tracker_obligation o
         SET status = {classify.status_sql("%(at)s", "c.")},
@@ -379,7 +410,26 @@ def _sweep_sql(only_ids: bool, write: bool) -> str:
         FROM (SELECT *, {_last_change_sql()} AS last_change FROM cand c) c
         WHERE o.id = c.id
         RETURNING o.id, (c.last_change IS NOT NULL) AS changed
-    )
+    )"""
+
+
+def _sweep_sql(only_ids: bool, write: bool) -> str:
+    """The time-passing sweep as one PostgreSQL statement.
+
+    `_candidates_sql` picks and locks the rows; `_steps_sql` evaluates RULES at every
+    threshold each row crossed since, so a sweep that ran late (or a first sweep) still
+    records every transition the engine's timeline has, in order (`_insert_events_sql`);
+    `_update_statuses_sql` stores the status at `at`. Each row is worked out on its own:
+    no sort or window over the whole candidate set, which at a million rows spills to
+    disk at the default work_mem. Only column names and fixed words are interpolated;
+    every value is bound.
+    """
+    cand = _candidates_sql(only_ids, write)
+    if not write:
+        return f"""WITH {cand}
+        SELECT c.id, s.prev, s.st, s.t FROM cand c CROSS JOIN LATERAL ({_steps_sql()}) s
+        WHERE s.prev <> s.st ORDER BY c.id, s.t"""
+    return f"""WITH {cand},{_insert_events_sql()},{_update_statuses_sql()}
     SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM upd WHERE changed),
            (SELECT count(*) FROM ins)"""
 
@@ -387,11 +437,11 @@ def _sweep_sql(only_ids: bool, write: bool) -> str:
 # Set for the sweep's statement (bench/sweep.py explains it with the same):
 STATEMENT_SETTINGS = (
     # The planner's cost estimate crosses the JIT threshold and compiling costs more
-    # than it saves here (0.4 s of a 1% sweep, measured in bench/sweep.py).
+    # than it saves on this statement (bench/sweep.py shows it on a 1% sweep).
     "SET LOCAL jit = off",
     # The candidates are read twice (events, then the update) and joined by a hash: at
-    # a million rows ~150 MB, which at the default 4 MB went through temporary files
-    # (~0.15x the floor). A cap, not an allocation: a small sweep uses what it needs.
+    # a million rows that outgrows the default work_mem and goes through temporary
+    # files. A cap, not an allocation: a small sweep uses what it needs.
     "SET LOCAL work_mem = '256MB'",
 )
 

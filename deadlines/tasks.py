@@ -13,32 +13,34 @@ from deadlines import sweep as sweep_module
 log = logging.getLogger(__name__)
 
 
-@shared_task(
-    name="deadlines.tasks.sweep",
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-)
+def _sweep_task(name: str):
+    """A task that runs the sweep: one that failed (database restarting, a lock timeout)
+    is retried with backoff and jitter; it is idempotent, and the next periodic sweep
+    would catch up anyway."""
+    return shared_task(
+        name=name,
+        autoretry_for=(Exception,),
+        retry_backoff=True,
+        retry_backoff_max=300,
+        retry_jitter=True,
+        max_retries=5,
+    )
+
+
+@_sweep_task("deadlines.tasks.sweep")
 def sweep() -> dict:
     """Store every status the clock has changed. Idempotent: a repeat finds nothing to do."""
-    result = sweep_module.run()
-    after_statuses_stored()
-    return {"changed": result.changed_rows, "events": result.events, "failed": result.failed}
+    return _stored(sweep_module.run())
 
 
-@shared_task(
-    name="deadlines.tasks.reassess",
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-)
+@_sweep_task("deadlines.tasks.reassess")
 def reassess(obligation_ids: list[int]) -> dict:
     """Re-assess obligations whose facts changed (enqueued on commit by tracker.services)."""
-    result = sweep_module.run(ids=list(obligation_ids))
+    return _stored(sweep_module.run(ids=list(obligation_ids)))
+
+
+def _stored(result: sweep_module.SweepResult) -> dict:
+    """Run the hooks once statuses are stored; the task's result says what changed."""
     after_statuses_stored()
     return {"changed": result.changed_rows, "events": result.events, "failed": result.failed}
 

@@ -229,8 +229,6 @@ DERIVED_OBLIGATION_FIELDS = (
     "violated_at", "done_at", "done_status", "facts_from", "facts_until", "next_change_at",
     "needs_assessment", "due_at", "version",
 )
-TERM_FIELDS = {"starts_at", "ends_at", "term_years", "renews_years", "notice_months",
-               "due_date", "kind"}
 
 
 @admin.register(models.Obligation)
@@ -279,15 +277,23 @@ class ObligationAdmin(HistoryAdmin):
         )
 
     def save_model(self, request, obj, form, change):
+        if change:
+            # An edit obeys the same rules as anywhere else (tracker.editorial); the
+            # many-to-many fields follow in save_related.
+            edited = {f: form.cleaned_data[f] for f in form.changed_data
+                      if f in editorial.OBLIGATION_FIELDS}
+            saved = editorial.update_obligation(
+                obj, user=request.user, version=form.cleaned_data.get("expected_version"),
+                **edited,
+            )
+            obj.version = saved.version
+            return
         if obj.due_date:
             obj.original_due_date = obj.original_due_date or obj.due_date
             obj.due_at = engine.due_instant(obj.due_date, obj.agreement.zone)
-        if change:
-            obj.version += 1
         obj.needs_assessment = True
         super().save_model(request, obj, form, change)
-        if not change or TERM_FIELDS & set(form.changed_data):
-            services.facts_changed([obj.pk])
+        services.facts_changed([obj.pk])
 
     def get_changeform_initial_data(self, request):
         return super().get_changeform_initial_data(request)

@@ -14,7 +14,7 @@ API all call: who may draft, edit, publish, reject and correct, and what each do
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -40,9 +40,11 @@ REPORT_FIELDS = (
 )
 CHANGE_FIELDS = ("due_date", "agreed_at", "reason", "sources", "unconfirmed", "note")
 OBLIGATION_FIELDS = (
-    "title", "description", "category", "position", "clause", "starts_at", "ends_at",
+    "slug", "title", "description", "category", "position", "clause", "starts_at", "ends_at",
     "term_years", "renews_years", "notice_months",
 )
+# The obligation's fields the engine reads: editing one re-assesses it.
+TERM_FIELDS = frozenset({"starts_at", "ends_at", "term_years", "renews_years", "notice_months"})
 
 
 class StaleEdit(Exception):
@@ -251,9 +253,16 @@ def _clean_change(obligation: Obligation, data: dict, errors: dict) -> dict:
     return out
 
 
-def _raise(errors: dict) -> None:
+def _valid(
+    clean: Callable[[Obligation, dict, dict], dict], obligation: Obligation, data: dict
+) -> dict:
+    """`data` as `clean` normalises it; ValidationError({field: [messages]}) naming every
+    field that is wrong, not only the first."""
+    errors: dict = {}
+    cleaned = clean(obligation, data, errors)
     if errors:
         raise ValidationError(errors)
+    return cleaned
 
 
 def _set_history_user(obj: Model, user: Any) -> None:
@@ -305,6 +314,17 @@ def changes_since(obj: Model, version: int) -> list[tuple[str, Any, Any, str]]:
 # ---------------------------------------------------------------- drafting
 
 
+def _save_draft(draft: Report | DeadlineChange, *, author: Any, sources: list[Source]) -> None:
+    """Store a new draft written by `author` on the staff side, citing `sources`."""
+    draft.author = author
+    draft.origin = "staff"
+    draft.review_state = V.DRAFT
+    with transaction.atomic():
+        _set_history_user(draft, author)
+        draft.save()
+        draft.sources.set(sources)
+
+
 def create_report(
     *,
     author: Any,
@@ -320,32 +340,24 @@ def create_report(
     """A draft report. Raises ValidationError({field: [messages]}) on bad input,
     PermissionDenied unless the author is an editor."""
     _require(is_editor(author), "Only editors can draft reports.")
-    errors: dict = {}
-    data = _clean_report(
+    data = _valid(
+        _clean_report,
         obligation,
         {
             "claim": claim, "occurred_at": occurred_at,
             "occurred_date_only": occurred_date_only, "summary": summary, "sources": sources,
         },
-        errors,
     )
-    _raise(errors)
-    with transaction.atomic():
-        report = Report(
-            obligation=obligation,
-            claim=claim,
-            occurred_at=data["occurred_at"],
-            occurred_date_only=bool(data["occurred_date_only"]),
-            summary=str(summary).strip(),
-            unconfirmed=bool(unconfirmed),
-            note=note or "",
-            author=author,
-            origin="staff",
-            review_state=V.DRAFT,
-        )
-        _set_history_user(report, author)
-        report.save()
-        report.sources.set(data["sources"])
+    report = Report(
+        obligation=obligation,
+        claim=claim,
+        occurred_at=data["occurred_at"],
+        occurred_date_only=bool(data["occurred_date_only"]),
+        summary=str(summary).strip(),
+        unconfirmed=bool(unconfirmed),
+        note=note or "",
+    )
+    _save_draft(report, author=author, sources=data["sources"])
     return report
 
 
@@ -362,28 +374,20 @@ def propose_deadline_change(
 ) -> DeadlineChange:
     """A draft deadline change; it holds from `agreed_at` once published."""
     _require(is_editor(author), "Only editors can propose deadline changes.")
-    errors: dict = {}
-    data = _clean_change(
+    data = _valid(
+        _clean_change,
         obligation,
         {"due_date": due_date, "agreed_at": agreed_at, "reason": reason, "sources": sources},
-        errors,
     )
-    _raise(errors)
-    with transaction.atomic():
-        change = DeadlineChange(
-            obligation=obligation,
-            due_date=due_date,
-            agreed_at=data["agreed_at"],
-            reason=str(reason).strip(),
-            unconfirmed=bool(unconfirmed),
-            note=note or "",
-            author=author,
-            origin="staff",
-            review_state=V.DRAFT,
-        )
-        _set_history_user(change, author)
-        change.save()
-        change.sources.set(data["sources"])
+    change = DeadlineChange(
+        obligation=obligation,
+        due_date=due_date,
+        agreed_at=data["agreed_at"],
+        reason=str(reason).strip(),
+        unconfirmed=bool(unconfirmed),
+        note=note or "",
+    )
+    _save_draft(change, author=author, sources=data["sources"])
     return change
 
 
@@ -422,12 +426,8 @@ def update_draft(
         merged["sources"] = list(current.sources.all())
         _new_occurred_at_resets_date_only(merged, fields)
         merged.update(fields)
-        errors: dict = {}
-        if isinstance(current, Report):
-            data = _clean_report(current.obligation, merged, errors)
-        else:
-            data = _clean_change(current.obligation, merged, errors)
-        _raise(errors)
+        clean = _clean_report if isinstance(current, Report) else _clean_change
+        data = _valid(clean, current.obligation, merged)
         for f in allowed:
             if f != "sources" and f in fields:
                 setattr(current, f, data[f])
@@ -459,12 +459,35 @@ def update_obligation(
         current.version += 1
         _set_history_user(current, user)
         current.save()
-        if set(fields) & {"starts_at", "ends_at", "term_years", "renews_years", "notice_months"}:
+        if TERM_FIELDS & set(fields):
             services.facts_changed([current.pk])
     return current
 
 
 # ---------------------------------------------------------------- review
+
+
+def _draft_under_review(
+    obj: Report | DeadlineChange, reviewer: Any, version: int | None, *, own: str
+) -> Report | DeadlineChange:
+    """The draft, locked, once it is still a draft, not the reviewer's own (`own` says
+    so) and at the version the reviewer saw. Call inside the reviewing transaction."""
+    current = _locked(obj)
+    if current.review_state != V.DRAFT:
+        raise ValidationError(f"{obj_label(current)} is already {current.review_state}.")
+    _require(current.author_id is None or current.author_id != reviewer.pk, own)
+    _check_version(current, version, required=False)
+    return current
+
+
+def _decide(current: Report | DeadlineChange, state: str, reviewer: Any, now: datetime) -> None:
+    """Store the reviewer's decision on the draft."""
+    current.review_state = state
+    current.reviewer = reviewer
+    current.reviewed_at = now
+    current.version += 1
+    _set_history_user(current, reviewer)
+    current.save()
 
 
 def publish(obj: Report | DeadlineChange, *, reviewer: Any, version: int | None = None):
@@ -473,14 +496,10 @@ def publish(obj: Report | DeadlineChange, *, reviewer: Any, version: int | None 
     from code that has just read the draft itself."""
     _require(is_reviewer(reviewer), "Only reviewers can publish.")
     with transaction.atomic():
-        current = _locked(obj)
-        if current.review_state != V.DRAFT:
-            raise ValidationError(f"{obj_label(current)} is already {current.review_state}.")
-        _require(
-            current.author_id is None or current.author_id != reviewer.pk,
-            "You cannot publish your own draft: a second person must review it.",
+        current = _draft_under_review(
+            obj, reviewer, version,
+            own="You cannot publish your own draft: a second person must review it.",
         )
-        _check_version(current, version, required=False)
         now = timezone.now()
         if isinstance(current, Report) and current.supersedes_id:
             old = Report.objects.select_for_update().get(pk=current.supersedes_id)
@@ -492,13 +511,8 @@ def publish(obj: Report | DeadlineChange, *, reviewer: Any, version: int | None 
             old.version += 1
             _set_history_user(old, reviewer)
             old.save(update_fields=["superseded_at", "version"])
-        current.review_state = V.PUBLISHED
         current.published_at = now
-        current.reviewer = reviewer
-        current.reviewed_at = now
-        current.version += 1
-        _set_history_user(current, reviewer)
-        current.save()
+        _decide(current, V.PUBLISHED, reviewer, now)
         if isinstance(current, DeadlineChange):
             _store_deadline_in_force(current.obligation_id, reviewer, now)
         services.facts_changed([current.obligation_id])
@@ -530,20 +544,10 @@ def reject(
     if not str(reason or "").strip():
         raise ValidationError({"reason": ["Say why the draft is rejected."]})
     with transaction.atomic():
-        current = _locked(obj)
-        if current.review_state != V.DRAFT:
-            raise ValidationError(f"{obj_label(current)} is already {current.review_state}.")
-        _require(
-            current.author_id is None or current.author_id != reviewer.pk,
-            "You cannot review your own draft.",
+        current = _draft_under_review(
+            obj, reviewer, version, own="You cannot review your own draft."
         )
-        _check_version(current, version, required=False)
-        now = timezone.now()
-        current.review_state = V.REJECTED
         current.rejection_reason = str(reason).strip()
-        current.reviewer = reviewer
-        current.reviewed_at = now
-        current.version += 1
         if isinstance(current, Report) and current.supersedes_id:
             # `supersedes` is one-to-one: free it so another correction can be proposed.
             # The link stays in the history trail and in the note.
@@ -551,8 +555,7 @@ def reject(
                 f"{current.note}\n" if current.note else ""
             ) + f"Proposed as a correction of report #{current.supersedes_id}."
             current.supersedes = None
-        _set_history_user(current, reviewer)
-        current.save()
+        _decide(current, V.REJECTED, reviewer, timezone.now())
     return current
 
 
@@ -587,9 +590,7 @@ def correct(
         merged["sources"] = list(old.sources.all())
         _new_occurred_at_resets_date_only(merged, new_fields)
         merged.update(new_fields)
-        errors: dict = {}
-        data = _clean_report(old.obligation, merged, errors)
-        _raise(errors)
+        data = _valid(_clean_report, old.obligation, merged)
         new = Report(
             obligation=old.obligation,
             claim=data["claim"],
@@ -601,13 +602,8 @@ def correct(
             supersedes=old,
             retracts=bool(retract),
             correction_reason=str(reason).strip(),
-            author=author,
-            origin="staff",
-            review_state=V.DRAFT,
         )
-        _set_history_user(new, author)
-        new.save()
-        new.sources.set(data["sources"])
+        _save_draft(new, author=author, sources=data["sources"])
     return new
 
 

@@ -492,18 +492,18 @@ class StatusEvent(models.Model):
         indexes = [
             # effective_at alone, not (effective_at, id): events share a few thousand
             # instants (local midnights, entries into force), and without a unique id in
-            # the key PostgreSQL deduplicates them, 13 MB instead of ~85 MB at 1.9M
-            # events, which the first sweep writes at random places. Newest-first lists
-            # read it backwards and sort only ties by id (docs/performance.md, "Sweep").
+            # the key PostgreSQL deduplicates them into a far smaller index, which the
+            # first sweep writes at random places. Newest-first lists read it backwards
+            # and sort only ties by id (docs/performance.md, "Sweep").
             models.Index(fields=["effective_at"], name="status_event_effective"),
             models.Index(
                 fields=["id"], condition=Q(notified_at__isnull=True), name="status_event_outbox"
             ),
-            # The first sweep writes ~2 events per obligation: a B-tree entry each for
-            # detected_at (read only by sweep.changes_detected, equal to one sweep's
+            # The first sweep writes about two events per obligation: a B-tree entry each
+            # for detected_at (read only by sweep.changes_detected, equal to one sweep's
             # instant, which grows with the table) and for a report_id that is NULL on
-            # nearly every event cost ~0.15x the floor at a million obligations
-            # (docs/performance.md, "Sweep").
+            # nearly every event would be written for nothing (docs/performance.md,
+            # "Sweep").
             BrinIndex(fields=["detected_at"], name="status_event_detected"),
             models.Index(
                 fields=["report"], condition=Q(report__isnull=False), name="status_event_report"

@@ -89,6 +89,19 @@ def test_anonymous_throttle(client, world, settings):
     assert r.json()["code"] == "throttled"
 
 
+def test_forged_forwarded_for_does_not_escape_the_anonymous_throttle(client, world, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "3/minute", "user": "1000/minute"},
+    }  # NUM_PROXIES as configured (0 unless the environment says otherwise)
+    cache.clear()
+    codes = [
+        client.get("/api/v1/parties/", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").status_code
+        for i in range(5)
+    ]
+    assert codes == [200, 200, 200, 429, 429]
+
+
 @pytest.mark.parametrize(
     "params",
     [{}, {"status": "completed,pending"}, {"q": "lachin"}, {"as_of": "2020-11-21"},

@@ -247,3 +247,43 @@ def test_a_draft_posted_over_real_http_answers_201_with_its_location(
     follow = urllib.request.Request(location, headers={"Authorization": f"Token {token.key}"})
     with urllib.request.urlopen(follow, timeout=30) as response:  # noqa: S310
         assert json.load(response)["id"] == created["id"]
+
+
+@pytest.mark.parametrize(
+    "occurred_at", ["0001-01-01", "9999-12-31", "0001-01-01T00:00:00+04:00", "1899-12-31"]
+)
+def test_occurred_at_far_outside_any_agreement_is_400(world, editor, occurred_at):
+    before = Report.objects.count()
+    r = token_client(editor).post(REPORTS, body(world, occurred_at=occurred_at), format="json")
+    assert r.status_code == 400, r.content
+    assert "year between" in " ".join(r.json()["errors"]["occurred_at"])
+    assert Report.objects.count() == before
+
+
+def test_date_only_flag_follows_occurred_at_and_is_not_an_input(world, editor):
+    c = token_client(editor)
+    timed = c.post(
+        REPORTS,
+        body(world, occurred_at="2022-09-14T10:37:00+04:00", occurred_date_only=True),
+        format="json",
+    )
+    assert timed.status_code == 201, timed.content
+    assert timed.json()["occurred_date_only"] is False
+    assert Report.objects.get(pk=timed.json()["id"]).occurred_date_only is False
+    day = c.post(REPORTS, body(world, occurred_at="2022-09-14", occurred_date_only=False),
+                 format="json")
+    assert day.status_code == 201 and day.json()["occurred_date_only"] is True
+
+
+@pytest.mark.parametrize("action", ["publish", "reject"])
+def test_publish_and_reject_need_the_version(world, editor, reviewer, action):
+    pk = token_client(editor).post(REPORTS, body(world), format="json").json()["id"]
+    r = token_client(reviewer).post(
+        f"{REPORTS}{pk}/{action}/", {"reason": "Unsourced."}, format="json"
+    )
+    assert r.status_code == 400 and "version" in r.json()["errors"]
+    assert Report.objects.get(pk=pk).review_state == V.DRAFT
+    ok = token_client(reviewer).post(
+        f"{REPORTS}{pk}/{action}/", {"reason": "Unsourced.", "version": 1}, format="json"
+    )
+    assert ok.status_code == 200, ok.content

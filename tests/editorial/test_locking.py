@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -140,3 +141,11 @@ def test_two_concurrent_admin_saves_of_a_draft_one_wins():
     winner = next(k for k, v in results.items() if v == 302)
     stored = Report.objects.get(pk=report.pk)
     assert (stored.summary, stored.version) == (f"summary by {winner}", 2)
+
+
+def test_update_draft_without_a_version_is_refused(world, users):
+    draft = completed_draft(world, users.editor)
+    with pytest.raises(ValidationError) as exc:
+        editorial.update_draft(draft, user=users.editor, version=None, summary="Changed.")
+    assert "version" in exc.value.message_dict
+    assert Report.objects.get(pk=draft.pk).summary == draft.summary

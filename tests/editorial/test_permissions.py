@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
@@ -212,3 +213,11 @@ def test_matrix_through_the_rules(world, users, action, role):
     else:
         with pytest.raises(editorial.PermissionDenied):
             calls[action]()
+
+
+def test_non_author_with_a_stale_version_is_refused_without_the_changes(world, users):
+    draft = completed_draft(world, users.editor)
+    editorial.update_draft(draft, user=users.editor, version=1, summary="Secret rewording.")
+    with pytest.raises(PermissionDenied) as exc:
+        editorial.update_draft(draft, user=users.editor2, version=1, summary="Mine.")
+    assert "Secret rewording" not in str(exc.value)

@@ -3,8 +3,9 @@ of what publishing changes, corrections, deadline changes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+import pytest
 from django.test import Client
 from django.urls import reverse
 
@@ -143,3 +144,85 @@ def test_staff_pages_need_a_role(world, users):
     assert logged_in(users.reviewer).get(reverse("staff:report_new")).status_code == 403
     assert logged_in(users.editor).get(reverse("staff:review")).status_code == 403
     assert logged_in(users.editor).get(reverse("staff:home")).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["staff:report_new", "staff:change_new"])
+@pytest.mark.parametrize("value", ["abc", "1.5", "-1", "١", "99999999999999999999"])
+def test_malformed_obligation_in_the_query_is_ignored(world, users, name, value):
+    page = logged_in(users.editor).get(reverse(name), {"obligation": value})
+    assert page.status_code == 200
+    assert page.context["form"]["obligation"].value() is None
+
+
+def test_malformed_obligation_in_the_post_is_a_form_error(world, users):
+    response = logged_in(users.editor).post(
+        reverse("staff:report_new"), form(world, obligation="abc", save="1")
+    )
+    assert response.status_code == 200 and "obligation" in response.context["form"].errors
+    assert not Report.objects.exists()
+
+
+@pytest.mark.parametrize("extra", [{"save": "1"}, {"preview": "1"}])
+@pytest.mark.parametrize("occurred_at", ["0001-01-01", "0001-01-01 00:00", "9999-12-31"])
+def test_staff_form_refuses_far_off_years(world, users, extra, occurred_at):
+    response = logged_in(users.editor).post(
+        reverse("staff:report_new"), form(world, occurred_at=occurred_at, **extra)
+    )
+    assert response.status_code == 200
+    assert "year between" in " ".join(response.context["form"].errors["occurred_at"])
+    assert not Report.objects.exists()
+
+
+@pytest.mark.parametrize("extra", [{"save": "1"}, {"preview": "1"}])
+@pytest.mark.parametrize(
+    "fields, field",
+    [({"agreed_at": "0001-01-01"}, "agreed_at"), ({"due_date": "9999-12-31"}, "due_date")],
+)
+def test_deadline_change_form_refuses_far_off_years(world, users, extra, fields, field):
+    data = {"obligation": world.aghdam.pk, "due_date": "2020-11-30",
+            "agreed_at": "2020-11-15", "reason": "Extended.", "sources": [world.source.pk],
+            **fields, **extra}
+    response = logged_in(users.editor).post(reverse("staff:change_new"), data)
+    assert response.status_code == 200 and field in response.context["form"].errors
+    assert not DeadlineChange.objects.exists()
+
+
+def test_staff_form_impossible_date_is_a_form_error(world, users):
+    response = logged_in(users.editor).post(
+        reverse("staff:report_new"), form(world, occurred_at="2020-02-30", save="1")
+    )
+    assert response.status_code == 200 and "occurred_at" in response.context["form"].errors
+
+
+def test_staff_edit_without_a_version_is_refused(world, users):
+    draft = completed_draft(world, users.editor)
+    url = reverse("staff:report_edit", args=[draft.pk])
+    response = logged_in(users.editor).post(url, form(world, summary="Mine", save="1"))
+    assert response.status_code == 200
+    assert "version" in response.context["form"].errors
+    assert "reload the page" in response.content.decode()
+    assert Report.objects.get(pk=draft.pk).summary == draft.summary
+
+
+def test_staff_deadline_change_edit_without_a_version_is_refused(world, users):
+    change = editorial.propose_deadline_change(
+        author=users.editor, obligation=world.aghdam, due_date=date(2020, 11, 30),
+        agreed_at=datetime(2020, 11, 15, 8, tzinfo=UTC), reason="Extended.",
+        sources=[world.source.pk],
+    )
+    data = {"due_date": "2020-12-05", "agreed_at": "2020-11-15", "reason": "Extended.",
+            "sources": [world.source.pk], "save": "1"}
+    url = reverse("staff:change_edit", args=[change.pk])
+    response = logged_in(users.editor).post(url, data)
+    assert response.status_code == 200 and "version" in response.context["form"].errors
+    assert DeadlineChange.objects.get(pk=change.pk).due_date == date(2020, 11, 30)
+    ok = logged_in(users.editor).post(url, {**data, "version": change.version})
+    assert ok.status_code == 302
+    assert DeadlineChange.objects.get(pk=change.pk).due_date == date(2020, 12, 5)
+
+
+def test_staff_review_without_a_version_changes_nothing(world, users):
+    draft = completed_draft(world, users.editor)
+    client = logged_in(users.reviewer)
+    client.post(reverse("staff:decide", args=["report", draft.pk]), {"publish": "1"})
+    assert Report.objects.get(pk=draft.pk).review_state == V.DRAFT

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import time_machine
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -355,3 +356,20 @@ def test_an_event_withdrawn_before_it_went_out_is_not_sent(world, receiver):
     kept = make_event(world.aghdam, V.COMPLETED, day=22)
     assert notify.fan_out() == 1
     assert list(Delivery.objects.values_list("event_id", flat=True)) == [kept.pk]
+
+
+@pytest.mark.parametrize("url", ["ftp://example.org/hook", "file:///etc/passwd"])
+def test_webhook_url_must_be_http_or_https(db, url):
+    sub = WebhookSubscription(name="x", url=url)
+    with pytest.raises(ValidationError) as exc:
+        sub.full_clean()
+    assert "url" in exc.value.message_dict
+    WebhookSubscription(name="ok", url="https://example.org/hook").full_clean()
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://127.0.0.1/x", "data:text/plain,hello"]
+)
+def test_the_webhook_opener_refuses_other_schemes(url):
+    code, error = notify.post(url, b"{}", {"Content-Type": "application/json"})
+    assert code is None and "unknown url type" in error

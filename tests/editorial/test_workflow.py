@@ -201,3 +201,65 @@ def test_roles(users):
     assert not editorial.is_editor(users.outsider) and not editorial.is_reviewer(users.outsider)
     users.editor.is_active = False
     assert not editorial.is_editor(users.editor)
+
+
+@pytest.mark.parametrize(
+    "occurred_at", [date(1, 1, 1), date(9999, 12, 31), datetime(1, 1, 1, tzinfo=UTC)]
+)
+def test_editorial_refuses_far_off_years_with_a_field_message(world, users, occurred_at):
+    with pytest.raises(ValidationError) as exc:
+        completed_draft(world, users.editor, occurred_at=occurred_at)
+    assert "year between" in " ".join(exc.value.message_dict["occurred_at"])
+    assert not Report.objects.exists()
+
+
+def test_a_timed_occurred_at_clears_the_date_only_flag(world, users):
+    draft = completed_draft(world, users.editor, occurred_at=date(2020, 11, 20))
+    assert draft.occurred_date_only
+    edited = editorial.update_draft(
+        draft, user=users.editor, version=draft.version,
+        occurred_at=datetime(2020, 11, 20, 10, 37, tzinfo=UTC),
+    )
+    assert edited.occurred_date_only is False
+    again = editorial.update_draft(
+        edited, user=users.editor, version=edited.version, occurred_at=date(2020, 11, 21)
+    )
+    assert again.occurred_date_only is True
+    kept = editorial.update_draft(again, user=users.editor, version=again.version, summary="S.")
+    assert kept.occurred_date_only is True  # occurred_at untouched: the flag stays
+
+
+def test_a_timed_correction_of_a_date_only_report_is_timed(world, users):
+    original = editorial.publish(
+        completed_draft(world, users.editor, occurred_at=date(2020, 11, 20)),
+        reviewer=users.reviewer, version=1,
+    )
+    fix = editorial.correct(original, author=users.editor, reason="Exact time known.",
+                            occurred_at=datetime(2020, 11, 20, 10, 37, tzinfo=UTC))
+    assert original.occurred_date_only and not fix.occurred_date_only
+
+
+def test_update_obligation_reassesses_when_a_term_field_changes(world, users):
+    Obligation.objects.filter(pk=world.ceasefire.pk).update(needs_assessment=False)
+    renamed = editorial.update_obligation(
+        world.ceasefire, user=users.admin, version=1, title="Ceasefire along the line"
+    )
+    assert (renamed.title, renamed.version) == ("Ceasefire along the line", 2)
+    assert not Obligation.objects.get(pk=world.ceasefire.pk).needs_assessment
+    ended = editorial.update_obligation(
+        renamed, user=users.admin, version=2, ends_at=datetime(2024, 6, 12, tzinfo=UTC)
+    )
+    stored = Obligation.objects.get(pk=world.ceasefire.pk)
+    assert ended.version == stored.version == 3
+    assert stored.ends_at == datetime(2024, 6, 12, tzinfo=UTC) and stored.needs_assessment
+
+
+def test_update_obligation_refuses_editors_stale_versions_and_other_fields(world, users):
+    with pytest.raises(PermissionDenied):
+        editorial.update_obligation(world.aghdam, user=users.editor, version=1, title="X")
+    with pytest.raises(ValidationError) as exc:
+        editorial.update_obligation(world.aghdam, user=users.admin, version=1, due_date=None)
+    assert "due_date" in exc.value.message_dict
+    with pytest.raises(editorial.StaleEdit):
+        editorial.update_obligation(world.aghdam, user=users.admin, version=7, title="X")
+    assert Obligation.objects.get(pk=world.aghdam.pk).title == "Return of Aghdam district"

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from deadlines import classify, engine, sweep
-from deadlines.facts import assess_many, facts_of, with_facts
+from deadlines.facts import facts_of, with_facts
 from tests.factories import AgreementFactory, ObligationFactory, ReportFactory
 from tracker import services
 from tracker import vocabulary as V
@@ -52,7 +52,8 @@ def random_obligations(agreement: Agreement, n: int, seed: int) -> None:
 
 def engine_statuses(agreement: Agreement, at: datetime) -> dict[int, tuple[str, datetime | None]]:
     objs = with_facts(Obligation.objects.filter(agreement=agreement))
-    return {pk: (a.status, a.status_since) for pk, a in assess_many(objs, at).items()}
+    assessed = {o.pk: engine.assess(facts_of(o), at) for o in objs}
+    return {pk: (a.status, a.status_since) for pk, a in assessed.items()}
 
 
 def stored_statuses(agreement: Agreement) -> dict[int, tuple[str, datetime | None]]:

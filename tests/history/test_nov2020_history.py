@@ -3,7 +3,7 @@
 The agreement file is loaded through the real loader (`nov2020` fixture), then the
 history in ../shared/reference/nov-2020-statement.md is walked twice:
 
-* with the pure engine (`assess_many` at each instant), and
+* with the pure engine (`engine.assess` of each term at each instant), and
 * with the sweep (`sweep.run(at=T)`, then the stored `status` is read back),
 
 and the two must say the same at every checkpoint. The sweep's stored StatusEvents
@@ -24,7 +24,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from deadlines import engine, sweep
-from deadlines.facts import assess_many, facts_of, with_facts
+from deadlines.facts import facts_of, with_facts
 from tracker import vocabulary as V
 from tracker.models import Agreement, Obligation, Report, StatusEvent
 
@@ -127,8 +127,7 @@ CHECKPOINTS: list[tuple[datetime, str, str, str]] = [
 
 def _by_slug(agreement: Agreement, at: datetime) -> dict[str, engine.Assessment]:
     rows = list(with_facts(Obligation.objects.filter(agreement=agreement)))
-    assessed = assess_many(rows, at)
-    return {o.slug: assessed[o.pk] for o in rows}
+    return {o.slug: engine.assess(facts_of(o), at) for o in rows}
 
 
 def _stored(agreement: Agreement) -> dict[str, str]:

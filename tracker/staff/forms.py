@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -12,7 +13,7 @@ from deadlines import engine
 from tracker import instants
 from tracker import vocabulary as V
 from tracker.instants import InstantError, check_year
-from tracker.models import Obligation, Source
+from tracker.models import DeadlineChange, Obligation, Report, Source
 from tracker.numbers import whole_number
 
 
@@ -81,15 +82,10 @@ class NewSourceMixin(forms.Form):
 VERSION_MISSING = "The draft's version is missing: reload the page and apply your changes again."
 
 
-class ReportForm(NewSourceMixin):
-    obligation = forms.ModelChoiceField(
-        Obligation.objects.select_related("agreement").order_by("agreement", "position")
-    )
-    claim = forms.ChoiceField(choices=V.CLAIMS)
-    occurred_at = forms.CharField(
-        help_text="When it happened: a local date, a local time, or an instant with offset."
-    )
-    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+class DraftForm(NewSourceMixin):
+    """What every draft carries besides its own facts: its sources (chosen or added),
+    whether it is unconfirmed and why, and the version the editor opened."""
+
     sources = forms.ModelMultipleChoiceField(
         Source.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -98,6 +94,62 @@ class ReportForm(NewSourceMixin):
     version = forms.IntegerField(
         required=False, widget=forms.HiddenInput, error_messages={"required": VERSION_MISSING}
     )
+
+    @staticmethod
+    def order(*own: str) -> list[str]:
+        """The order the page shows a draft's fields in: adding a new source, the draft's
+        own fields, then those every draft shares."""
+        return [*NewSourceMixin.base_fields, *own, "sources", "unconfirmed", "note", "version"]
+
+    @staticmethod
+    def initial_of(draft: Report | DeadlineChange) -> dict[str, Any]:
+        """What a form on an existing draft (or a report being corrected) starts from,
+        of the fields every draft has."""
+        return {
+            "obligation": draft.obligation, "sources": list(draft.sources.all()),
+            "unconfirmed": draft.unconfirmed, "note": draft.note,
+        }
+
+    def draft_fields(self, obligation: Obligation) -> dict[str, Any]:
+        """The cleaned fields every draft has, a new source created and cited (call inside
+        the saving transaction)."""
+        sources = list(self.cleaned_data.get("sources") or [])
+        new = self.new_source(obligation)
+        if new is not None:
+            sources.append(new)
+        return {
+            "sources": sources,
+            "unconfirmed": self.cleaned_data.get("unconfirmed", False),
+            "note": self.cleaned_data.get("note", ""),
+        }
+
+    def fix_obligation(self, obligation: Obligation) -> None:
+        """Editing or correcting: the obligation is fixed, whatever the POST says."""
+        self.fields["obligation"].disabled = True
+        self.fields["obligation"].initial = obligation
+        self.cite_from(obligation.agreement_id)
+
+    def cite_from(self, agreement_id: int) -> None:
+        """Offer only the sources of the obligation's agreement."""
+        self.fields["sources"].queryset = Source.objects.filter(agreement_id=agreement_id)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("sources") and not cleaned.get("new_source_url"):
+            self.add_error("sources", "Choose a source or add a new one.")
+        return cleaned
+
+
+class ReportForm(DraftForm):
+    obligation = forms.ModelChoiceField(
+        Obligation.objects.select_related("agreement").order_by("agreement", "position")
+    )
+    claim = forms.ChoiceField(choices=V.CLAIMS)
+    occurred_at = forms.CharField(
+        help_text="When it happened: a local date, a local time, or an instant with offset."
+    )
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    field_order = DraftForm.order("obligation", "claim", "occurred_at", "summary")
 
     def __init__(
         self, *args, obligation: Obligation | None = None, lock_obligation: bool = False,
@@ -108,15 +160,11 @@ class ReportForm(NewSourceMixin):
         # overwrite changes made since without noticing.
         self.fields["version"].required = require_version
         if lock_obligation and obligation is not None:
-            # Editing or correcting: the obligation is fixed, whatever the POST says.
-            self.fields["obligation"].disabled = True
-            self.fields["obligation"].initial = obligation
-        agreement_id = obligation.agreement_id if obligation else None
-        if agreement_id is None and self.data.get("obligation"):
-            ob = obligation_from(self.data.get("obligation"))
-            agreement_id = ob.agreement_id if ob else None
-        if agreement_id:
-            self.fields["sources"].queryset = Source.objects.filter(agreement_id=agreement_id)
+            self.fix_obligation(obligation)
+        if obligation is None and self.data.get("obligation"):
+            obligation = obligation_from(self.data.get("obligation"))
+        if obligation is not None:
+            self.cite_from(obligation.agreement_id)
 
     def clean(self):
         cleaned = super().clean()
@@ -126,8 +174,6 @@ class ReportForm(NewSourceMixin):
                 cleaned["occurred_at"] = parse_instant(cleaned["occurred_at"], obligation)
             except forms.ValidationError as exc:
                 self.add_error("occurred_at", exc)
-        if not cleaned.get("sources") and not cleaned.get("new_source_url"):
-            self.add_error("sources", "Choose a source or add a new one.")
         return cleaned
 
     def occurred(self, obligation: Obligation) -> tuple[datetime, bool]:
@@ -142,33 +188,23 @@ class CorrectionForm(ReportForm):
         required=False, help_text="Withdraw the report instead of replacing it."
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why the correction")
+    field_order = [*ReportForm.field_order, "retract", "reason"]
 
 
-class DeadlineChangeForm(NewSourceMixin):
+class DeadlineChangeForm(DraftForm):
     obligation = forms.ModelChoiceField(
         Obligation.objects.filter(kind=V.DEADLINE).select_related("agreement")
     )
     due_date = forms.DateField(help_text="The new local due date (YYYY-MM-DD).")
     agreed_at = forms.CharField(help_text="When it was agreed (it holds from then).")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
-    sources = forms.ModelMultipleChoiceField(
-        Source.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
-    )
-    unconfirmed = forms.BooleanField(required=False)
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    version = forms.IntegerField(
-        required=False, widget=forms.HiddenInput, error_messages={"required": VERSION_MISSING}
-    )
+    field_order = DraftForm.order("obligation", "due_date", "agreed_at", "reason")
 
     def __init__(self, *args, obligation: Obligation | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        if obligation is not None:  # editing a draft: the obligation is fixed
+        if obligation is not None:  # editing a draft
             self.fields["version"].required = True
-            self.fields["obligation"].disabled = True
-            self.fields["obligation"].initial = obligation
-            self.fields["sources"].queryset = Source.objects.filter(
-                agreement_id=obligation.agreement_id
-            )
+            self.fix_obligation(obligation)
 
     def clean(self):
         cleaned = super().clean()
@@ -186,8 +222,6 @@ class DeadlineChangeForm(NewSourceMixin):
                 cleaned["agreed_at"] = value
             except forms.ValidationError as exc:
                 self.add_error("agreed_at", exc)
-        if not cleaned.get("sources") and not cleaned.get("new_source_url"):
-            self.add_error("sources", "Choose a source or add a new one.")
         return cleaned
 
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -49,6 +50,23 @@ def _apply_errors(form, exc: Exception) -> None:
         form.add_error(None, exc.message)
     else:
         form.add_error(None, str(exc) or "Not allowed.")
+
+
+def _saved(
+    request: HttpRequest, form, context: dict[str, Any], save: Callable[[], str]
+) -> HttpResponse | None:
+    """Run `save` (an editorial write, returning what to tell the user) in one
+    transaction with the new source it may create. Refused: the reasons go on the form
+    and None comes back, for the page to show again."""
+    try:
+        with transaction.atomic():
+            message = save()
+    except (ValidationError, PermissionDenied, editorial.StaleEdit) as exc:
+        _apply_errors(form, exc)
+        context["stale"] = isinstance(exc, editorial.StaleEdit)
+        return None
+    messages.success(request, message)
+    return redirect("staff:home")
 
 
 def _preview_rows(obj: Report | DeadlineChange) -> dict[str, Any]:
@@ -102,18 +120,12 @@ def _unsaved_report(form: ReportForm, base: Report | None = None) -> Report:
 
 def _report_fields(form: ReportForm, obligation: Obligation) -> dict[str, Any]:
     occurred_at, date_only = form.occurred(obligation)
-    sources = list(form.cleaned_data.get("sources") or [])
-    new = form.new_source(obligation)
-    if new is not None:
-        sources.append(new)
     return {
         "claim": form.cleaned_data["claim"],
         "occurred_at": occurred_at,
         "occurred_date_only": date_only,
         "summary": form.cleaned_data["summary"],
-        "sources": sources,
-        "unconfirmed": form.cleaned_data.get("unconfirmed", False),
-        "note": form.cleaned_data.get("note", ""),
+        **form.draft_fields(obligation),
     }
 
 
@@ -128,17 +140,16 @@ def report_new(request: HttpRequest) -> HttpResponse:
             if "preview" in request.POST:
                 context.update(_preview_rows(_unsaved_report(form)))
             else:
-                try:
-                    with transaction.atomic():
-                        fields = _report_fields(form, obligation)
-                        report = editorial.create_report(
-                            author=request.user, obligation=obligation, **fields
-                        )
-                except (ValidationError, PermissionDenied) as exc:
-                    _apply_errors(form, exc)
-                else:
-                    messages.success(request, f"Draft report #{report.pk} saved for review.")
-                    return redirect("staff:home")
+
+                def save() -> str:
+                    report = editorial.create_report(
+                        author=request.user, obligation=obligation,
+                        **_report_fields(form, obligation),
+                    )
+                    return f"Draft report #{report.pk} saved for review."
+
+                if (done := _saved(request, form, context, save)) is not None:
+                    return done
     else:
         obligation = obligation_from(request.GET.get("obligation"))
         form = ReportForm(initial={"obligation": obligation}, obligation=obligation)
@@ -160,27 +171,23 @@ def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
             if "preview" in request.POST:
                 context.update(_preview_rows(_unsaved_report(form, base=report)))
             else:
-                try:
-                    with transaction.atomic():
-                        fields = _report_fields(form, report.obligation)
-                        editorial.update_draft(
-                            report, user=request.user, version=form.cleaned_data.get("version"),
-                            **fields,
-                        )
-                except (ValidationError, PermissionDenied, editorial.StaleEdit) as exc:
-                    _apply_errors(form, exc)
-                    context["stale"] = isinstance(exc, editorial.StaleEdit)
-                else:
-                    messages.success(request, f"Draft report #{report.pk} updated.")
-                    return redirect("staff:home")
+
+                def save() -> str:
+                    editorial.update_draft(
+                        report, user=request.user, version=form.cleaned_data.get("version"),
+                        **_report_fields(form, report.obligation),
+                    )
+                    return f"Draft report #{report.pk} updated."
+
+                if (done := _saved(request, form, context, save)) is not None:
+                    return done
     else:
         form = ReportForm(
             obligation=report.obligation, lock_obligation=True,
             initial={
-                "obligation": report.obligation, "claim": report.claim,
+                **ReportForm.initial_of(report), "claim": report.claim,
                 "occurred_at": report.occurred_at.isoformat(), "summary": report.summary,
-                "sources": list(report.sources.all()), "unconfirmed": report.unconfirmed,
-                "note": report.note, "version": report.version,
+                "version": report.version,
             },
         )
     context["form"] = form
@@ -203,26 +210,23 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
                 draft.retracts = form.cleaned_data.get("retract", False)
                 context.update(_preview_rows(draft))
             else:
-                try:
-                    with transaction.atomic():
-                        fields = _report_fields(form, old.obligation)
-                        new = editorial.correct(
-                            old, author=request.user, retract=form.cleaned_data["retract"],
-                            reason=form.cleaned_data["reason"], **fields,
-                        )
-                except (ValidationError, PermissionDenied) as exc:
-                    _apply_errors(form, exc)
-                else:
-                    messages.success(request, f"Correction #{new.pk} saved for review.")
-                    return redirect("staff:home")
+
+                def save() -> str:
+                    new = editorial.correct(
+                        old, author=request.user, retract=form.cleaned_data["retract"],
+                        reason=form.cleaned_data["reason"],
+                        **_report_fields(form, old.obligation),
+                    )
+                    return f"Correction #{new.pk} saved for review."
+
+                if (done := _saved(request, form, context, save)) is not None:
+                    return done
     else:
         form = CorrectionForm(
             obligation=old.obligation, lock_obligation=True,
             initial={
-                "obligation": old.obligation, "claim": old.claim,
+                **CorrectionForm.initial_of(old), "claim": old.claim,
                 "occurred_at": old.occurred_at.isoformat(), "summary": old.summary,
-                "sources": list(old.sources.all()), "unconfirmed": old.unconfirmed,
-                "note": old.note,
             },
         )
     context["form"] = form
@@ -233,17 +237,11 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _change_fields(form: DeadlineChangeForm, obligation: Obligation) -> dict[str, Any]:
-    sources = list(form.cleaned_data.get("sources") or [])
-    new = form.new_source(obligation)
-    if new is not None:
-        sources.append(new)
     return {
         "due_date": form.cleaned_data["due_date"],
         "agreed_at": form.cleaned_data["agreed_at"],
         "reason": form.cleaned_data["reason"],
-        "sources": sources,
-        "unconfirmed": form.cleaned_data.get("unconfirmed", False),
-        "note": form.cleaned_data.get("note", ""),
+        **form.draft_fields(obligation),
     }
 
 
@@ -269,33 +267,31 @@ def _change_form_view(
                 draft.pk = change.pk if change else None
                 context.update(_preview_rows(draft))
             else:
-                try:
-                    with transaction.atomic():
-                        fields = _change_fields(form, obligation)
-                        if change is None:
-                            change = editorial.propose_deadline_change(
-                                author=request.user, obligation=obligation, **fields
-                            )
-                        else:
-                            editorial.update_draft(
-                                change, user=request.user,
-                                version=form.cleaned_data.get("version"), **fields,
-                            )
-                except (ValidationError, PermissionDenied, editorial.StaleEdit) as exc:
-                    _apply_errors(form, exc)
-                else:
-                    messages.success(request, f"Draft deadline change #{change.pk} saved.")
-                    return redirect("staff:home")
+
+                def save() -> str:
+                    fields = _change_fields(form, obligation)
+                    if change is None:
+                        saved = editorial.propose_deadline_change(
+                            author=request.user, obligation=obligation, **fields
+                        )
+                    else:
+                        saved = editorial.update_draft(
+                            change, user=request.user,
+                            version=form.cleaned_data.get("version"), **fields,
+                        )
+                    return f"Draft deadline change #{saved.pk} saved."
+
+                if (done := _saved(request, form, context, save)) is not None:
+                    return done
     else:
         if change is None:
             ob = obligation_from(request.GET.get("obligation"))
             form = DeadlineChangeForm(initial={"obligation": ob})
         else:
             form = DeadlineChangeForm(obligation=change.obligation, initial={
-                "obligation": change.obligation, "due_date": change.due_date,
+                **DeadlineChangeForm.initial_of(change), "due_date": change.due_date,
                 "agreed_at": change.agreed_at.isoformat(), "reason": change.reason,
-                "sources": list(change.sources.all()), "unconfirmed": change.unconfirmed,
-                "note": change.note, "version": change.version,
+                "version": change.version,
             })
     context["form"] = form
     return render(request, "staff/change_form.html", context)

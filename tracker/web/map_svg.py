@@ -128,36 +128,9 @@ def draw(markers: list[Marker], title: str) -> SafeString:
         if m.number not in where:
             continue
         px, py, true_x, true_y = where[m.number]
-        if (px, py) != (true_x, true_y):
-            # Moved off a crowded spot: a leader line and a dot keep the true place.
-            dots.append(
-                f'<line class="map-leader" x1="{true_x}" y1="{true_y}" x2="{px}" y2="{py}"/>'
-                f'<circle class="map-true-spot" cx="{true_x}" cy="{true_y}" r="2"/>'
-            )
         text = f"{m.label}: {status_words[m.number]}"
-        width = 6.6 * len(text) + 6
-        placed = None
-        for dx, dy, anchor in ((12, 4, "start"), (-12, 4, "end"), (12, -12, "start"),
-                               (12, 20, "start"), (-12, -12, "end"), (-12, 20, "end")):
-            x0 = px + dx if anchor == "start" else px + dx - width
-            box = (x0, py + dy - 12, x0 + width, py + dy + 3)
-            if box[0] >= 0 and box[2] <= WIDTH and box[1] >= 0 and box[3] <= height and not (
-                _overlaps(box, boxes)
-            ):
-                boxes.append(box)
-                placed = (px + dx, py + dy, anchor)
-                break
-        dot = (
-            f'<circle class="map-marker status-fill-{escape(m.status)}" cx="{px}" cy="{py}" '
-            f'r="9"/><text class="map-marker-number" x="{px}" y="{py + 4}" '
-            f'text-anchor="middle">{m.number}</text>'
-        )
-        link_open = f'<a href="{escape(m.url)}">' if m.url else ""
-        link_close = "</a>" if m.url else ""
-        dots.append(
-            f'<g class="map-place" data-status="{escape(m.status)}">{link_open}'
-            f"<title>{m.number}. {escape(text)}</title>{dot}{link_close}</g>"
-        )
+        dots.append(_place(m, text, px, py, true_x, true_y))
+        placed = _label_spot(px, py, 6.6 * len(text) + 6, height, boxes)
         if placed:
             lx, ly, anchor = placed
             labels.append(
@@ -176,3 +149,45 @@ def draw(markers: list[Marker], title: str) -> SafeString:
         f"{countries}{''.join(labels)}{''.join(dots)}</svg>"
     )
     return mark_safe(svg)  # noqa: S308 - every interpolated text is escaped above
+
+
+def _place(
+    m: Marker, text: str, px: float, py: float, true_x: float, true_y: float
+) -> str:
+    """The numbered marker, linked to its page; moved off a crowded spot, a leader line
+    and a dot keep the true place."""
+    leader = ""
+    if (px, py) != (true_x, true_y):
+        leader = (
+            f'<line class="map-leader" x1="{true_x}" y1="{true_y}" x2="{px}" y2="{py}"/>'
+            f'<circle class="map-true-spot" cx="{true_x}" cy="{true_y}" r="2"/>'
+        )
+    dot = (
+        f'<circle class="map-marker status-fill-{escape(m.status)}" cx="{px}" cy="{py}" '
+        f'r="9"/><text class="map-marker-number" x="{px}" y="{py + 4}" '
+        f'text-anchor="middle">{m.number}</text>'
+    )
+    link_open = f'<a href="{escape(m.url)}">' if m.url else ""
+    link_close = "</a>" if m.url else ""
+    return (
+        f'{leader}<g class="map-place" data-status="{escape(m.status)}">{link_open}'
+        f"<title>{m.number}. {escape(text)}</title>{dot}{link_close}</g>"
+    )
+
+
+def _label_spot(
+    px: float, py: float, width: float, height: int,
+    boxes: list[tuple[float, float, float, float]],
+) -> tuple[float, float, str] | None:
+    """Where a label `width` wide fits beside the marker at (px, py) without leaving the
+    map or covering what is already placed (taken into `boxes`); None: nowhere."""
+    for dx, dy, anchor in ((12, 4, "start"), (-12, 4, "end"), (12, -12, "start"),
+                           (12, 20, "start"), (-12, -12, "end"), (-12, 20, "end")):
+        x0 = px + dx if anchor == "start" else px + dx - width
+        box = (x0, py + dy - 12, x0 + width, py + dy + 3)
+        if box[0] >= 0 and box[2] <= WIDTH and box[1] >= 0 and box[3] <= height and not (
+            _overlaps(box, boxes)
+        ):
+            boxes.append(box)
+            return px + dx, py + dy, anchor
+    return None

@@ -38,16 +38,17 @@ class Command(BaseCommand):
             after_statuses_stored()
         if dry_run:
             # Both paths report what they would do; nothing was written.
-            rows = [
-                (c.obligation_id, c.from_status, c.to_status, c.effective_at)
+            titles = dict(
+                sweep.Obligation.objects.filter(
+                    pk__in=[c.obligation_id for c in result.changes]
+                ).values_list("pk", "slug")
+            )
+            # A row the sweep would change but that is gone by now shows its id.
+            rows: list[tuple[str | int, str, str, datetime]] = [
+                (titles.get(c.obligation_id, c.obligation_id), c.from_status, c.to_status,
+                 c.effective_at)
                 for c in result.changes
             ]
-            titles = dict(
-                sweep.Obligation.objects.filter(pk__in=[r[0] for r in rows]).values_list(
-                    "pk", "slug"
-                )
-            )
-            rows = [(titles.get(pk, pk), f, t, e) for pk, f, t, e in rows]
         else:
             rows = [
                 (e.obligation.slug, e.from_status, e.to_status, e.effective_at)
