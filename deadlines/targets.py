@@ -32,7 +32,7 @@ def addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     except (OSError, UnicodeError) as exc:
         raise Unresolvable(f"{host} does not resolve: {exc}") from None
     # An IPv6 scope ("fe80::1%eth0") is not part of the address.
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in found]
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
 
 
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -36,7 +36,7 @@ class InstantError(ValueError):
         self.text = text
 
 
-def check_year(value: date, text: object = None) -> date:
+def check_year[D: date](value: D, text: object = None) -> D:
     """`value` unchanged when its year is in range (checked before any conversion)."""
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise InstantError(value.isoformat() if text is None else text)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import product
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -33,6 +33,8 @@ from deadlines.facts import fact_changes, fact_reports, facts_of, with_facts
 from tracker import vocabulary as V
 from tracker.instants import AsOf
 from tracker.models import Agreement, Obligation, Party
+
+_UTC = ZoneInfo("UTC")
 
 # ---------------------------------------------------------------- one obligation at a time
 
@@ -63,8 +65,9 @@ def states_for(obligations: Sequence[Obligation], asof: AsOf) -> dict[int, engin
         fetched = {o.pk: o for o in with_facts(Obligation.objects.filter(pk__in=missing))}
         for o in rows:
             if o.pk in fetched:
-                o.fact_changes = fetched[o.pk].fact_changes
-                o.fact_reports = fetched[o.pk].fact_reports
+                # What with_facts' prefetch (to_attr) sets on the rows it reads.
+                o.fact_changes = fetched[o.pk].fact_changes  # type: ignore[attr-defined]
+                o.fact_reports = fetched[o.pk].fact_reports  # type: ignore[attr-defined]
     return {o.pk: engine.assess(facts_of(o), asof.at(o.agreement.zone)) for o in rows}
 
 
@@ -120,7 +123,7 @@ def split(
         return qs.annotate(st=F("status")), qs.none()
     instants = {at for at, _ in zones.values()}
     if len(instants) <= 1:
-        at = instants.pop() if instants else asof.at(UTC)
+        at = instants.pop() if instants else asof.at(_UTC)
         return (
             qs.filter(summary_holds(at)).annotate(st=classify.status_at(at)),
             qs.exclude(summary_holds(at)),
@@ -185,21 +188,22 @@ def engine_rows(
         )
     who: dict[int, list] = defaultdict(list)
     if parties:
-        through = Obligation.responsible.through.objects.filter(obligation__in=ids)
-        for oid, *party in through.values_list(
+        responsible = Obligation.responsible.through.objects.filter(obligation__in=ids)
+        for oid, *party in responsible.values_list(
             "obligation_id", "party_id", "party__slug", "party__name"
         ):
             who[oid].append(tuple(party))
     where: dict[int, list] = defaultdict(list)
     if places:
-        through = Obligation.locations.through.objects.filter(obligation__in=ids)
-        for oid, location_id in through.values_list("obligation_id", "location_id"):
+        placed = Obligation.locations.through.objects.filter(obligation__in=ids)
+        for oid, location_id in placed.values_list("obligation_id", "location_id"):
             where[oid].append(location_id)
     result = []
     for o in rows:
         o.agreement = agreements[o.agreement_id]
-        o.fact_changes = changes[o.pk]
-        o.fact_reports = reports[o.pk]
+        # What with_facts' prefetch (to_attr) would set, read in two queries for all rows.
+        o.fact_changes = changes[o.pk]  # type: ignore[attr-defined]
+        o.fact_reports = reports[o.pk]  # type: ignore[attr-defined]
         assessment = engine.assess(
             facts_of(o), asof.at(o.agreement.zone), with_history=False
         )
@@ -225,7 +229,7 @@ def filter_status(
         if r.assessment.status in statuses
     ]
     return queryset.filter(
-        Q(pk__in=sql_rows.filter(st__in=statuses).values("pk")) | Q(pk__in=python_ids)
+        Q(pk__in=sql_rows.filter(Q(st__in=statuses)).values("pk")) | Q(pk__in=python_ids)
     )
 
 
@@ -258,14 +262,14 @@ def tally(
     `responsible__id`, `locations__id`) over the rows of `qs`: how many are in each
     status at `asof`. SQL counts the rows `split` can classify; the engine assesses
     the rest. `agreements`: those `qs` may hold (their zones place a date)."""
-    agreements = {a.pk: a for a in agreements}
-    sql_rows, engine_qs = split(qs, asof, zone_instants(asof, agreements.values()))
+    by_id = {a.pk: a for a in agreements}
+    sql_rows, engine_qs = split(qs, asof, zone_instants(asof, by_id.values()))
     result: dict[tuple, Counter] = defaultdict(Counter)
     for r in sql_rows.order_by().values(*by, "st").annotate(n=Count("pk")):
         key = tuple(r[f] for f in by)
         if None not in key:
             result[key][r["st"] or V.PENDING] += r["n"]
-    rows = engine_rows(engine_qs, asof, agreements, parties="responsible__id" in by,
+    rows = engine_rows(engine_qs, asof, by_id, parties="responsible__id" in by,
                        places="locations__id" in by)
     for row in rows:
         for key in product(*(_ENGINE_KEYS[f](row) for f in by)):
@@ -307,7 +311,7 @@ def events_until(queryset: QuerySet, asof: AsOf) -> QuerySet:
     if not asof.explicit:
         return queryset
     if not asof.date_only:
-        return queryset.filter(effective_at__lte=asof.at(UTC))
+        return queryset.filter(effective_at__lte=asof.at(_UTC))
     zones = set(
         queryset.order_by().values_list("obligation__agreement__timezone", flat=True).distinct()
     )

@@ -63,7 +63,7 @@ def sql() -> str:
 def subqueries() -> dict[str, Subquery]:
     """Every part as an annotation, to read the version with another row."""
     return {
-        name: Subquery(model.objects.order_by(f"-{column}").values(column)[:1])
+        name: Subquery(model._default_manager.order_by(f"-{column}").values(column)[:1])
         for name, model, column in parts()
     }
 
