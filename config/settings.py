@@ -228,6 +228,11 @@ CELERY_BEAT_SCHEDULE = {
 # this machine or a private network through (development, tests).
 WEBHOOK_ALLOW_PRIVATE_TARGETS = _env(env.bool, "WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 
+# How published reports credit their author and reviewer (tracker/credits.py).
+REPORT_CREDITS = env.str("REPORT_CREDITS", default="roles")
+if REPORT_CREDITS not in ("roles", "names"):
+    raise ImproperlyConfigured("Environment variable REPORT_CREDITS must be roles or names.")
+
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

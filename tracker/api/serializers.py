@@ -20,6 +20,7 @@ from tracker import instants
 from tracker import vocabulary as V
 from tracker.api.relations import date_text as _date
 from tracker.api.relations import instant_text as _instant
+from tracker.credits import credits
 from tracker.instants import InstantError
 from tracker.models import (
     Agreement,
@@ -305,15 +306,27 @@ class ReportSerializer(serializers.ModelSerializer):
     agreement = serializers.CharField(source="obligation.agreement.slug", read_only=True)
     sources = SourceRefSerializer(many=True, read_only=True)
     supersedes = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    written_by = serializers.SerializerMethodField(
+        help_text="Who wrote it: a role or a name (REPORT_CREDITS), or the agreement file."
+    )
+    reviewed_by = serializers.SerializerMethodField(
+        help_text="Who reviewed and published it; null while it is not published."
+    )
 
     class Meta:
         model = Report
         fields = [
             "id", "obligation", "obligation_url", "agreement", "claim", "occurred_at",
             "occurred_date_only", "summary", "sources", "unconfirmed", "note", "review_state",
-            "published_at", "rejection_reason", "supersedes", "retracts", "correction_reason",
-            "superseded_at", "version", "url",
+            "published_at", "written_by", "reviewed_by", "rejection_reason", "supersedes",
+            "retracts", "correction_reason", "superseded_at", "version", "url",
         ]
+
+    def get_written_by(self, obj: Report) -> str:
+        return credits(obj).written_by
+
+    def get_reviewed_by(self, obj: Report) -> str | None:
+        return credits(obj).reviewed_by
 
 
 # ---------------------------------------------------------------- writes

@@ -445,13 +445,13 @@ class ReportViewSet(ReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelVi
     serializer_class = serializers.ReportSerializer
     filterset_class = filters.ReportFilter
     csv_columns = ["id", "obligation", "agreement", "claim", "occurred_at", "summary",
-                   "sources", "unconfirmed", "review_state", "published_at", "superseded_at",
-                   "url"]
+                   "sources", "unconfirmed", "review_state", "published_at", "written_by",
+                   "reviewed_by", "superseded_at", "url"]
 
     def get_queryset(self) -> QuerySet[Report]:
-        queryset = Report.objects.select_related("obligation__agreement").prefetch_related(
-            "sources"
-        ).order_by("-occurred_at", "-id")
+        queryset = Report.objects.select_related(
+            "obligation__agreement", "author", "reviewer"
+        ).prefetch_related("sources").order_by("-occurred_at", "-id")
         user = self.request.user
         if self.action in ("publish", "reject"):
             return queryset  # the role check is editorial's, and says 403 not 404
@@ -531,7 +531,9 @@ class ReportViewSet(ReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelVi
         return self._report_response(report)
 
     def _report_response(self, report: Report) -> Response:
-        report = Report.objects.select_related("obligation__agreement").get(pk=report.pk)
+        report = Report.objects.select_related(
+            "obligation__agreement", "author", "reviewer"
+        ).get(pk=report.pk)
         context = self.get_serializer_context()
         return Response(serializers.ReportSerializer(report, context=context).data)
 

@@ -24,6 +24,7 @@ from deadlines import engine
 from deadlines.facts import facts_of, with_facts
 from tracker import instants, statuses
 from tracker import vocabulary as V
+from tracker.credits import credits
 from tracker.instants import AsOf, InstantError
 from tracker.models import (
     Agreement,
@@ -503,7 +504,7 @@ def _report_rows(o: Obligation, decider: int | None) -> list[dict]:
     whether it is the one the status rests on."""
     reports = (
         Report.objects.filter(obligation=o, review_state=V.PUBLISHED)
-        .select_related("superseded_by", "supersedes")
+        .select_related("superseded_by", "supersedes", "author", "reviewer")
         .prefetch_related("sources")
         .order_by("occurred_at", "pk")
     )
@@ -520,6 +521,7 @@ def _report_rows(o: Obligation, decider: int | None) -> list[dict]:
             "newer": newer,
             "decides": decider == r.pk,
             "occurred": r.occurred_at.astimezone(o.agreement.zone),
+            "credits": credits(r),
         })
     return rows
 
