@@ -182,6 +182,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = _env(env.bool, "CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"
+# Keeps the worker alive when the broker drops while a task runs (config/worker.py).
+CELERY_WORKER_CONSUMER = "config.worker:Consumer"
 SWEEP_PERIOD_SECONDS = _env(env.int, "SWEEP_PERIOD_SECONDS", default=60)
 if SWEEP_PERIOD_SECONDS < 1:
     raise ImproperlyConfigured("SWEEP_PERIOD_SECONDS must be at least 1.")
