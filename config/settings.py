@@ -96,6 +96,9 @@ DATABASES = {
     )
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", _env(env.int, "CONN_MAX_AGE", default=0))
+# A persistent connection the server closed (restart, failover, pg_terminate_backend) is
+# noticed and replaced at the start of the next request instead of failing it.
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, the worker and beat share one file in `make run`: wait for
     # the write lock instead of failing with "database is locked".
