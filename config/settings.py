@@ -143,6 +143,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Security (Django's deployment checklist; all on unless DEBUG) ----------
 SECURE_SSL_REDIRECT = _env(env.bool, "SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes from inside the network speak plain HTTP
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
@@ -217,17 +218,27 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_THROTTLE_CLASSES": ["tracker.api.throttles.AnonThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "tracker.api.throttles.AnonThrottle",
+        "tracker.api.throttles.UserThrottle",
+    ],
     "EXCEPTION_HANDLER": "tracker.api.exceptions.handle",
     "DEFAULT_PAGINATION_CLASS": "tracker.api.pagination.Pagination",
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_ANON_RATE", default="120/minute"),
         "user": env.str("API_USER_RATE", default="1200/minute"),
+        # Whole-list CSV exports not already prepared, per account or address.
+        "export": env.str("API_EXPORT_RATE", default="30/hour"),
     },
     # Proxies in front of the app that append to X-Forwarded-For. Unset, DRF would key
     # anonymous throttling on the X-Forwarded-For header as sent, which any client can vary.
     "NUM_PROXIES": _env(env.int, "NUM_PROXIES", default=0),
 }
+# Whole-list CSV exports one server process streams at once (tracker/api/exports.py).
+API_EXPORTS_AT_ONCE = _env(env.int, "API_EXPORTS_AT_ONCE", default=2)
+if API_EXPORTS_AT_ONCE < 1:
+    raise ImproperlyConfigured("API_EXPORTS_AT_ONCE must be at least 1.")
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Ceasefire-terms compliance tracker API",
     "DESCRIPTION": "Obligations of peace agreements, their deadlines and statuses, with sources.",
