@@ -66,3 +66,36 @@ def test_a_terminated_connection_costs_no_request(path, settings, monkeypatch):
     finally:
         connection.settings_dict["CONN_MAX_AGE"] = 0
         connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_whose_connection_is_closed_halfway_is_answered(settings, monkeypatch):
+    """PostgreSQL terminates the backend between two queries of one request (the
+    wrapper only picks the moment: the first query of the view proper)."""
+    from django.core.cache import cache
+
+    from tracker.api import conditional, fastcache
+
+    monkeypatch.setattr(conditional, "VERSION_TTL_SECONDS", 0)
+    cache.clear()  # no body kept from another test: the view must read
+    fastcache.forget_local()
+    connection.settings_dict["CONN_MAX_AGE"] = 600
+    connection.close()
+    terminated: list[int] = []
+
+    def terminate_once(execute, sql, params, many, context):
+        if not terminated and "tracker_obligation" in sql:
+            terminated.append(connection.connection.info.backend_pid)
+            _terminate(terminated[0])
+        return execute(sql, params, many, context)
+
+    try:
+        with connection.execute_wrapper(terminate_once):
+            status, body = _get("/api/v1/obligations/")
+        assert terminated, "the connection was terminated during the request"
+        assert status.startswith("200"), body[:500]
+        assert json.loads(body)["count"] == 0
+        assert connection.connection.info.backend_pid != terminated[0]
+    finally:
+        connection.settings_dict["CONN_MAX_AGE"] = 0
+        connection.close()
