@@ -23,13 +23,16 @@ PROBE_TIMEOUT_SECONDS = 1.0
 
 
 def _database() -> bool:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            return cursor.fetchone() == (1,)
-    except DatabaseError:
-        connection.close_if_unusable_or_obsolete()
-        return False
+    # A connection the server closed since it was checked gets one more try on a new
+    # one: "down" must mean the database does not answer, not that one socket died.
+    for _ in range(2):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                return cursor.fetchone() == (1,)
+        except DatabaseError:
+            connection.close()
+    return False
 
 
 def _redis(url: str) -> bool:
