@@ -267,7 +267,13 @@ CORS_EXPOSE_HEADERS = ["ETag", "X-As-Of", "Retry-After", "Content-Disposition"]
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     if not REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    else {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # A Redis host that vanished (no refusal, just silence) must cost a request a
+        # second at most, after which tracker.outage skips it (docs/reliability.md).
+        "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+    }
 }
 
 LOGGING = {
