@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "tracker.middleware.RetryReadOnLostConnection",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,6 +100,9 @@ DATABASES = {
     )
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", _env(env.int, "CONN_MAX_AGE", default=0))
+# A persistent connection the server closed (restart, failover, pg_terminate_backend) is
+# noticed and replaced at the start of the next request instead of failing it.
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, the worker and beat share one file in `make run`: wait for
     # the write lock instead of failing with "database is locked".
@@ -143,6 +147,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Security (Django's deployment checklist; all on unless DEBUG) ----------
 SECURE_SSL_REDIRECT = _env(env.bool, "SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes from inside the network speak plain HTTP
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
@@ -203,6 +208,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = _env(env.bool, "CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "UTC"
+# Keeps the worker alive when the broker drops while a task runs (config/worker.py).
+CELERY_WORKER_CONSUMER = "config.worker:Consumer"
 SWEEP_PERIOD_SECONDS = _env(env.int, "SWEEP_PERIOD_SECONDS", default=60)
 if SWEEP_PERIOD_SECONDS < 1:
     raise ImproperlyConfigured("SWEEP_PERIOD_SECONDS must be at least 1.")
@@ -242,7 +249,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_THROTTLE_CLASSES": ["tracker.api.throttles.AnonThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "tracker.api.throttles.AnonThrottle",
+        "tracker.api.throttles.UserThrottle",
+    ],
     "EXCEPTION_HANDLER": "tracker.api.exceptions.handle",
     # JSON bodies bounded in bytes (DATA_UPLOAD_MAX_MEMORY_SIZE, a 413) and nesting.
     "DEFAULT_PARSER_CLASSES": [
@@ -254,11 +264,18 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_ANON_RATE", default="120/minute"),
         "user": env.str("API_USER_RATE", default="1200/minute"),
+        # Whole-list CSV exports not already prepared, per account or address.
+        "export": env.str("API_EXPORT_RATE", default="30/hour"),
     },
     # Proxies in front of the app that append to X-Forwarded-For. Unset, DRF would key
     # anonymous throttling on the X-Forwarded-For header as sent, which any client can vary.
     "NUM_PROXIES": _env(env.int, "NUM_PROXIES", default=0),
 }
+# Whole-list CSV exports one server process streams at once (tracker/api/exports.py).
+API_EXPORTS_AT_ONCE = _env(env.int, "API_EXPORTS_AT_ONCE", default=2)
+if API_EXPORTS_AT_ONCE < 1:
+    raise ImproperlyConfigured("API_EXPORTS_AT_ONCE must be at least 1.")
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Ceasefire-terms compliance tracker API",
     "DESCRIPTION": "Obligations of peace agreements, their deadlines and statuses, with sources.",
@@ -288,7 +305,13 @@ CORS_EXPOSE_HEADERS = ["ETag", "X-As-Of", "Retry-After", "Content-Disposition"]
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     if not REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    else {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # A Redis host that vanished (no refusal, just silence) must cost a request a
+        # second at most, after which tracker.outage skips it (docs/reliability.md).
+        "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+    }
 }
 
 LOGGING = {

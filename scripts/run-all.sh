@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Serve the web app with a Celery worker and beat beside it; Ctrl-C stops all three.
+# The worker and beat are supervised: if one exits, it is logged and started again.
 set -u
 cd "$(dirname "$0")/.."
 VENV=.venv/bin
@@ -12,9 +13,10 @@ cleanup() {
   wait 2>/dev/null
 }
 trap cleanup INT TERM EXIT
-"$VENV/celery" -A config worker --loglevel=INFO --concurrency=1 --without-gossip --without-mingle &
+scripts/supervise.sh worker \
+  "$VENV/celery" -A config worker --loglevel=INFO --concurrency=1 --without-gossip --without-mingle &
 pids+=($!)
-"$VENV/celery" -A config beat --loglevel=INFO --schedule var/celerybeat-schedule &
+scripts/supervise.sh beat "$VENV/celery" -A config beat --loglevel=INFO --schedule var/celerybeat-schedule &
 pids+=($!)
 "$VENV/python" manage.py runserver --noreload "${BIND:-127.0.0.1:8000}" &
 pids+=($!)

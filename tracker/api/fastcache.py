@@ -5,6 +5,10 @@ Django's Redis cache backend builds a new redis-py client object for every opera
 hot path of a traffic spike that is most of the cost, so the API keeps one client
 (thread-safe, on the backend's own connection pool). Without Redis, None: callers fall
 back to Django's cache API.
+
+Redis is a speed-up here, never a dependency of an answer: when it fails, a body is
+neither found nor kept (the request is answered from PostgreSQL), and tracker.outage
+skips it for a few seconds and logs the outage once.
 """
 
 from __future__ import annotations
@@ -14,6 +18,12 @@ from collections import OrderedDict
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+from tracker import outage
+
+# The name tracker.outage and the health endpoint know the API's Redis by.
+REDIS = "cache"
 
 _local = threading.Lock()
 _clients: dict[int, object] = {}
@@ -53,7 +63,17 @@ def body_get(key: str, shared: bool = True) -> bytes | None:
         return body
     client = redis_client()
     backend = caches["default"]
-    body = backend.get(key) if client is None else client.get(backend.make_key(key))
+    if client is None:
+        body = backend.get(key)
+    elif not outage.available(REDIS):
+        return None
+    else:
+        try:
+            body = client.get(backend.make_key(key))
+        except RedisError as exc:
+            outage.failed(REDIS, exc)
+            return None
+        outage.recovered(REDIS)
     if body is not None:
         _remember(key, body)
     return body
@@ -68,7 +88,14 @@ def body_set(key: str, body: bytes, seconds: int, shared: bool = True) -> None:
     if client is None:
         backend.set(key, body, seconds)
         return
-    client.set(backend.make_key(key), body, ex=seconds)
+    if not outage.available(REDIS):
+        return
+    try:
+        client.set(backend.make_key(key), body, ex=seconds)
+    except RedisError as exc:
+        outage.failed(REDIS, exc)
+    else:
+        outage.recovered(REDIS)
 
 
 def forget_local() -> None:

@@ -32,6 +32,7 @@ from rest_framework.exceptions import (
     MethodNotAllowed,
     NotAuthenticated,
     PermissionDenied,
+    Throttled,
     ValidationError,
 )
 from rest_framework.renderers import JSONRenderer
@@ -41,14 +42,14 @@ from rest_framework.reverse import reverse
 from deadlines.facts import with_facts
 from tracker import editorial, feeds, statuses
 from tracker import vocabulary as V
-from tracker.api import detail, fastcache, filters, params, serializers
+from tracker.api import detail, exports, fastcache, filters, params, serializers
 from tracker.api.conditional import anonymous_etag, etag_for, matches
 from tracker.api.exceptions import NotModified, ServeCached
 from tracker.api.pagination import Pagination
 from tracker.api.params import AS_OF_HELP
 from tracker.api.relations import relations_for
 from tracker.api.renderers import CSVRenderer, ICalendarRenderer, csv_lines
-from tracker.api.throttles import AnonThrottle
+from tracker.api.throttles import AnonThrottle, ExportThrottle, UserThrottle
 from tracker.instants import AsOf
 from tracker.models import (
     Agreement,
@@ -125,7 +126,7 @@ class ReadMixin:
     """What every endpoint here shares (see module docstring)."""
 
     pagination_class = Pagination
-    throttle_classes = [AnonThrottle]
+    throttle_classes = [AnonThrottle, UserThrottle]
     filter_backends = [filters.FilterBackend]
     supports_as_of = False
     # The point in time this request answers for, parsed in `initial` (None before).
@@ -173,6 +174,13 @@ class ReadMixin:
         A single object is one of many ids: a shared copy seldom helps and would cost
         two Redis round trips on every miss, so only the LRU keeps the hot ones."""
         return action != "retrieve"
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        renderer = getattr(self.request, "accepted_renderer", None)
+        if getattr(self, "action", None) == "list" and getattr(renderer, "format", "") == "csv":
+            throttles.append(ExportThrottle())  # an export not already prepared (exports.py)
+        return throttles
 
     def get_renderers(self):
         # No action: a method the view lacks; negotiate anyway so the answer is a 405.
@@ -272,6 +280,20 @@ class ReadMixin:
         return Response(self.get_serializer(obj).data)
 
     def stream_csv(self, queryset: QuerySet) -> StreamingHttpResponse:
+        slot = exports.take_slot()
+        if slot is None:
+            raise Throttled(
+                wait=exports.RETRY_AFTER_SECONDS,
+                detail="Other exports are being prepared right now; retry shortly.",
+            )
+        try:
+            response = self._csv_response(queryset, slot)
+        except BaseException:
+            slot.close()
+            raise
+        return response
+
+    def _csv_response(self, queryset: QuerySet, slot: exports.Slot) -> StreamingHttpResponse:
         ids = list(queryset.values_list("pk", flat=True))
         base = self.get_queryset()
 
@@ -284,7 +306,7 @@ class ReadMixin:
         response = StreamingHttpResponse(content_type="text/csv; charset=utf-8")
         lines = csv_lines(self.csv_columns, rows())
         key = getattr(self, "cache_key", None)
-        response.streaming_content = (
+        response.streaming_content = slot.wrap(
             _kept_while_streamed(lines, response, key) if key else lines
         )
         response["Content-Disposition"] = f'attachment; filename="{self.basename}.csv"'
@@ -587,6 +609,13 @@ class CalendarViewSet(ReadMixin, viewsets.GenericViewSet):
     pagination_class = None
 
     default_format = "ics"
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        renderer = getattr(self.request, "accepted_renderer", None)
+        if getattr(self, "action", None) == "list" and getattr(renderer, "format", "") == "csv":
+            throttles.append(ExportThrottle())  # an export not already prepared (exports.py)
+        return throttles
 
     def get_renderers(self):
         return [ICalendarRenderer(), JSONRenderer()]
