@@ -22,8 +22,8 @@ from tracker.models import (
     Report,
     Source,
     StatusEvent,
-    fold,
 )
+from tracker.search import fold, matching
 
 
 class CommaChoiceField(forms.CharField):
@@ -81,8 +81,9 @@ def _slug_filter(model, label: str, field_name: str, **kw) -> filters.ModelChoic
 
 
 def search_places(value: str) -> QuerySet[Location]:
-    """Places any of whose names or aliases contain the folded query."""
-    return Location.objects.filter(search_text__contains=fold(value))
+    """Places any of whose names or aliases contain the query, folded or as its
+    cross-script key (tracker.search: "Карабах" finds "Qarabağ")."""
+    return Location.objects.filter(matching("search_text", value))
 
 
 class ObligationFilter(filters.FilterSet):
@@ -147,6 +148,7 @@ class ObligationFilter(filters.FilterSet):
             | Q(description__icontains=value)
             | Q(title__icontains=folded)
             | Q(description__icontains=folded)
+            | matching("search_text", value)
             | Q(pk__in=through)
         )
 

@@ -31,8 +31,8 @@ from tracker.models import (
     Party,
     Report,
     Source,
-    fold,
 )
+from tracker.search import matching
 from tracker.web import map_svg, queries, timeline_svg
 from tracker.web.queries import AsOf, BadParameter, iso
 
@@ -484,7 +484,7 @@ def places(request: HttpRequest) -> HttpResponse:
         return _bad(request, "The search text contains a NUL character.")
     found = Location.objects.order_by("slug")
     if q:
-        found = found.filter(search_text__contains=fold(q))
+        found = found.filter(matching("search_text", q))
     found = list(found)
     # A place may be named by thousands of obligations: each shows its first few and,
     # per agreement, how many there are, with a link to that agreement's list filtered
