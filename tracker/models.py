@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from simple_history.models import HistoricalRecords
 
 from tracker import vocabulary as V
@@ -96,10 +97,16 @@ class Location(models.Model):
 
     @property
     def label(self) -> str:
-        """Both forms, as analysts expect: "Lachin / Berdzor"."""
+        """Both forms, as analysts expect: "Lachin / Berdzor". In another interface
+        language its own form leads and both sides' forms follow, "Лачин (Lachin /
+        Berdzor)": the label never gives one side's name without the other's."""
+        both = self.name
         if self.alt_name and self.alt_name != self.name:
-            return f"{self.name} / {self.alt_name}"
-        return self.name
+            both = f"{self.name} / {self.alt_name}"
+        local = self.names.get(get_language() or "en")
+        if not local or local in both:
+            return both
+        return f"{local} ({both})" if both != self.name else local
 
     def all_names(self) -> list[str]:
         forms = [*self.names.values(), self.alt_name, *self.aliases]

@@ -7,13 +7,15 @@ from datetime import UTC
 from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from rest_framework.exceptions import ValidationError
 
 from tracker import selectors
 from tracker import vocabulary as V
-from tracker.api.params import MAX_YEAR, MIN_YEAR
+from tracker.api.params import MAX_YEAR, MIN_YEAR, year_range_message
 from tracker.models import (
     Agreement,
     Location,
@@ -41,7 +43,8 @@ class CommaChoiceField(forms.CharField):
         unknown = [v for v in items if v not in self.valid]
         if unknown:
             raise forms.ValidationError(
-                f"Unknown value(s) {', '.join(unknown)}; choose from {', '.join(self.valid)}."
+                _("Unknown value(s) %(unknown)s; choose from %(known)s.")
+                % {"unknown": ", ".join(unknown), "known": ", ".join(self.valid)}
             )
         return items
 
@@ -59,14 +62,22 @@ class InstantField(IsoDateTimeField):
         if parsed is None:
             return None
         if timezone.is_naive(parsed):
-            raise forms.ValidationError("Give an offset (e.g. +04:00 or Z).")
+            raise forms.ValidationError(_("Give an offset (e.g. +04:00 or Z)."))
         if not (MIN_YEAR <= parsed.year <= MAX_YEAR):
-            raise forms.ValidationError(f"Give a year between {MIN_YEAR} and {MAX_YEAR}.")
+            raise forms.ValidationError(year_range_message())
         return parsed.astimezone(UTC)
 
 
 class InstantFilter(filters.IsoDateTimeFilter):
     field_class = InstantField
+
+
+# The refusal for a slug that names nothing, per kind of thing.
+SLUG_MESSAGES = {
+    "Agreement": gettext_lazy("No agreement with that slug."),
+    "Party": gettext_lazy("No party with that slug."),
+    "Location": gettext_lazy("No location with that slug."),
+}
 
 
 def _slug_filter(model, label: str, field_name: str, **kw) -> filters.ModelChoiceFilter:
@@ -75,7 +86,7 @@ def _slug_filter(model, label: str, field_name: str, **kw) -> filters.ModelChoic
         queryset=model.objects.all(),
         to_field_name="slug",
         label=label,
-        error_messages={"invalid_choice": f"No {label.split()[0].lower()} with that slug."},
+        error_messages={"invalid_choice": SLUG_MESSAGES[label.split()[0]]},
         **kw,
     )
 
@@ -131,7 +142,8 @@ class ObligationFilter(filters.FilterSet):
                 "category", flat=True
             ).distinct()
             raise ValidationError(
-                {"category": [f"Unknown category {value!r}; one of {', '.join(known)}."]}
+                {"category": [_("Unknown category %(value)r; one of %(known)s.")
+                              % {"value": value, "known": ", ".join(known)}]}
             )
         return queryset.filter(category=value)
 

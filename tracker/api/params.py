@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 from tracker.selectors import At
@@ -25,18 +26,21 @@ def parse_as_of(raw: str | None) -> At:
         return None
     value = raw.strip()
     if not value:
-        raise ValidationError({"as_of": ["Give a date (YYYY-MM-DD) or an instant with offset."]})
+        raise ValidationError(
+            {"as_of": [_("Give a date (YYYY-MM-DD) or an instant with offset.")]}
+        )
     try:
         if len(value) == 10:
             return _in_range(date.fromisoformat(value))
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ValidationError(
-            {"as_of": [f"{raw!r} is neither a date (YYYY-MM-DD) nor an ISO 8601 instant."]}
+            {"as_of": [_("%(value)r is neither a date (YYYY-MM-DD) nor an ISO 8601 instant.")
+                       % {"value": raw}]}
         ) from None
     if parsed.tzinfo is None:
         raise ValidationError(
-            {"as_of": ["An instant needs an offset (e.g. +04:00 or Z); or give a date."]}
+            {"as_of": [_("An instant needs an offset (e.g. +04:00 or Z); or give a date.")]}
         )
     return _in_range(parsed).astimezone(UTC)
 
@@ -44,8 +48,12 @@ def parse_as_of(raw: str | None) -> At:
 def _in_range(value):
     # Far outside any agreement, and near datetime's limits, where day arithmetic overflows.
     if not (MIN_YEAR <= value.year <= MAX_YEAR):
-        raise ValidationError({"as_of": [f"Give a year between {MIN_YEAR} and {MAX_YEAR}."]})
+        raise ValidationError({"as_of": [year_range_message()]})
     return value
+
+
+def year_range_message() -> str:
+    return _("Give a year between %(min)d and %(max)d.") % {"min": MIN_YEAR, "max": MAX_YEAR}
 
 
 def as_of_label(at: At) -> str | None:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -178,7 +179,7 @@ class ReadMixin:
         super().initial(request, *args, **kwargs)
         raw = request.query_params.get("as_of")
         if raw is not None and not self.supports_as_of:
-            raise ValidationError({"as_of": ["This endpoint does not travel in time."]})
+            raise ValidationError({"as_of": [_("This endpoint does not travel in time.")]})
         request.as_of = parse_as_of(raw)
         self.etag = None
         self.cache_key = None
@@ -334,7 +335,7 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
             ordering = self.request.query_params.get("ordering", "")
             if "status" in ordering:
                 raise ValidationError(
-                    {"ordering": ["Ordering by status is only available without as_of."]}
+                    {"ordering": [_("Ordering by status is only available without as_of.")]}
                 )
         return super().filter_queryset(queryset)
 
@@ -411,7 +412,7 @@ class EventViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if self.action != "list" and request.as_of is not None:
-            raise ValidationError({"as_of": ["Only the list of events travels in time."]})
+            raise ValidationError({"as_of": [_("Only the list of events travels in time.")]})
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

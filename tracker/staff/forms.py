@@ -8,10 +8,11 @@ from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from deadlines import engine
 from tracker import vocabulary as V
-from tracker.api.params import MAX_YEAR, MIN_YEAR
+from tracker.api.params import MAX_YEAR, MIN_YEAR, year_range_message
 from tracker.models import Obligation, Source
 from tracker.numbers import whole_number
 
@@ -41,12 +42,12 @@ def parse_instant(text: str, obligation: Obligation | None) -> datetime | date:
         moment = None
     if moment is None:
         raise forms.ValidationError(
-            "Enter a date (2020-11-20), a local time (2020-11-20 14:00) or an instant with an"
-            " offset (2020-11-20T14:00+04:00)."
+            _("Enter a date (2020-11-20), a local time (2020-11-20 14:00) or an instant with an"
+              " offset (2020-11-20T14:00+04:00).")
         )
     if timezone.is_naive(moment):
         if obligation is None:
-            raise forms.ValidationError("Pick the obligation first, or give an offset.")
+            raise forms.ValidationError(_("Pick the obligation first, or give an offset."))
         moment = moment.replace(tzinfo=obligation.agreement.zone)
     return _in_range(moment)
 
@@ -54,22 +55,22 @@ def parse_instant(text: str, obligation: Obligation | None) -> datetime | date:
 def _in_range(value: date) -> date:
     # Near datetime's limits, a local midnight or the conversion to UTC overflows.
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise forms.ValidationError(f"Give a year between {MIN_YEAR} and {MAX_YEAR}.")
+        raise forms.ValidationError(year_range_message())
     return value
 
 
 class NewSourceMixin(forms.Form):
     """Add a source inline, next to choosing existing ones."""
 
-    new_source_url = forms.URLField(required=False, label="New source: URL")
-    new_source_publisher = forms.CharField(required=False, label="New source: publisher")
-    new_source_title = forms.CharField(required=False, label="New source: title")
-    new_source_published_at = forms.DateField(required=False, label="New source: published on")
+    new_source_url = forms.URLField(required=False, label=_("New source: URL"))
+    new_source_publisher = forms.CharField(required=False, label=_("New source: publisher"))
+    new_source_title = forms.CharField(required=False, label=_("New source: title"))
+    new_source_published_at = forms.DateField(required=False, label=_("New source: published on"))
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("new_source_url") and not cleaned.get("new_source_publisher"):
-            self.add_error("new_source_publisher", "Who published it?")
+            self.add_error("new_source_publisher", _("Who published it?"))
         return cleaned
 
     def new_source(self, obligation: Obligation) -> Source | None:
@@ -94,23 +95,29 @@ class NewSourceMixin(forms.Form):
         )
 
 
-VERSION_MISSING = "The draft's version is missing: reload the page and apply your changes again."
+VERSION_MISSING = _(
+    "The draft's version is missing: reload the page and apply your changes again."
+)
 
 
 class ReportForm(NewSourceMixin):
     obligation = forms.ModelChoiceField(
-        Obligation.objects.select_related("agreement").order_by("agreement", "position")
+        Obligation.objects.select_related("agreement").order_by("agreement", "position"),
+        label=_("Obligation"),
     )
-    claim = forms.ChoiceField(choices=V.CLAIMS)
+    claim = forms.ChoiceField(choices=V.CLAIMS, label=_("Claim"))
     occurred_at = forms.CharField(
-        help_text="When it happened: a local date, a local time, or an instant with offset."
+        label=_("Occurred at"),
+        help_text=_("When it happened: a local date, a local time, or an instant with offset."),
     )
-    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label=_("Summary"))
     sources = forms.ModelMultipleChoiceField(
-        Source.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+        Source.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("Sources"),
     )
-    unconfirmed = forms.BooleanField(required=False)
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    unconfirmed = forms.BooleanField(required=False, label=_("Unconfirmed"))
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                           label=_("Note"))
     version = forms.IntegerField(
         required=False, widget=forms.HiddenInput, error_messages={"required": VERSION_MISSING}
     )
@@ -143,7 +150,7 @@ class ReportForm(NewSourceMixin):
             except forms.ValidationError as exc:
                 self.add_error("occurred_at", exc)
         if not cleaned.get("sources") and not cleaned.get("new_source_url"):
-            self.add_error("sources", "Choose a source or add a new one.")
+            self.add_error("sources", _("Choose a source or add a new one."))
         return cleaned
 
     def occurred(self, obligation: Obligation) -> tuple[datetime, bool]:
@@ -155,23 +162,30 @@ class ReportForm(NewSourceMixin):
 
 class CorrectionForm(ReportForm):
     retract = forms.BooleanField(
-        required=False, help_text="Withdraw the report instead of replacing it."
+        required=False, label=_("Retract"),
+        help_text=_("Withdraw the report instead of replacing it."),
     )
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why the correction")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}),
+                             label=_("Why the correction"))
 
 
 class DeadlineChangeForm(NewSourceMixin):
     obligation = forms.ModelChoiceField(
-        Obligation.objects.filter(kind=V.DEADLINE).select_related("agreement")
+        Obligation.objects.filter(kind=V.DEADLINE).select_related("agreement"),
+        label=_("Obligation"),
     )
-    due_date = forms.DateField(help_text="The new local due date (YYYY-MM-DD).")
-    agreed_at = forms.CharField(help_text="When it was agreed (it holds from then).")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    due_date = forms.DateField(label=_("Due date"),
+                               help_text=_("The new local due date (YYYY-MM-DD)."))
+    agreed_at = forms.CharField(label=_("Agreed at"),
+                                help_text=_("When it was agreed (it holds from then)."))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason"))
     sources = forms.ModelMultipleChoiceField(
-        Source.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+        Source.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("Sources"),
     )
-    unconfirmed = forms.BooleanField(required=False)
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    unconfirmed = forms.BooleanField(required=False, label=_("Unconfirmed"))
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                           label=_("Note"))
     version = forms.IntegerField(
         required=False, widget=forms.HiddenInput, error_messages={"required": VERSION_MISSING}
     )
@@ -203,7 +217,7 @@ class DeadlineChangeForm(NewSourceMixin):
             except forms.ValidationError as exc:
                 self.add_error("agreed_at", exc)
         if not cleaned.get("sources") and not cleaned.get("new_source_url"):
-            self.add_error("sources", "Choose a source or add a new one.")
+            self.add_error("sources", _("Choose a source or add a new one."))
         return cleaned
 
 

@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
 from rest_framework.exceptions import ValidationError
 
 from deadlines import classify, engine
@@ -41,11 +42,11 @@ STATUS_ORDER = [
 ]
 # How a party's record reads: met, met late, breached, still open, ended.
 COMPLIANCE_GROUPS = [
-    ("met", "Met", {V.COMPLETED, V.IN_FORCE}),
-    ("late", "Met late", {V.COMPLETED_LATE}),
-    ("breached", "Breached", {V.OVERDUE, V.VIOLATED}),
-    ("open", "Open", {V.PENDING, V.DUE_SOON, V.IN_PROGRESS}),
-    ("ended", "Ended", {V.TERMINATED}),
+    ("met", gettext_lazy("Met"), {V.COMPLETED, V.IN_FORCE}),
+    ("late", gettext_lazy("Met late"), {V.COMPLETED_LATE}),
+    ("breached", gettext_lazy("Breached"), {V.OVERDUE, V.VIOLATED}),
+    ("open", pgettext_lazy("compliance group", "Open"), {V.PENDING, V.DUE_SOON, V.IN_PROGRESS}),
+    ("ended", gettext_lazy("Ended"), {V.TERMINATED}),
 ]
 LATEST_EVENTS = 15
 
@@ -121,8 +122,8 @@ def parse_as_of(raw: str | None, zone: ZoneInfo, now: datetime | None = None) ->
     except ValidationError as exc:
         reason = exc.detail["as_of"][0] if isinstance(exc.detail, dict) else exc.detail
         raise BadParameter(
-            f"as_of={text!r} cannot be used: {reason} For example 2020-11-16 or "
-            "2020-11-16T12:00:00Z."
+            gettext("as_of=%(value)r cannot be used: %(reason)s For example 2020-11-16 or "
+                    "2020-11-16T12:00:00Z.") % {"value": text, "reason": reason}
         ) from exc
     if isinstance(value, datetime):
         return AsOf(at=value, raw=value, zone=zone)

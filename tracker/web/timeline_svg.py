@@ -15,7 +15,10 @@ from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from deadlines import engine
 from tracker import vocabulary as V
@@ -27,9 +30,9 @@ TOP = 40
 ROW = 46
 WINDOWS = ("around", "deadlines", "all")
 WINDOW_LABELS = {
-    "around": "six weeks around the date shown",
-    "deadlines": "around the deadlines",
-    "all": "whole period",
+    "around": gettext_lazy("six weeks around the date shown"),
+    "deadlines": gettext_lazy("around the deadlines"),
+    "all": gettext_lazy("whole period"),
 }
 
 
@@ -43,14 +46,21 @@ class Row:
     sentence: list[str] = field(default_factory=list)
 
 
+# Dates in the active language's formats (config/formats): "16 Nov 2020", "16.11.2020".
+def _date(day) -> str:
+    return date_format(day, "SHORT_DATE_FORMAT")
+
+
+def _md(day) -> str:
+    return date_format(day, "MONTH_DAY_FORMAT")
+
+
 def _day(at: datetime, zone: ZoneInfo) -> str:
-    local = at.astimezone(zone)
-    return f"{local.day} {local:%b %Y}"
+    return _date(at.astimezone(zone))
 
 
 def _short(at: datetime, zone: ZoneInfo) -> str:
-    local = at.astimezone(zone)
-    return f"{local.day} {local:%b}"
+    return _md(at.astimezone(zone))
 
 
 def window_for(
@@ -63,7 +73,7 @@ def window_for(
         return first, max(at + timedelta(days=14), first + timedelta(days=42))
     due_dates = []
     last_fact = start
-    for _, _, _, facts in rows:
+    for *_row, facts in rows:
         zone = facts.zone
         for due in {facts.original_due_date, *(c.due_date for c in facts.changes)} - {None}:
             due_dates.append(engine.due_instant(due, zone))
@@ -85,7 +95,7 @@ def _ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetim
     if span <= timedelta(days=75):
         t = local + timedelta(days=(7 - local.weekday()) % 7)  # Mondays
         while t <= end:
-            ticks.append((t, f"{t.day} {t:%b}"))
+            ticks.append((t, _md(t)))
             t += timedelta(days=7)
     elif span <= timedelta(days=900):
         y, m = local.year, local.month
@@ -98,7 +108,7 @@ def _ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetim
             if t > end:
                 break
             if (m - 1) % step == 0:
-                ticks.append((t, f"{t:%b %Y}"))
+                ticks.append((t, date_format(t, "YEAR_MONTH_FORMAT")))
     else:
         for year in range(local.year + 1, end.year + 1):
             ticks.append((local.replace(year=year, month=1, day=1), str(year)))
@@ -158,7 +168,7 @@ def draw(
         if kind == V.DEADLINE:
             due = facts.original_due_date
             if due:
-                said.append(f"due by {due:%-d %b %Y}")
+                said.append(_("due by %(date)s") % {"date": _date(due)})
             for c in changes:
                 old_at = engine.due_instant(due, zone) if due else None
                 new_at = engine.due_instant(c.due_date, zone)
@@ -166,23 +176,29 @@ def draw(
                     x1, x2 = x(old_at), x(new_at)
                     mid = (x1 + x2) / 2
                     marks.append(
-                        f'<g class="tl-move"><title>Deadline moved from {due:%-d %b} to '
-                        f'{c.due_date:%-d %b %Y}, agreed {_day(c.agreed_at, zone)}</title>'
+                        '<g class="tl-move"><title>'
+                        + escape(_("Deadline moved from %(old)s to %(new)s, agreed %(agreed)s")
+                                 % {"old": _md(due), "new": _date(c.due_date),
+                                    "agreed": _day(c.agreed_at, zone)})
+                        + '</title>'
                         f'<path class="tl-move-arrow" d="M{x1},{track} Q{mid},{track - 26} '
                         f'{x2},{track}" marker-end="url(#tl-arrow)"/>'
                         f'<rect class="tl-old-due" x="{x1 - 4}" y="{track - 4}" width="8" '
                         f'height="8" transform="rotate(45 {x1} {track})"/>'
                         + (
                             f'<text class="tl-mark-label" x="{mid}" y="{track - 16}" '
-                            f'text-anchor="middle">moved {due:%-d %b} → {c.due_date:%-d %b}'
-                            "</text>"
+                            'text-anchor="middle">'
+                            + escape(_("moved %(old)s → %(new)s")
+                                     % {"old": _md(due), "new": _md(c.due_date)})
+                            + "</text>"
                             if abs(x2 - x1) >= 90  # too short to label: the <title> says it
                             else ""
                         )
                         + "</g>"
                     )
                 said.append(
-                    f"moved to {c.due_date:%-d %b %Y} (agreed {_day(c.agreed_at, zone)})"
+                    _("moved to %(new)s (agreed %(agreed)s)")
+                    % {"new": _date(c.due_date), "agreed": _day(c.agreed_at, zone)}
                 )
                 due = c.due_date
             done = next((r for r in reports if r.claim == V.CLAIM_COMPLETED), None)
@@ -190,31 +206,38 @@ def draw(
                 due_at = engine.due_instant(due, zone)
                 if inside(due_at):
                     marks.append(
-                        f'<g class="tl-due"><title>Due by {due:%-d %b %Y}</title>'
+                        '<g class="tl-due"><title>'
+                        + escape(_("Due by %(date)s") % {"date": _date(due)}) + "</title>"
                         f'<rect class="tl-due-mark" x="{x(due_at) - 5}" y="{track - 5}" '
                         f'width="10" height="10" transform="rotate(45 {x(due_at)} {track})"/>'
                         f'<text class="tl-mark-label" x="{x(due_at) + 8}" y="{track + 14}">'
-                        f"due {due:%-d %b}</text></g>"
+                        + escape(_("due %(date)s") % {"date": _md(due)}) + "</text></g>"
                     )
                 late_until = done.occurred_at if done else at
                 if late_until > due_at:
                     marks.append(
                         f'<rect class="tl-span tl-span-overdue" x="{x(due_at)}" y="{track - 4}" '
                         f'width="{max(1.0, x(late_until) - x(due_at))}" height="8">'
-                        f"<title>Overdue from {_day(due_at, zone)}</title></rect>"
+                        + "<title>"
+                        + escape(_("Overdue from %(date)s") % {"date": _day(due_at, zone)})
+                        + "</title></rect>"
                     )
-                    said.append(f"overdue from {_day(due_at, zone)}")
+                    said.append(_("overdue from %(date)s") % {"date": _day(due_at, zone)})
             if done:
                 css = "tl-done-late" if status == V.COMPLETED_LATE else "tl-done"
-                word = "done late" if status == V.COMPLETED_LATE else "done"
+                word = (_("done late %(date)s") if status == V.COMPLETED_LATE
+                        else _("done %(date)s"))
                 if inside(done.occurred_at):
                     marks.append(
-                        f'<g class="{css}"><title>Completed {_day(done.occurred_at, zone)}</title>'
+                        f'<g class="{css}"><title>'
+                        + escape(_("Completed %(date)s") % {"date": _day(done.occurred_at, zone)})
+                        + "</title>"
                         f'<circle cx="{x(done.occurred_at)}" cy="{track}" r="6"/>'
                         f'<text class="tl-mark-label" x="{x(done.occurred_at) + 8}" '
-                        f'y="{track - 6}">{word} {_short(done.occurred_at, zone)}</text></g>'
+                        f'y="{track - 6}">'
+                        + escape(word % {"date": _short(done.occurred_at, zone)}) + "</text></g>"
                     )
-                said.append(f"{word} {_day(done.occurred_at, zone)}")
+                said.append(word % {"date": _day(done.occurred_at, zone)})
         elif kind == V.ONGOING:
             begin = facts.starts_at or facts.effective_at
             finish = None
@@ -227,9 +250,10 @@ def draw(
                 marks.append(
                     f'<rect class="tl-span tl-span-force" x="{x(begin)}" y="{track - 3}" '
                     f'width="{max(1.0, x(bar_end) - x(begin))}" height="6">'
-                    f"<title>In force from {_day(begin, zone)}</title></rect>"
+                    + "<title>" + escape(_("In force from %(date)s") % {"date": _day(begin, zone)})
+                    + "</title></rect>"
                 )
-            said.append(f"in force from {_day(begin, zone)}")
+            said.append(_("in force from %(date)s") % {"date": _day(begin, zone)})
             open_from = None
             for r in reports:
                 if r.claim == V.CLAIM_VIOLATION and open_from is None:
@@ -237,44 +261,52 @@ def draw(
                 elif r.claim in (V.CLAIM_VIOLATION_ENDED, V.CLAIM_TERMINATED) and open_from:
                     marks.append(_violation(x, open_from, r.occurred_at, track, zone))
                     said.append(
-                        f"violated {_day(open_from, zone)} to {_day(r.occurred_at, zone)}"
+                        _("violated %(start)s to %(end)s")
+                        % {"start": _day(open_from, zone), "end": _day(r.occurred_at, zone)}
                     )
                     open_from = None
             if open_from:
                 marks.append(_violation(x, open_from, at, track, zone, ongoing=True))
-                said.append(f"violated since {_day(open_from, zone)}")
+                said.append(_("violated since %(date)s") % {"date": _day(open_from, zone)})
             if finish and inside(finish):
                 marks.append(
-                    f'<g class="tl-ended"><title>Ended {_day(finish, zone)}</title>'
+                    '<g class="tl-ended"><title>'
+                    + escape(_("Ended %(date)s") % {"date": _day(finish, zone)}) + "</title>"
                     f'<rect x="{x(finish) - 5}" y="{track - 5}" width="10" height="10"/>'
                     f'<text class="tl-mark-label" x="{x(finish) + 8}" y="{track - 6}">'
-                    f"ended {_short(finish, zone)}</text></g>"
+                    + escape(_("ended %(date)s") % {"date": _short(finish, zone)}) + "</text></g>"
                 )
-                said.append(f"ended {_day(finish, zone)}")
+                said.append(_("ended %(date)s") % {"date": _day(finish, zone)})
         else:  # open
             for r in reports:
                 if r.claim not in (V.CLAIM_PROGRESS, V.CLAIM_COMPLETED):
                     continue
-                word = "progress" if r.claim == V.CLAIM_PROGRESS else "done"
+                css = "progress" if r.claim == V.CLAIM_PROGRESS else "done"
+                word, title_word = ((_("progress %(date)s"), _("Progress %(date)s"))
+                                    if css == "progress" else
+                                    (_("done %(date)s"), _("Done %(date)s")))
                 if inside(r.occurred_at):
                     cx = x(r.occurred_at)
                     marks.append(
-                        f'<g class="tl-{"progress" if word == "progress" else "done"}">'
-                        f"<title>{word.capitalize()} {_day(r.occurred_at, zone)}</title>"
+                        f'<g class="tl-{css}">'
+                        + "<title>"
+                        + escape(title_word % {"date": _day(r.occurred_at, zone)})
+                        + "</title>"
                         f'<path d="M{cx - 6},{track + 5} L{cx},{track - 6} '
                         f'L{cx + 6},{track + 5}Z"/>'
                         f'<text class="tl-mark-label" x="{cx + 8}" y="{track - 6}">'
-                        f"{word} {_short(r.occurred_at, zone)}</text></g>"
+                        + escape(word % {"date": _short(r.occurred_at, zone)}) + "</text></g>"
                     )
-                said.append(f"{word} {_day(r.occurred_at, zone)}")
+                said.append(word % {"date": _day(r.occurred_at, zone)})
             if not reports:
-                said.append("no date set, nothing reported")
+                said.append(_("no date set, nothing reported"))
         status_label = V.STATUS_LABELS.get(status, status)
         parts.append(
             f'<g class="tl-row tl-status-{escape(status)}"><title>{label_text}: '
             f"{escape(status_label)}</title>{''.join(marks)}</g>"
         )
-        sentences.append(f"{title} ({status_label}): {', '.join(said) or 'nothing yet'}.")
+        facts_said = ", ".join(said) or _("nothing yet")
+        sentences.append(f"{title} ({status_label}): {facts_said}.")
 
     if inside(at):
         parts.append(
@@ -282,13 +314,15 @@ def draw(
             f'y2="{height - 6}"/><text x="{x(at) - 4}" y="{TOP - 28}" text-anchor="end">'
             f"{escape(label)}</text></g>"
         )
-    desc = " ".join(sentences) or "No obligation to draw."
+    desc = " ".join(sentences) or _("No obligation to draw.")
     svg = (
         f'<svg class="timeline" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
         f'height="{height}" role="img" aria-labelledby="tl-title tl-desc" '
         f'xmlns="http://www.w3.org/2000/svg">'
-        f'<title id="tl-title">Timeline from {_day(start, zone)} to {_day(end, zone)}, '
-        f"{escape(label)}</title><desc id=\"tl-desc\">{escape(desc)}</desc>"
+        '<title id="tl-title">'
+        + escape(_("Timeline from %(start)s to %(end)s, %(shown)s")
+                 % {"start": _day(start, zone), "end": _day(end, zone), "shown": label})
+        + f"</title><desc id=\"tl-desc\">{escape(desc)}</desc>"
         '<defs><marker id="tl-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10z" '
         'class="tl-arrow-head"/></marker>'
@@ -301,11 +335,15 @@ def draw(
 
 
 def _violation(x, begin: datetime, end: datetime, track: float, zone, ongoing=False) -> str:
-    until = "ongoing" if ongoing else f"to {_short(end, zone)}"
+    until = _("ongoing") if ongoing else _("to %(date)s") % {"date": _short(end, zone)}
     return (
-        f'<g class="tl-violation"><title>Violated from {_day(begin, zone)} {until}</title>'
+        '<g class="tl-violation"><title>'
+        + escape(_("Violated from %(date)s %(until)s")
+                 % {"date": _day(begin, zone), "until": until})
+        + "</title>"
         f'<rect class="tl-span tl-span-violated" x="{x(begin)}" y="{track - 6}" '
         f'width="{max(2.0, x(end) - x(begin))}" height="12"/>'
-        f'<text class="tl-mark-label" x="{x(begin)}" y="{track + 18}">violated '
-        f"{_short(begin, zone)} {until}</text></g>"
+        f'<text class="tl-mark-label" x="{x(begin)}" y="{track + 18}">'
+        + escape(_("violated %(date)s %(until)s") % {"date": _short(begin, zone), "until": until})
+        + "</text></g>"
     )

@@ -17,6 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from deadlines import engine
 from deadlines.facts import facts_of, with_facts
@@ -46,7 +49,7 @@ SYMBOLS = {
 
 def status_info(status: str) -> dict:
     status = status or V.PENDING
-    return {"key": status, "label": V.STATUS_LABELS.get(status, status),
+    return {"key": status, "label": str(V.STATUS_LABELS.get(status, status)),
             "symbol": SYMBOLS.get(status, "•")}
 
 
@@ -70,12 +73,22 @@ def _bad(request: HttpRequest, message: str) -> HttpResponse:
 def _countdown(due_at: datetime, at: datetime) -> str:
     delta = due_at - at
     if delta.total_seconds() <= 0:
-        return "due now"
+        return _("due now")
     days, rest = divmod(int(delta.total_seconds()), 86400)
     hours = rest // 3600
+    if days and hours:
+        return ngettext("in %(days)d day %(hours)d h", "in %(days)d days %(hours)d h",
+                        days) % {"days": days, "hours": hours}
     if days:
-        return f"in {days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
-    return f"in {hours} h" if hours else "in less than an hour"
+        return ngettext("in %(days)d day", "in %(days)d days", days) % {"days": days}
+    return _("in %(hours)d h") % {"hours": hours} if hours else _("in less than an hour")
+
+
+def _shown(asof: AsOf) -> str:
+    """"now", or the date shown, for the drawings' titles."""
+    if not asof.explicit:
+        return _("now")
+    return _("as of %(date)s") % {"date": date_format(asof.local, "SHORT_DATE_FORMAT")}
 
 
 def _local(at: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -246,18 +259,21 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     window = request.GET.get("window", "").strip() or default_window
     problems = []
     if chosen["status"] and chosen["status"] not in V.ALL_STATUSES:
-        problems.append(f"status={chosen['status']!r} is not a status; use one of "
-                        + ", ".join(V.ALL_STATUSES) + ".")
+        problems.append(_("status=%(value)r is not a status; use one of %(known)s.") % {
+            "value": chosen["status"], "known": ", ".join(V.ALL_STATUSES)})
     if chosen["party"] and chosen["party"] not in {p.slug for p in parties}:
-        problems.append(f"party={chosen['party']!r} has no obligation under this agreement.")
+        problems.append(_("party=%(value)r has no obligation under this agreement.")
+                        % {"value": chosen["party"]})
     if chosen["category"] and chosen["category"] not in categories:
-        problems.append(f"category={chosen['category']!r} is not used in this agreement; use "
-                        "one of " + ", ".join(categories) + ".")
+        problems.append(_("category=%(value)r is not used in this agreement; use one of "
+                          "%(known)s.") % {"value": chosen["category"],
+                                           "known": ", ".join(categories)})
     if chosen["place"] and chosen["place"] not in {p.slug for p in places}:
-        problems.append(f"place={chosen['place']!r} has no obligation under this agreement.")
+        problems.append(_("place=%(value)r has no obligation under this agreement.")
+                        % {"value": chosen["place"]})
     if window not in timeline_svg.WINDOWS:
-        problems.append(f"window={window!r} must be one of " + ", ".join(timeline_svg.WINDOWS)
-                        + ".")
+        problems.append(_("window=%(value)r must be one of %(known)s.") % {
+            "value": window, "known": ", ".join(timeline_svg.WINDOWS)})
     if problems:
         return _bad(request, " ".join(problems))
 
@@ -289,6 +305,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
             "status": status_info(st.status),
             "url": _link(reverse("web:obligation", args=[agreement.slug, o.slug]), **keep),
             "due_local": st.due_date,
+            "category": V.category_label(o.category),
         })
     clauses = [
         {"clause": clause, "items": list(group)}
@@ -299,7 +316,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     facts = {o.pk: facts_of(o) for o in rows}
     tl_rows = [(o.title, o.kind, states[o.pk].status, facts[o.pk]) for o in rows[:TIMELINE_ROWS]]
     begin, end = timeline_svg.window_for(tl_rows, agreement.effective_at, asof.at, window)
-    shown = "now" if not asof.explicit else f"as of {asof.local:%-d %b %Y}"
+    shown = _shown(asof)
     timeline = timeline_svg.draw(tl_rows, begin, end, asof.at, agreement.zone, shown)
 
     markers = _markers(
@@ -317,7 +334,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         "limit": AGREEMENT_ROWS,
         "counts": [(status_info(s), counts[s]) for s in queries.STATUS_ORDER if counts[s]],
         "parties": parties,
-        "categories": categories,
+        "categories": [{"key": c, "label": V.category_label(c)} for c in categories],
         "places": places,
         "status_choices": status_choices,
         "chosen": chosen,
@@ -325,13 +342,14 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         "clear_url": _link(request.path, **keep),
         "window": window,
         "window_links": [
-            (timeline_svg.WINDOW_LABELS[w], _url(request, window=w), w == window)
+            (str(timeline_svg.WINDOW_LABELS[w]), _url(request, window=w), w == window)
             for w in timeline_svg.WINDOWS
             if w != "around" or asof.explicit
         ],
         "timeline": timeline,
         "timeline_more": len(rows) > TIMELINE_ROWS,
-        "map": map_svg.draw(markers, f"Places under {agreement.title}, {shown}"),
+        "map": map_svg.draw(markers, _("Places under %(title)s, %(shown)s")
+                            % {"title": agreement.title, "shown": shown}),
         "legend": [{"m": m, "status": status_info(m.status)} for m in markers],
         "time": time_control(request, asof, agreement.signed_at, prev, nxt),
     })
@@ -441,12 +459,13 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
     window_rows = [(o.title, o.kind, state.status, facts)]
     which = "deadlines" if o.kind == V.DEADLINE else "all"
     begin, end = timeline_svg.window_for(window_rows, agreement.effective_at, at, which)
-    shown = "now" if not asof.explicit else f"as of {asof.local:%-d %b %Y}"
+    shown = _shown(asof)
     instants = queries.event_instants([o], at)
     prev, nxt = queries.neighbours(instants, at)
     return render(request, "web/obligation.html", {
         "o": o,
         "agreement": agreement,
+        "category": V.category_label(o.category),
         "agreement_url": _link(reverse("web:agreement", args=[agreement.slug]), **keep),
         "state": state,
         "status": status_info(state.status),
@@ -479,9 +498,9 @@ def places(request: HttpRequest) -> HttpResponse:
         return _bad(request, str(exc))
     q = request.GET.get("q", "").strip()
     if len(q) > 100:
-        return _bad(request, "The search text is too long (100 characters at most).")
+        return _bad(request, _("The search text is too long (100 characters at most)."))
     if "\x00" in q:  # PostgreSQL text cannot hold NUL: a 500 otherwise
-        return _bad(request, "The search text contains a NUL character.")
+        return _bad(request, _("The search text contains a NUL character."))
     found = Location.objects.order_by("slug")
     if q:
         found = found.filter(matching("search_text", q))
@@ -532,7 +551,8 @@ def map_view(request: HttpRequest) -> HttpResponse:
     if slug:
         chosen = next((a for a in agreements if a.slug == slug), None)
         if chosen is None:
-            return _bad(request, f"agreement={slug!r} is not an agreement in the tracker.")
+            return _bad(request, _("agreement=%(value)r is not an agreement in the tracker.")
+                        % {"value": slug})
     zone = chosen.zone if chosen else queries.overview_zone(agreements)
     try:
         asof = queries.parse_as_of(request.GET.get("as_of"), zone)
@@ -562,7 +582,7 @@ def map_view(request: HttpRequest) -> HttpResponse:
         }
         for m in markers
     ]
-    shown = "now" if not asof.explicit else f"as of {asof.local:%-d %b %Y}"
+    shown = _shown(asof)
     start = min((a.signed_at for a in agreements), default=None)
     prev = nxt = None
     if agreements:
@@ -574,7 +594,8 @@ def map_view(request: HttpRequest) -> HttpResponse:
     return render(request, "web/map.html", {
         "agreements": agreements,
         "chosen": chosen,
-        "map": map_svg.draw(markers, f"Places with obligations, {shown}"),
+        "map": map_svg.draw(markers, _("Places with obligations, %(shown)s")
+                            % {"shown": shown}),
         "legend": legend,
         "unplaced": unplaced,
         "time": time_control(request, asof, start, prev, nxt,
