@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from html import unescape
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
 from deadlines import sweep
+from tests.catalogue import entries
 from tracker import editorial
 from tracker import vocabulary as V
 from tracker.models import (
@@ -31,21 +31,8 @@ from tracker.models import (
     Source,
 )
 
-LOCALE = Path(__file__).resolve().parents[2] / "locale"
 LANGUAGES = ("az", "hy", "ru")
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdr]|<[^>]+>")
-
-
-def _po_strings(path: Path) -> dict[str, str]:
-    """msgid -> msgstr (first plural form) from a .po file written by makemessages."""
-    text = path.read_text(encoding="utf-8")
-    pairs = {}
-    for block in text.split("\n\n"):
-        ids = re.findall(r'^msgid "(.*)"$', block, re.M)
-        strs = re.findall(r'^msgstr(?:\[0\])? "(.*)"$', block, re.M)
-        if ids and strs and ids[0]:
-            pairs[ids[0].replace('\\"', '"')] = strs[0].replace('\\"', '"')
-    return pairs
 
 
 def english_phrases(language: str = "ru") -> list[str]:
@@ -53,8 +40,8 @@ def english_phrases(language: str = "ru") -> list[str]:
     phrase long enough not to be a word any language shares, and `language` does not
     write it the same way (Azerbaijani "Status", "Region")."""
     phrases = set()
-    catalogue = _po_strings(LOCALE / language / "LC_MESSAGES" / "django.po")
-    for msgid, translated in catalogue.items():
+    for entry in entries(language):
+        msgid, translated = entry.msgid, entry.translations[0]
         if translated == msgid:
             continue
         parts = [p.strip(" :.,;()[]–—→") for p in PLACEHOLDER.split(msgid)]
@@ -144,6 +131,8 @@ def public_pages() -> list[str]:
     ]
     for o in agreement.obligations.all():
         pages.append(reverse("web:obligation", args=[agreement.slug, o.slug]))
+    for kind in (V.DEADLINE, V.ONGOING, V.OPEN):  # in the past: other sentences
+        o = agreement.obligations.filter(kind=kind).first()
         pages.append(reverse("web:obligation", args=[agreement.slug, o.slug])
                      + "?as_of=2020-11-16")
     return pages
