@@ -17,6 +17,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 from django.utils import translation
 
 PARAMETER = "lang"
+# Paths read by programs (API, calendar, feeds): ?lang= is not remembered there.
+STATELESS = ("/api/", "/feeds/")
 
 
 def codes() -> list[str]:
@@ -24,8 +26,8 @@ def codes() -> list[str]:
 
 
 class LanguageParameterMiddleware:
-    """`?lang=<code>` activates that language for this request and keeps it in the
-    language cookie; an unknown code is a 400 naming the parameter."""
+    """`?lang=<code>` activates that language for this request and, on pages, keeps it
+    in the language cookie; an unknown code is a 400 naming the parameter."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -47,6 +49,8 @@ class LanguageParameterMiddleware:
         translation.activate(code)
         request.LANGUAGE_CODE = code
         response = self.get_response(request)
+        if request.path.startswith(STATELESS):
+            return response  # each request of a machine client says its language
         response.set_cookie(
             settings.LANGUAGE_COOKIE_NAME, code,
             max_age=settings.LANGUAGE_COOKIE_AGE, path=settings.LANGUAGE_COOKIE_PATH,
