@@ -14,7 +14,7 @@ FIXTURES := fixtures/nov-2020-trilateral.yaml $(sort $(wildcard fixtures/[0-9][0
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help run test install lint typecheck check bench bench-sweep bench-api bench-dashboard services browser clean
+.PHONY: help run test install lint typecheck check bench bench-sweep bench-api bench-dashboard services browser gettext messages clean
 
 help:
 	@echo "make run    - set up and serve the app, worker and scheduler at http://127.0.0.1:8000/"
@@ -22,6 +22,7 @@ help:
 	@echo "make lint   - ruff"
 	@echo "make typecheck - mypy with the Django plugin (modules listed in pyproject.toml)"
 	@echo "make bench  - benchmarks (see docs/performance.md)"
+	@echo "make messages - update locale/*.po from the code, then compile them (docs/translations.md)"
 
 # A Python of 3.12 or newer: the pyenv one selected by .python-version, or python3.13/3.12.
 $(PY):
@@ -47,6 +48,16 @@ services:
 browser:
 	@scripts/ensure-chromium.sh
 
+gettext:
+	@scripts/ensure-gettext.sh
+
+# New or changed interface strings: refresh the catalogues, translate the empty
+# msgstr entries, then run this again to compile. The .mo files are committed.
+messages: install gettext
+	DEBUG=true $(PY) manage.py makemessages -l az -l hy -l ru --no-location --no-obsolete \
+	  --ignore=.venv --ignore=var --ignore=tests --ignore=bench --ignore=test-artifacts
+	DEBUG=true $(PY) manage.py compilemessages --ignore=.venv
+
 check: install
 	@mkdir -p var
 	DEBUG=true DATABASE_URL=sqlite:///var/check.sqlite3 $(PY) manage.py makemigrations --check --dry-run
@@ -62,7 +73,7 @@ typecheck: install
 	@mkdir -p var
 	DEBUG=true DATABASE_URL=sqlite:///var/check.sqlite3 $(VENV)/bin/mypy
 
-test: install services browser lint typecheck check
+test: install services browser gettext lint typecheck check
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest --create-db
 
 # Benchmarks build their own databases (tracker_bench*, tracker_api_bench,

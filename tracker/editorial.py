@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from deadlines import engine
 from deadlines.facts import facts_of
@@ -83,6 +84,10 @@ class StaleEdit(Exception):
 
 
 def obj_label(obj: Model) -> str:
+    if isinstance(obj, Report):
+        return _("Report #%(n)s") % {"n": obj.pk}
+    if isinstance(obj, DeadlineChange):
+        return _("Deadline change #%(n)s") % {"n": obj.pk}
     return f"{obj._meta.verbose_name.capitalize()} #{obj.pk}"
 
 
@@ -143,10 +148,10 @@ def _require(allowed: bool, message: str) -> None:
 
 def _aware(value: Any, field: str, errors: dict) -> datetime | None:
     if not isinstance(value, datetime):
-        errors.setdefault(field, []).append("Enter a date and time.")
+        errors.setdefault(field, []).append(_("Enter a date and time."))
         return None
     if timezone.is_naive(value):
-        errors.setdefault(field, []).append("Give a time zone offset (e.g. +04:00 or Z).")
+        errors.setdefault(field, []).append(_("Give a time zone offset (e.g. +04:00 or Z)."))
         return None
     return value
 
@@ -168,22 +173,24 @@ def _resolve_sources(obligation: Obligation, sources: Any, errors: dict) -> list
     """Sources as instances or ids; all must belong to the obligation's agreement."""
     items = list(sources or [])
     if not items:
-        errors.setdefault("sources", []).append("Give at least one source.")
+        errors.setdefault("sources", []).append(_("Give at least one source."))
         return []
     ids = [s.pk if isinstance(s, Source) else s for s in items]
     try:
         ids = [int(i) for i in ids]
     except (TypeError, ValueError):
-        errors.setdefault("sources", []).append("Sources must be source ids.")
+        errors.setdefault("sources", []).append(_("Sources must be source ids."))
         return []
     found = {s.pk: s for s in Source.objects.filter(pk__in=ids)}
     missing = [i for i in ids if i not in found]
     if missing:
-        errors.setdefault("sources", []).append(f"Unknown source id(s): {missing}.")
+        errors.setdefault("sources", []).append(
+            _("Unknown source id(s): %(ids)s.") % {"ids": missing}
+        )
     foreign = [i for i in ids if i in found and found[i].agreement_id != obligation.agreement_id]
     if foreign:
         errors.setdefault("sources", []).append(
-            f"Source(s) {foreign} belong to another agreement."
+            _("Source(s) %(ids)s belong to another agreement.") % {"ids": foreign}
         )
     return [found[i] for i in dict.fromkeys(ids) if i in found]
 
@@ -195,7 +202,8 @@ def _clean_report(obligation: Obligation, data: dict, errors: dict) -> dict:
     allowed = V.CLAIMS_BY_KIND.get(obligation.kind, set())
     if claim not in dict(V.CLAIMS):
         errors.setdefault("claim", []).append(
-            f"Unknown claim {claim!r}; one of {sorted(dict(V.CLAIMS))}."
+            _("Unknown claim %(value)r; one of %(known)s.")
+            % {"value": claim, "known": sorted(dict(V.CLAIMS))}
         )
     elif claim not in allowed:
         errors.setdefault("claim", []).append(
@@ -212,7 +220,7 @@ def _clean_report(obligation: Obligation, data: dict, errors: dict) -> dict:
     if occurred is not None:
         occurred = _aware(occurred, "occurred_at", errors)
     elif "occurred_at" not in errors:
-        errors["occurred_at"] = ["Enter a date and time."]
+        errors["occurred_at"] = [_("Enter a date and time.")]
     if occurred is not None:
         if occurred < obligation.agreement.signed_at:
             errors.setdefault("occurred_at", []).append(
@@ -220,10 +228,10 @@ def _clean_report(obligation: Obligation, data: dict, errors: dict) -> dict:
                 f"({obligation.agreement.signed_at:%Y-%m-%d %H:%M} UTC)."
             )
         if occurred > timezone.now():
-            errors.setdefault("occurred_at", []).append("Cannot be in the future.")
+            errors.setdefault("occurred_at", []).append(_("Cannot be in the future."))
         out["occurred_at"] = occurred
     if not str(data.get("summary") or "").strip():
-        errors.setdefault("summary", []).append("Say what happened.")
+        errors.setdefault("summary", []).append(_("Say what happened."))
     out["sources"] = _resolve_sources(obligation, data.get("sources"), errors)
     return out
 
@@ -236,7 +244,7 @@ def _clean_change(obligation: Obligation, data: dict, errors: dict) -> dict:
         )
     due = data.get("due_date")
     if not isinstance(due, date) or isinstance(due, datetime):
-        errors.setdefault("due_date", []).append("Enter a date (the new local due date).")
+        errors.setdefault("due_date", []).append(_("Enter a date (the new local due date)."))
     else:
         _in_year_range(due, "due_date", errors)
     agreed = data.get("agreed_at")
@@ -248,7 +256,7 @@ def _clean_change(obligation: Obligation, data: dict, errors: dict) -> dict:
             "A deadline change cannot be agreed before the agreement was signed."
         )
     if not str(data.get("reason") or "").strip():
-        errors.setdefault("reason", []).append("Say why the deadline changed.")
+        errors.setdefault("reason", []).append(_("Say why the deadline changed."))
     out["sources"] = _resolve_sources(obligation, data.get("sources"), errors)
     return out
 
@@ -282,13 +290,13 @@ def _check_version(current: Model, version: int | None, *, required: bool = True
     if version is None:
         if required:
             raise ValidationError(
-                {"version": ["Give the version you started from (the object's `version`)."]}
+                {"version": [_("Give the version you started from (the object's `version`).")]}
             )
         return
     try:
         version = int(version)
     except (TypeError, ValueError):
-        raise ValidationError({"version": ["Missing or malformed version."]}) from None
+        raise ValidationError({"version": [_("Missing or malformed version.")]}) from None
     if current.version != version:
         raise StaleEdit(current, version, changes_since(current, version))
 
@@ -339,7 +347,7 @@ def create_report(
 ) -> Report:
     """A draft report. Raises ValidationError({field: [messages]}) on bad input,
     PermissionDenied unless the author is an editor."""
-    _require(is_editor(author), "Only editors can draft reports.")
+    _require(is_editor(author), _("Only editors can draft reports."))
     data = _valid(
         _clean_report,
         obligation,
@@ -373,7 +381,7 @@ def propose_deadline_change(
     note: str = "",
 ) -> DeadlineChange:
     """A draft deadline change; it holds from `agreed_at` once published."""
-    _require(is_editor(author), "Only editors can propose deadline changes.")
+    _require(is_editor(author), _("Only editors can propose deadline changes."))
     data = _valid(
         _clean_change,
         obligation,
@@ -406,7 +414,7 @@ def update_draft(
     allowed = REPORT_FIELDS if isinstance(obj, Report) else CHANGE_FIELDS
     unknown = set(fields) - set(allowed)
     if unknown:
-        raise ValidationError({f: ["This field cannot be edited."] for f in sorted(unknown)})
+        raise ValidationError({f: [_("This field cannot be edited.")] for f in sorted(unknown)})
     with transaction.atomic():
         current = _locked(obj)
         # Permission before the version check: a StaleEdit names what others changed,
@@ -446,10 +454,11 @@ def update_obligation(
 ) -> Obligation:
     """Edit an obligation's descriptive and term fields (admins). Deadlines change only
     through published deadline changes, statuses only through the sweep."""
-    _require(is_admin(user), "Only admins can edit obligations.")
+    _require(is_admin(user), _("Only admins can edit obligations."))
     unknown = set(fields) - set(OBLIGATION_FIELDS)
     if unknown:
-        raise ValidationError({f: ["This field cannot be edited here."] for f in sorted(unknown)})
+        message = _("This field cannot be edited here.")
+        raise ValidationError({f: [message] for f in sorted(unknown)})
     with transaction.atomic():
         current = _locked(obligation)
         _check_version(current, version)
@@ -474,7 +483,8 @@ def _draft_under_review(
     so) and at the version the reviewer saw. Call inside the reviewing transaction."""
     current = _locked(obj)
     if current.review_state != V.DRAFT:
-        raise ValidationError(f"{obj_label(current)} is already {current.review_state}.")
+        raise ValidationError(_("%(what)s is already %(state)s.") % {
+            "what": obj_label(current), "state": current.get_review_state_display().lower()})
     _require(current.author_id is None or current.author_id != reviewer.pk, own)
     _check_version(current, version, required=False)
     return current
@@ -494,11 +504,11 @@ def publish(obj: Report | DeadlineChange, *, reviewer: Any, version: int | None 
     """Make a draft a fact. Only a reviewer (or admin/superuser) who is not its author.
     `version` is the one the reviewer looked at (a stale one raises StaleEdit); None only
     from code that has just read the draft itself."""
-    _require(is_reviewer(reviewer), "Only reviewers can publish.")
+    _require(is_reviewer(reviewer), _("Only reviewers can publish."))
     with transaction.atomic():
         current = _draft_under_review(
             obj, reviewer, version,
-            own="You cannot publish your own draft: a second person must review it.",
+            own=_("You cannot publish your own draft: a second person must review it."),
         )
         now = timezone.now()
         if isinstance(current, Report) and current.supersedes_id:
@@ -540,12 +550,12 @@ def reject(
 ):
     """Refuse a draft, keeping the reviewer's reason. It stays, never becomes a fact.
     `version` as for `publish`."""
-    _require(is_reviewer(reviewer), "Only reviewers can reject.")
+    _require(is_reviewer(reviewer), _("Only reviewers can reject."))
     if not str(reason or "").strip():
-        raise ValidationError({"reason": ["Say why the draft is rejected."]})
+        raise ValidationError({"reason": [_("Say why the draft is rejected.")]})
     with transaction.atomic():
         current = _draft_under_review(
-            obj, reviewer, version, own="You cannot review your own draft."
+            obj, reviewer, version, own=_("You cannot review your own draft.")
         )
         current.rejection_reason = str(reason).strip()
         if isinstance(current, Report) and current.supersedes_id:
@@ -564,12 +574,12 @@ def correct(
 ) -> Report:
     """A new draft that supersedes (or, with retract=True, withdraws) a published report.
     The published one stays untouched until the correction is published."""
-    _require(is_editor(author), "Only editors can propose corrections.")
+    _require(is_editor(author), _("Only editors can propose corrections."))
     unknown = set(new_fields) - set(REPORT_FIELDS)
     if unknown:
-        raise ValidationError({f: ["Unknown field."] for f in sorted(unknown)})
+        raise ValidationError({f: [_("Unknown field.")] for f in sorted(unknown)})
     if not str(reason or "").strip():
-        raise ValidationError({"reason": ["Say why the report is corrected."]})
+        raise ValidationError({"reason": [_("Say why the report is corrected.")]})
     with transaction.atomic():
         old = Report.objects.select_for_update().select_related("obligation__agreement").get(
             pk=report.pk
@@ -580,11 +590,14 @@ def correct(
                 " (edit the draft instead)."
             )
         if old.superseded_at is not None or old.retracts:
-            raise ValidationError(f"Report #{old.pk} is already superseded or is a retraction.")
+            raise ValidationError(
+                _("Report #%(n)s is already superseded or is a retraction.") % {"n": old.pk}
+            )
         pending = Report.objects.filter(supersedes=old).first()
         if pending is not None:
             raise ValidationError(
-                f"Report #{old.pk} already has a pending correction (#{pending.pk})."
+                _("Report #%(n)s already has a pending correction (#%(pending)s).")
+                % {"n": old.pk, "pending": pending.pk}
             )
         merged = {f: getattr(old, f) for f in REPORT_FIELDS if f != "sources"}
         merged["sources"] = list(old.sources.all())
@@ -615,7 +628,8 @@ def delete_draft(obj: Report | DeadlineChange, *, user: Any) -> None:
             raise ValidationError(
                 f"{obj_label(current)} is {current.review_state}: only drafts can be deleted."
             )
-        _require(can_edit_draft(user, current), "Only the author or an admin can delete a draft.")
+        _require(can_edit_draft(user, current),
+                 _("Only the author or an admin can delete a draft."))
         _set_history_user(current, user)
         current.delete()
 

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
 from tracker import statuses
@@ -37,7 +38,7 @@ CALENDAR_HELP = (
 
 
 def _label(status: str) -> str:
-    return V.STATUS_LABELS.get(status, status or "—")
+    return str(V.STATUS_LABELS.get(status, status or "—"))
 
 
 def calendar_for(obligations: list[Obligation], request: HttpRequest | None = None) -> bytes:
@@ -61,7 +62,7 @@ def calendar_for(obligations: list[Obligation], request: HttpRequest | None = No
     cal.add("prodid", "-//Ceasefire-terms compliance tracker//API v1//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", "Ceasefire deadlines")
+    cal.add("x-wr-calname", _("Ceasefire deadlines"))
     for o in obligations:
         if not o.due_date:
             continue
@@ -74,15 +75,17 @@ def calendar_for(obligations: list[Obligation], request: HttpRequest | None = No
         event.add("dtstart", o.due_date)
         event.add("dtend", o.due_date + timedelta(days=1))
         status = state[o.pk].status
-        event.add("summary", f"Due: {o.title} [{_label(status)}]")
+        event.add("summary", _("Due: %(title)s [%(status)s]")
+                  % {"title": o.title, "status": _label(status)})
         lines = [
-            f"Agreement: {o.agreement.title}",
-            f"Status: {_label(status)}",
-            f"Responsible: {', '.join(p.name for p in o.responsible.all()) or '—'}",
+            _("Agreement: %(title)s") % {"title": o.agreement.title},
+            _("Status: %(status)s") % {"status": _label(status)},
+            _("Responsible: %(parties)s")
+            % {"parties": ", ".join(p.name for p in o.responsible.all()) or "—"},
         ]
         if o.original_due_date and o.original_due_date != o.due_date:
-            lines.append(f"Originally due: {o.original_due_date.isoformat()}")
-        lines += [f"Source: {s.url}" for s in o.sources.all()]
+            lines.append(_("Originally due: %(date)s") % {"date": o.original_due_date.isoformat()})
+        lines += [_("Source: %(url)s") % {"url": s.url} for s in o.sources.all()]
         event.add("description", "\n".join(lines))
         event.add("url", url)
         event.add("categories", [o.category])
@@ -116,21 +119,23 @@ class EventsFeed(Feed):
             return None
         # Only a well-formed slug reaches the database (a NUL in it would be a 500).
         if not SLUG.fullmatch(slug):
-            raise Http404("No agreement with that slug.")
+            raise Http404(_("No agreement with that slug."))
         agreement = Agreement.objects.filter(slug=slug).first()
         if agreement is None:
-            raise Http404("No agreement with that slug.")
+            raise Http404(_("No agreement with that slug."))
         return agreement
 
     def title(self, obj: Agreement | None) -> str:
-        return f"Status changes: {obj.title}" if obj else "Status changes of tracked obligations"
+        if obj:
+            return _("Status changes: %(title)s") % {"title": obj.title}
+        return _("Status changes of tracked obligations")
 
     def link(self, obj: Agreement | None) -> str:
         base = reverse("api:event-list")
         return f"{base}?agreement={obj.slug}" if obj else base
 
     def subtitle(self, obj: Agreement | None) -> str:
-        return "Every change of an obligation's status, with the instant it took effect."
+        return _("Every change of an obligation's status, with the instant it took effect.")
 
     def items(self, obj: Agreement | None):
         events = StatusEvent.current.select_related("obligation__agreement", "report").order_by(
@@ -141,13 +146,15 @@ class EventsFeed(Feed):
         return events[:FEED_SIZE]
 
     def item_title(self, item: StatusEvent) -> str:
-        return f"{item.obligation.title}: {_label(item.to_status)}"
+        return _("%(title)s: %(status)s") % {"title": item.obligation.title,
+                                              "status": _label(item.to_status)}
 
     def item_description(self, item: StatusEvent) -> str:
-        text = (
-            f"{_label(item.from_status)} → {_label(item.to_status)} on "
-            f"{item.effective_at.astimezone(item.obligation.agreement.zone):%Y-%m-%d %H:%M %Z}."
-        )
+        at = item.effective_at.astimezone(item.obligation.agreement.zone)
+        text = _("%(from)s → %(to)s on %(at)s.") % {
+            "from": _label(item.from_status), "to": _label(item.to_status),
+            "at": f"{at:%Y-%m-%d %H:%M %Z}",
+        }
         if item.report_id:
             text += f" {item.report.summary}"
         return text

@@ -17,22 +17,33 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+
 from deadlines import engine
 
 MIN_YEAR, MAX_YEAR = 1900, 2999
 
-EXPECTED = (
-    "Give a date (YYYY-MM-DD) or an ISO 8601 instant with an offset "
-    f"(2020-11-21T12:00:00+04:00 or 2020-11-21T08:00:00Z), with a year between {MIN_YEAR} "
-    f"and {MAX_YEAR}."
-)
+
+def _expected() -> str:
+    return gettext(
+        "Give a date (YYYY-MM-DD) or an ISO 8601 instant with an offset "
+        "(2020-11-21T12:00:00+04:00 or 2020-11-21T08:00:00Z), with a year between %(min)d "
+        "and %(max)d."
+    ) % {"min": MIN_YEAR, "max": MAX_YEAR}
+
+
+# The one message, in the language of the request that reads it.
+EXPECTED = lazy(_expected, str)()
 
 
 class InstantError(ValueError):
     """A point in time that cannot be used; the message says what is expected."""
 
     def __init__(self, text: object) -> None:
-        super().__init__(f"{text!r} cannot be used. {EXPECTED}")
+        super().__init__(
+            gettext("%(text)r cannot be used.") % {"text": text} + " " + _expected()
+        )
         self.text = text
 
 

@@ -7,28 +7,25 @@ it here (with the summary columns it classifies by) so that reads are cheap.
 
 from __future__ import annotations
 
-import unicodedata
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from simple_history.models import HistoricalRecords
 
 from tracker import vocabulary as V
 from tracker.indexes import BrinIndex
+from tracker.search import fold, search_key
 
 LANGUAGE_CODES = ("en", "az", "hy", "ru")
 
 
-def fold(text: str) -> str:
-    """Lower-case and strip diacritics, so "Kəlbəcər", "Kelbajar" and "KALBAJAR" meet.
-
-    Azerbaijani schwa (ə/Ə) has no decomposition; it is read as "a" like the press does.
-    """
-    text = text.replace("ə", "a").replace("Ə", "a").replace("ı", "i")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+def searchable(texts: list[str]) -> str:
+    """The search column's text: each form folded (exact spellings) and as its
+    cross-script key (tracker.search), so any language's form or transliteration meets."""
+    texts = [t for t in texts if t]
+    return " | ".join([*(fold(t) for t in texts), *(search_key(t) for t in texts)])
 
 
 class Party(models.Model):
@@ -91,7 +88,7 @@ class Location(models.Model):
 
     def save(self, *args, **kwargs):
         # Derived, not a business rule: keeps the search column true to the names.
-        self.search_text = " | ".join(fold(n) for n in self.all_names())
+        self.search_text = searchable(self.all_names())
         super().save(*args, **kwargs)
 
     @property
@@ -100,10 +97,16 @@ class Location(models.Model):
 
     @property
     def label(self) -> str:
-        """Both forms, as analysts expect: "Lachin / Berdzor"."""
+        """Both forms, as analysts expect: "Lachin / Berdzor". In another interface
+        language its own form leads and both sides' forms follow, "Лачин (Lachin /
+        Berdzor)": the label never gives one side's name without the other's."""
+        both = self.name
         if self.alt_name and self.alt_name != self.name:
-            return f"{self.name} / {self.alt_name}"
-        return self.name
+            both = f"{self.name} / {self.alt_name}"
+        local = self.names.get(get_language() or "en")
+        if not local or local in both:
+            return both
+        return f"{local} ({both})" if both != self.name else local
 
     def all_names(self) -> list[str]:
         forms = [*self.names.values(), self.alt_name, *self.aliases]
@@ -263,10 +266,12 @@ class Obligation(models.Model):
 
     # Optimistic locking for concurrent staff edits.
     version = models.PositiveIntegerField(default=1)
+    # Title and description, folded and as cross-script keys, for search (see `searchable`).
+    search_text = models.TextField(blank=True, editable=False)
 
     history = HistoricalRecords(
         excluded_fields=[
-            "status", "status_since", "assessed_at", "due_soon_at", "active_at",
+            "search_text", "status", "status_since", "assessed_at", "due_soon_at", "active_at",
             "active_status", "violated_at", "done_at", "done_status", "facts_from",
             "facts_until", "next_change_at", "needs_assessment",
         ]
@@ -333,6 +338,14 @@ class Obligation(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs):
+        # Derived, like Location.search_text: kept true to the texts it is made from.
+        self.search_text = searchable([self.title, self.description])
+        fields = kwargs.get("update_fields")
+        if fields is not None and {"title", "description"} & set(fields):
+            kwargs["update_fields"] = {*fields, "search_text"}
+        super().save(*args, **kwargs)
 
 
 class Reviewable(models.Model):

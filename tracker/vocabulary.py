@@ -1,7 +1,13 @@
-"""The fixed words the API and dashboard use (DESIGN.md, "Status vocabulary")."""
+"""The fixed words the API and dashboard use (DESIGN.md, "Status vocabulary").
+
+The keys are identifiers (English, in the API and the database); the labels are
+translated (docs/translations.md holds the glossary each language keeps to).
+"""
+
+from django.utils.translation import gettext_lazy as _
 
 DEADLINE, ONGOING, OPEN = "deadline", "ongoing", "open"
-KINDS = [(DEADLINE, "Deadline"), (ONGOING, "Ongoing"), (OPEN, "Open")]
+KINDS = [(DEADLINE, _("Deadline")), (ONGOING, _("Ongoing")), (OPEN, _("Open"))]
 
 PENDING = "pending"
 DUE_SOON = "due_soon"
@@ -19,15 +25,15 @@ STATUSES_BY_KIND = {
     OPEN: [PENDING, IN_PROGRESS, COMPLETED],
 }
 STATUS_LABELS = {
-    PENDING: "Pending",
-    DUE_SOON: "Due soon",
-    OVERDUE: "Overdue",
-    COMPLETED: "Completed",
-    COMPLETED_LATE: "Completed late",
-    IN_FORCE: "In force",
-    VIOLATED: "Violated",
-    TERMINATED: "Terminated",
-    IN_PROGRESS: "In progress",
+    PENDING: _("Pending"),
+    DUE_SOON: _("Due soon"),
+    OVERDUE: _("Overdue"),
+    COMPLETED: _("Completed"),
+    COMPLETED_LATE: _("Completed late"),
+    IN_FORCE: _("In force"),
+    VIOLATED: _("Violated"),
+    TERMINATED: _("Terminated"),
+    IN_PROGRESS: _("In progress"),
 }
 STATUSES = list(STATUS_LABELS.items())
 ALL_STATUSES = list(STATUS_LABELS)
@@ -39,11 +45,11 @@ CLAIM_VIOLATION = "violation"
 CLAIM_VIOLATION_ENDED = "violation_ended"
 CLAIM_TERMINATED = "terminated"
 CLAIMS = [
-    (CLAIM_COMPLETED, "Completed"),
-    (CLAIM_PROGRESS, "Progress"),
-    (CLAIM_VIOLATION, "Violation"),
-    (CLAIM_VIOLATION_ENDED, "Violation ended"),
-    (CLAIM_TERMINATED, "Terminated"),
+    (CLAIM_COMPLETED, _("Completed")),
+    (CLAIM_PROGRESS, _("Progress")),
+    (CLAIM_VIOLATION, _("Violation")),
+    (CLAIM_VIOLATION_ENDED, _("Violation ended")),
+    (CLAIM_TERMINATED, _("Terminated")),
 ]
 CLAIMS_BY_KIND = {
     DEADLINE: {CLAIM_COMPLETED, CLAIM_PROGRESS},
@@ -51,29 +57,46 @@ CLAIMS_BY_KIND = {
     OPEN: {CLAIM_COMPLETED, CLAIM_PROGRESS},
 }
 
-DRAFT, PUBLISHED, REJECTED = "draft", "published", "rejected"
-REVIEW_STATES = [(DRAFT, "Draft"), (PUBLISHED, "Published"), (REJECTED, "Rejected")]
+# Categories are open-ended slugs in agreement files; these are the ones with a label
+# in every language. Any other shows as written.
+CATEGORY_LABELS = {
+    "ceasefire": _("ceasefire"),
+    "corridor": _("corridor"),
+    "deployment": _("deployment"),
+    "humanitarian": _("humanitarian"),
+    "monitoring": _("monitoring"),
+    "transport": _("transport"),
+    "withdrawal": _("withdrawal"),
+}
 
-ORIGINS = [("file", "Agreement file"), ("staff", "Staff")]
+
+def category_label(category: str) -> str:
+    return str(CATEGORY_LABELS.get(category, category))
+
+
+DRAFT, PUBLISHED, REJECTED = "draft", "published", "rejected"
+REVIEW_STATES = [(DRAFT, _("Draft")), (PUBLISHED, _("Published")), (REJECTED, _("Rejected"))]
+
+ORIGINS = [("file", _("Agreement file")), ("staff", _("Staff"))]
 
 PARTY_KINDS = [
-    ("signatory", "Signatory"),
-    ("guarantor", "Guarantor"),
-    ("monitor", "Monitor"),
-    ("mediator", "Mediator"),
-    ("other", "Other"),
+    ("signatory", _("Signatory")),
+    ("guarantor", _("Guarantor")),
+    ("monitor", _("Monitor")),
+    ("mediator", _("Mediator")),
+    ("other", _("Other")),
 ]
 LOCATION_KINDS = [
-    ("country", "Country"),
-    ("region", "Region"),
-    ("district", "District"),
-    ("town", "Town"),
-    ("village", "Village"),
-    ("corridor", "Corridor"),
-    ("route", "Route"),
-    ("checkpoint", "Checkpoint"),
-    ("site", "Site"),
-    ("border", "Border"),
+    ("country", _("Country")),
+    ("region", _("Region")),
+    ("district", _("District")),
+    ("town", _("Town")),
+    ("village", _("Village")),
+    ("corridor", _("Corridor")),
+    ("route", _("Route")),
+    ("checkpoint", _("Checkpoint")),
+    ("site", _("Site")),
+    ("border", _("Border")),
 ]
 
 # Why a StatusEvent was written.
@@ -83,9 +106,9 @@ CAUSE_BACKFILL = "backfill"  # history replayed from facts when first assessed
 CAUSE_AS_OF = "as_of"  # an explicit `sweep --as-of` replay
 CAUSE_CORRECTION = "correction"  # corrected facts withdrew a status the tracker had stated
 EVENT_CAUSES = [
-    (CAUSE_SWEEP, "Time passed"),
-    (CAUSE_FACTS, "Facts changed"),
-    (CAUSE_BACKFILL, "Replayed history"),
-    (CAUSE_AS_OF, "Replay as of an instant"),
-    (CAUSE_CORRECTION, "Correction"),
+    (CAUSE_SWEEP, _("Time passed")),
+    (CAUSE_FACTS, _("Facts changed")),
+    (CAUSE_BACKFILL, _("Replayed history")),
+    (CAUSE_AS_OF, _("Replay as of an instant")),
+    (CAUSE_CORRECTION, _("Correction")),
 ]

@@ -224,3 +224,20 @@ def test_the_api_reference_fetches_nothing_from_outside(browser, site):
     watch.check()
     context.close()
 
+def test_language_switch_is_kept_on_the_next_page(page):
+    page.goto(page.base + "/")
+    assert page.get_attribute("html", "lang") == "en"
+    page.click('nav.languages a[lang="ru"]')
+    page.wait_for_url("**lang=ru**")
+    assert page.get_attribute("html", "lang") == "ru"
+    assert page.locator("h1").inner_text() == "Положение дел по соглашениям"
+    assert "Просрочено" in page.locator(".agreement-card").inner_text()
+    # A plain link with no ?lang=: the language stays (the switch's cookie).
+    page.click("header.site nav[aria-label] >> text=Карта")
+    page.wait_for_url("**/map/")
+    assert page.get_attribute("html", "lang") == "ru"
+    assert page.locator("h1").inner_text() == "Карта мест с обязательствами"
+    assert "Азербайджан" in page.locator("svg.map").inner_html()
+    page.click('nav.languages a[lang="hy"]')
+    assert page.get_attribute("html", "lang") == "hy"
+    assert page.locator('nav.languages [aria-current="true"]').inner_text() == "Հայերեն"

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import get_language
 
 from tracker import models, versions
 
@@ -55,6 +56,7 @@ def request_etag(path: str, query: list[tuple[str, str]], fmt: str, user: str) -
         "&".join(sorted(f"{k}={v}" for k, v in query)),
         fmt,
         user,
+        get_language() or "",  # labels and messages follow the language (tracker.i18n)
         datetime.now(UTC).strftime("%Y%m%d%H"),
     ]
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
@@ -86,7 +88,7 @@ def anonymous_etag(request, default_format: str, also: tuple[str, ...] = ()) -> 
     # per data version, URL and hour (parsing the query and hashing cost as much as the
     # rest of a 304).
     key = (data_version(), request.path, request.META.get("QUERY_STRING", ""),
-           default_format, also, int(time.time() // 3600))
+           default_format, also, get_language(), int(time.time() // 3600))
     if key in _anonymous_tags:
         return _anonymous_tags[key]
     fmt = request.GET.get("format", default_format)

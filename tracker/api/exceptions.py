@@ -13,6 +13,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, ResolverMatch, resolve
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -63,7 +64,7 @@ def _summary(errors: dict) -> str:
     for field, messages in errors.items():
         text = "; ".join(str(m) if not isinstance(m, dict) else str(m) for m in messages)
         parts.append(text if field == "non_field_errors" else f"{field}: {text}")
-    return " ".join(parts) or "Invalid input."
+    return " ".join(parts) or _("Invalid input.")
 
 
 def handle(exc: Exception, context: dict) -> Response | None:
@@ -91,7 +92,7 @@ def handle(exc: Exception, context: dict) -> Response | None:
         # Anything unexpected is logged with its traceback and answered in JSON.
         log.exception("API error in %s", context.get("view"), exc_info=exc)
         return Response(
-            {"detail": "Internal error; it has been logged.", "code": "server_error"},
+            {"detail": _("Internal error; it has been logged."), "code": "server_error"},
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     if isinstance(exc, exceptions.ValidationError):
@@ -121,7 +122,9 @@ def not_found(request, *args, **kwargs) -> HttpResponse:
                 target += "?" + request.META["QUERY_STRING"]
             return HttpResponsePermanentRedirect(target)
     return JsonResponse(
-        {"detail": f"No API endpoint at {request.path}.", "code": "not_found"}, status=404
+        {"detail": _("No API endpoint at %(path)s.") % {"path": request.path},
+         "code": "not_found"},
+        status=404,
     )
 
 

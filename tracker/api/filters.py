@@ -6,6 +6,8 @@ from datetime import datetime
 
 from django import forms
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
@@ -22,8 +24,8 @@ from tracker.models import (
     Report,
     Source,
     StatusEvent,
-    fold,
 )
+from tracker.search import fold, matching
 
 
 class CommaChoiceField(forms.CharField):
@@ -42,7 +44,7 @@ class CommaChoiceField(forms.CharField):
         if unknown:
             # The client's text goes in as a parameter: a '%' in it is not a format.
             raise forms.ValidationError(
-                "Unknown value(s) %(unknown)s; choose from %(valid)s.",
+                _("Unknown value(s) %(unknown)s; choose from %(valid)s."),
                 params={"unknown": ", ".join(unknown), "valid": ", ".join(self.valid)},
             )
         return items
@@ -83,20 +85,29 @@ class FilterBackend(DjangoFilterBackend):
         return kwargs
 
 
+# The refusal for a slug that names nothing, per kind of thing.
+SLUG_MESSAGES = {
+    "Agreement": gettext_lazy("No agreement with that slug."),
+    "Party": gettext_lazy("No party with that slug."),
+    "Location": gettext_lazy("No location with that slug."),
+}
+
+
 def _slug_filter(model, label: str, field_name: str, **kw) -> filters.ModelChoiceFilter:
     return filters.ModelChoiceFilter(
         field_name=field_name,
         queryset=model.objects.all(),
         to_field_name="slug",
         label=label,
-        error_messages={"invalid_choice": f"No {label.split()[0].lower()} with that slug."},
+        error_messages={"invalid_choice": SLUG_MESSAGES[label.split()[0]]},
         **kw,
     )
 
 
 def search_places(value: str) -> QuerySet[Location]:
-    """Places any of whose names or aliases contain the folded query."""
-    return Location.objects.filter(search_text__contains=fold(value))
+    """Places any of whose names or aliases contain the query, folded or as its
+    cross-script key (tracker.search: "Карабах" finds "Qarabağ")."""
+    return Location.objects.filter(matching("search_text", value))
 
 
 class ObligationFilter(filters.FilterSet):
@@ -150,7 +161,8 @@ class ObligationFilter(filters.FilterSet):
                 "category", flat=True
             ).distinct()
             raise ValidationError(
-                {"category": [f"Unknown category {value!r}; one of {', '.join(known)}."]}
+                {"category": [_("Unknown category %(value)r; one of %(known)s.")
+                              % {"value": value, "known": ", ".join(known)}]}
             )
         return queryset.filter(category=value)
 
@@ -167,6 +179,7 @@ class ObligationFilter(filters.FilterSet):
             | Q(description__icontains=value)
             | Q(title__icontains=folded)
             | Q(description__icontains=folded)
+            | matching("search_text", value)
             | Q(pk__in=through)
         )
 

@@ -37,6 +37,11 @@ from tracker.numbers import whole_number
 STATUS_CHOICES = V.STATUSES
 
 
+def status_label(status: str) -> str:
+    """A status's label in the active language ("" for none): identifiers stay English."""
+    return str(V.STATUS_LABELS.get(status, status)) if status else ""
+
+
 class PartyRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Party
@@ -160,6 +165,10 @@ class ObligationSerializer(serializers.ModelSerializer):
     # The state at the answered instant (see module docstring).
     status = serializers.ChoiceField(choices=STATUS_CHOICES, source="state.status",
                                      read_only=True)
+    status_label = serializers.SerializerMethodField(
+        help_text="The status in the request's language (Accept-Language or ?lang=); "
+        "`status` is the identifier."
+    )
     status_since = serializers.DateTimeField(source="state.status_since", read_only=True,
                                              allow_null=True)
     due_date = serializers.DateField(source="state.due_date", read_only=True, allow_null=True)
@@ -187,7 +196,8 @@ class ObligationSerializer(serializers.ModelSerializer):
             "id", "slug", "agreement", "timezone", "clause", "title", "description", "kind",
             "category", "responsible", "monitors", "locations", "due_date", "due_at",
             "original_due_date", "deadline_changes", "starts_at", "ends_at", "term_years",
-            "renews_years", "notice_months", "status", "status_since", "days_remaining",
+            "renews_years", "notice_months", "status", "status_label", "status_since",
+            "days_remaining",
             "days_overdue", "term_ends_at", "notice_deadline", "status_report", "unconfirmed",
             "as_of", "assessed_at", "sources", "url", "history_url",
         ]
@@ -195,6 +205,9 @@ class ObligationSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_as_of(self, obj: Obligation) -> str | None:
         return _instant(obj.state.at) if self.context["as_of"].explicit else None
+
+    def get_status_label(self, obj: Obligation) -> str:
+        return status_label(obj.state.status)
 
     def to_representation(self, obj: Obligation) -> dict:
         """The declared fields above are the schema; the values are built here directly
@@ -228,6 +241,7 @@ class ObligationSerializer(serializers.ModelSerializer):
             "renews_years": obj.renews_years,
             "notice_months": obj.notice_months,
             "status": state.status,
+            "status_label": status_label(state.status),
             "status_since": _instant(state.status_since),
             "days_remaining": state.days_remaining,
             "days_overdue": state.days_overdue,
@@ -288,13 +302,22 @@ class EventSerializer(serializers.ModelSerializer):
     )
     agreement = serializers.CharField(source="obligation.agreement.slug", read_only=True)
     report = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    from_status_label = serializers.SerializerMethodField()
+    to_status_label = serializers.SerializerMethodField()
 
     class Meta:
         model = StatusEvent
         fields = [
             "id", "obligation", "obligation_title", "obligation_url", "agreement",
-            "from_status", "to_status", "effective_at", "detected_at", "cause", "report",
+            "from_status", "from_status_label", "to_status", "to_status_label",
+            "effective_at", "detected_at", "cause", "report",
         ]
+
+    def get_from_status_label(self, obj: StatusEvent) -> str:
+        return status_label(obj.from_status)
+
+    def get_to_status_label(self, obj: StatusEvent) -> str:
+        return status_label(obj.to_status)
 
 
 class ReportSerializer(serializers.ModelSerializer):

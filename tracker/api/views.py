@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -195,7 +196,7 @@ class ReadMixin:
             raise MethodNotAllowed(request.method)
         raw = request.query_params.get("as_of")
         if raw is not None and not self.supports_as_of:
-            raise ValidationError({"as_of": ["This endpoint does not travel in time."]})
+            raise ValidationError({"as_of": [_("This endpoint does not travel in time.")]})
         self.as_of = params.as_of(raw)
         self.etag = None
         self.cache_key = None
@@ -369,7 +370,7 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
             ordering = self.request.query_params.get("ordering", "")
             if "status" in ordering:
                 raise ValidationError(
-                    {"ordering": ["Ordering by status is only available without as_of."]}
+                    {"ordering": [_("Ordering by status is only available without as_of.")]}
                 )
         return super().filter_queryset(queryset)
 
@@ -441,7 +442,7 @@ class EventViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if self.action != "list" and self.as_of.explicit:
-            raise ValidationError({"as_of": ["Only the list of events travels in time."]})
+            raise ValidationError({"as_of": [_("Only the list of events travels in time.")]})
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from deadlines import engine
 from tracker import instants
@@ -46,15 +47,15 @@ def _in_range(value: date) -> date:
 class NewSourceMixin(forms.Form):
     """Add a source inline, next to choosing existing ones."""
 
-    new_source_url = forms.URLField(required=False, label="New source: URL")
-    new_source_publisher = forms.CharField(required=False, label="New source: publisher")
-    new_source_title = forms.CharField(required=False, label="New source: title")
-    new_source_published_at = forms.DateField(required=False, label="New source: published on")
+    new_source_url = forms.URLField(required=False, label=_("New source: URL"))
+    new_source_publisher = forms.CharField(required=False, label=_("New source: publisher"))
+    new_source_title = forms.CharField(required=False, label=_("New source: title"))
+    new_source_published_at = forms.DateField(required=False, label=_("New source: published on"))
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("new_source_url") and not cleaned.get("new_source_publisher"):
-            self.add_error("new_source_publisher", "Who published it?")
+            self.add_error("new_source_publisher", _("Who published it?"))
         return cleaned
 
     def new_source(self, obligation: Obligation) -> Source | None:
@@ -79,7 +80,9 @@ class NewSourceMixin(forms.Form):
         )
 
 
-VERSION_MISSING = "The draft's version is missing: reload the page and apply your changes again."
+VERSION_MISSING = _(
+    "The draft's version is missing: reload the page and apply your changes again."
+)
 
 
 class DraftForm(NewSourceMixin):
@@ -87,10 +90,12 @@ class DraftForm(NewSourceMixin):
     whether it is unconfirmed and why, and the version the editor opened."""
 
     sources = forms.ModelMultipleChoiceField(
-        Source.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+        Source.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("Sources"),
     )
-    unconfirmed = forms.BooleanField(required=False)
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    unconfirmed = forms.BooleanField(required=False, label=_("Unconfirmed"))
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                           label=_("Note"))
     version = forms.IntegerField(
         required=False, widget=forms.HiddenInput, error_messages={"required": VERSION_MISSING}
     )
@@ -136,19 +141,21 @@ class DraftForm(NewSourceMixin):
     def clean(self):
         cleaned = super().clean()
         if not cleaned.get("sources") and not cleaned.get("new_source_url"):
-            self.add_error("sources", "Choose a source or add a new one.")
+            self.add_error("sources", _("Choose a source or add a new one."))
         return cleaned
 
 
 class ReportForm(DraftForm):
     obligation = forms.ModelChoiceField(
-        Obligation.objects.select_related("agreement").order_by("agreement", "position")
+        Obligation.objects.select_related("agreement").order_by("agreement", "position"),
+        label=_("Obligation"),
     )
-    claim = forms.ChoiceField(choices=V.CLAIMS)
+    claim = forms.ChoiceField(choices=V.CLAIMS, label=_("Claim"))
     occurred_at = forms.CharField(
-        help_text="When it happened: a local date, a local time, or an instant with offset."
+        label=_("Occurred at"),
+        help_text=_("When it happened: a local date, a local time, or an instant with offset."),
     )
-    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label=_("Summary"))
     field_order = DraftForm.order("obligation", "claim", "occurred_at", "summary")
 
     def __init__(
@@ -185,19 +192,24 @@ class ReportForm(DraftForm):
 
 class CorrectionForm(ReportForm):
     retract = forms.BooleanField(
-        required=False, help_text="Withdraw the report instead of replacing it."
+        required=False, label=_("Retract"),
+        help_text=_("Withdraw the report instead of replacing it."),
     )
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why the correction")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}),
+                             label=_("Why the correction"))
     field_order = [*ReportForm.field_order, "retract", "reason"]
 
 
 class DeadlineChangeForm(DraftForm):
     obligation = forms.ModelChoiceField(
-        Obligation.objects.filter(kind=V.DEADLINE).select_related("agreement")
+        Obligation.objects.filter(kind=V.DEADLINE).select_related("agreement"),
+        label=_("Obligation"),
     )
-    due_date = forms.DateField(help_text="The new local due date (YYYY-MM-DD).")
-    agreed_at = forms.CharField(help_text="When it was agreed (it holds from then).")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    due_date = forms.DateField(label=_("Due date"),
+                               help_text=_("The new local due date (YYYY-MM-DD)."))
+    agreed_at = forms.CharField(label=_("Agreed at"),
+                                help_text=_("When it was agreed (it holds from then)."))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason"))
     field_order = DraftForm.order("obligation", "due_date", "agreed_at", "reason")
 
     def __init__(self, *args, obligation: Obligation | None = None, **kwargs):

@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tracker import editorial
@@ -49,7 +50,7 @@ def _apply_errors(form, exc: Exception) -> None:
     elif isinstance(exc, editorial.StaleEdit):
         form.add_error(None, exc.message)
     else:
-        form.add_error(None, str(exc) or "Not allowed.")
+        form.add_error(None, str(exc) or _("Not allowed."))
 
 
 def _saved(
@@ -75,8 +76,8 @@ def _preview_rows(obj: Report | DeadlineChange) -> dict[str, Any]:
         "before": before,
         "after": after,
         "status_changes": before.status != after.status,
-        "before_label": V.STATUS_LABELS.get(before.status, before.status),
-        "after_label": V.STATUS_LABELS.get(after.status, after.status),
+        "before_label": str(V.STATUS_LABELS.get(before.status, before.status)),
+        "after_label": str(V.STATUS_LABELS.get(after.status, after.status)),
     }
 
 
@@ -132,7 +133,7 @@ def _report_fields(form: ReportForm, obligation: Obligation) -> dict[str, Any]:
 @login_required(login_url=LOGIN)
 def report_new(request: HttpRequest) -> HttpResponse:
     _require(editorial.is_editor(request.user))
-    context: dict[str, Any] = {"title": "New status update"}
+    context: dict[str, Any] = {"title": _("New status update")}
     if request.method == "POST":
         form = ReportForm(request.POST)
         if form.is_valid():
@@ -146,7 +147,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
                         author=request.user, obligation=obligation,
                         **_report_fields(form, obligation),
                     )
-                    return f"Draft report #{report.pk} saved for review."
+                    return _("Draft report #%(n)d saved for review.") % {"n": report.pk}
 
                 if (done := _saved(request, form, context, save)) is not None:
                     return done
@@ -161,7 +162,8 @@ def report_new(request: HttpRequest) -> HttpResponse:
 def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(Report.objects.select_related("obligation__agreement"), pk=pk)
     _require(editorial.can_edit_draft(request.user, report))
-    context: dict[str, Any] = {"title": f"Edit draft report #{report.pk}", "object": report}
+    context: dict[str, Any] = {"title": _("Edit draft report #%(n)d") % {"n": report.pk},
+                              "object": report}
     if request.method == "POST":
         form = ReportForm(
             request.POST, obligation=report.obligation, lock_obligation=True,
@@ -177,7 +179,7 @@ def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
                         report, user=request.user, version=form.cleaned_data.get("version"),
                         **_report_fields(form, report.obligation),
                     )
-                    return f"Draft report #{report.pk} updated."
+                    return _("Draft report #%(n)d updated.") % {"n": report.pk}
 
                 if (done := _saved(request, form, context, save)) is not None:
                     return done
@@ -199,8 +201,8 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
     old = get_object_or_404(Report.objects.select_related("obligation__agreement"), pk=pk)
     _require(editorial.is_editor(request.user))
     if not old.is_fact:
-        raise Http404("Only published, current reports can be corrected.")
-    context: dict[str, Any] = {"title": f"Correct report #{old.pk}", "old": old}
+        raise Http404(_("Only published, current reports can be corrected."))
+    context: dict[str, Any] = {"title": _("Correct report #%(n)d") % {"n": old.pk}, "old": old}
     if request.method == "POST":
         form = CorrectionForm(request.POST, obligation=old.obligation, lock_obligation=True)
         if form.is_valid():
@@ -217,7 +219,7 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
                         reason=form.cleaned_data["reason"],
                         **_report_fields(form, old.obligation),
                     )
-                    return f"Correction #{new.pk} saved for review."
+                    return _("Correction #%(n)d saved for review.") % {"n": new.pk}
 
                 if (done := _saved(request, form, context, save)) is not None:
                     return done
@@ -249,8 +251,8 @@ def _change_form_view(
     request: HttpRequest, change: DeadlineChange | None
 ) -> HttpResponse:
     context: dict[str, Any] = {
-        "title": "Propose a deadline change" if change is None
-        else f"Edit draft deadline change #{change.pk}",
+        "title": _("Propose a deadline change") if change is None
+        else _("Edit draft deadline change #%(n)d") % {"n": change.pk},
         "object": change,
     }
     if request.method == "POST":
@@ -279,7 +281,7 @@ def _change_form_view(
                             change, user=request.user,
                             version=form.cleaned_data.get("version"), **fields,
                         )
-                    return f"Draft deadline change #{saved.pk} saved."
+                    return _("Draft deadline change #%(n)d saved.") % {"n": saved.pk}
 
                 if (done := _saved(request, form, context, save)) is not None:
                     return done
@@ -351,7 +353,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         .order_by("created_at")
     )
     items = [_queue_item(o) for o in [*reports, *changes]]
-    return render(request, "staff/review.html", {"items": items, "title": "Review queue"})
+    return render(request, "staff/review.html", {"items": items, "title": _("Review queue")})
 
 
 @login_required(login_url=LOGIN)
@@ -364,22 +366,22 @@ def review_decide(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     _require(editorial.is_reviewer(request.user))
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Malformed review form; reload the queue.")
+        messages.error(request, _("Malformed review form; reload the queue."))
         return redirect("staff:review")
     version = form.cleaned_data["version"]
     try:
         if "publish" in request.POST:
             editorial.publish(obj, reviewer=request.user, version=version)
-            messages.success(request, f"{editorial.obj_label(obj)} published.")
+            messages.success(request, _("%(what)s published.") % {"what": editorial.obj_label(obj)})
         elif "reject" in request.POST:
             editorial.reject(
                 obj, reviewer=request.user, reason=form.cleaned_data["reason"], version=version
             )
-            messages.success(request, f"{editorial.obj_label(obj)} rejected.")
+            messages.success(request, _("%(what)s rejected.") % {"what": editorial.obj_label(obj)})
         else:
-            messages.error(request, "Choose publish or reject.")
+            messages.error(request, _("Choose publish or reject."))
     except PermissionDenied as exc:
-        messages.error(request, str(exc) or "Not allowed.")
+        messages.error(request, str(exc) or _("Not allowed."))
         return render(request, "staff/refused.html", {"message": str(exc)}, status=403)
     except (ValidationError, editorial.StaleEdit) as exc:
         text = exc.message if isinstance(exc, editorial.StaleEdit) else " ".join(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext, gettext_lazy
 
 from tracker import vocabulary as V
 
@@ -59,12 +60,26 @@ def in_bounds(lon: float, lat: float) -> bool:
     return lon0 <= lon <= lon1 and lat0 <= lat <= lat1
 
 
-@lru_cache(maxsize=1)
-def _country_layer() -> tuple[str, tuple[tuple[float, float, float, float], ...]]:
+# The outline file's country names, in the interface's languages.
+COUNTRY_NAMES = {
+    "Armenia": gettext_lazy("Armenia"),
+    "Azerbaijan": gettext_lazy("Azerbaijan"),
+    "Georgia": gettext_lazy("Georgia"),
+    "Iran": gettext_lazy("Iran"),
+    "Russia": gettext_lazy("Russia"),
+    "Turkey": gettext_lazy("Turkey"),
+}
+
+
+@lru_cache(maxsize=8)
+def _country_layer(
+    language: str | None = None,
+) -> tuple[str, tuple[tuple[float, float, float, float], ...]]:
     """The outlines and country names (with the names' boxes, which marker labels
-    avoid): the same for every page, drawn once."""
+    avoid): the same for every page in a `language`, drawn once."""
     paths, names, boxes = [], [], []
     for country in _outlines()["countries"]:
+        name = str(COUNTRY_NAMES.get(country["name"], country["name"]))
         d = []
         biggest: list = []
         for ring in country["rings"]:
@@ -73,17 +88,17 @@ def _country_layer() -> tuple[str, tuple[tuple[float, float, float, float], ...]
             if len(ring) > len(biggest):
                 biggest = points
         paths.append(
-            f'<path class="map-country" d="{"".join(d)}"><title>{escape(country["name"])}'
+            f'<path class="map-country" d="{"".join(d)}"><title>{escape(name)}'
             "</title></path>"
         )
         xs = [p[0] for p in biggest]
         ys = [p[1] for p in biggest]
         cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
-        half = 5.5 * len(country["name"])
+        half = 5.5 * len(name)
         boxes.append((cx - half, cy - 14, cx + half, cy + 4))
         names.append(
             f'<text class="map-country-name" x="{cx:.0f}" y="{cy:.0f}" text-anchor="middle">'
-            f'{escape(country["name"])}</text>'
+            f'{escape(name)}</text>'
         )
     return "".join(paths) + "".join(names), tuple(boxes)
 
@@ -117,13 +132,13 @@ def draw(markers: list[Marker], title: str) -> SafeString:
     """SVG map with `markers`; labels that would collide are left to the legend."""
     _, _, _, _, height = _projection()
     height = round(height)
-    countries, country_boxes = _country_layer()
+    countries, country_boxes = _country_layer(get_language())
     boxes: list[tuple[float, float, float, float]] = list(country_boxes)
     dots, labels = [], []
     where = _spread([m for m in markers if in_bounds(m.longitude, m.latitude)])
     for px, py, _, _ in where.values():
         boxes.append((px - 9, py - 9, px + 9, py + 9))
-    status_words = {m.number: V.STATUS_LABELS.get(m.status, m.status) for m in markers}
+    status_words = {m.number: str(V.STATUS_LABELS.get(m.status, m.status)) for m in markers}
     for m in markers:
         if m.number not in where:
             continue
@@ -139,7 +154,7 @@ def draw(markers: list[Marker], title: str) -> SafeString:
             )
     summary = "; ".join(
         f"{m.number}. {m.label}: {status_words[m.number]}" for m in markers
-    ) or "No place with obligations."
+    ) or gettext("No place with obligations.")
     svg = (
         f'<svg class="map" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'aria-labelledby="map-title map-desc" xmlns="http://www.w3.org/2000/svg">'

@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from deadlines import engine
 from deadlines.facts import facts_of
@@ -35,11 +36,11 @@ STATUS_ORDER = [
 ]
 # How a party's record reads: met, met late, breached, still open, ended.
 COMPLIANCE_GROUPS = [
-    ("met", "Met", {V.COMPLETED, V.IN_FORCE}),
-    ("late", "Met late", {V.COMPLETED_LATE}),
-    ("breached", "Breached", {V.OVERDUE, V.VIOLATED}),
-    ("open", "Open", {V.PENDING, V.DUE_SOON, V.IN_PROGRESS}),
-    ("ended", "Ended", {V.TERMINATED}),
+    ("met", gettext_lazy("Met"), {V.COMPLETED, V.IN_FORCE}),
+    ("late", gettext_lazy("Met late"), {V.COMPLETED_LATE}),
+    ("breached", gettext_lazy("Breached"), {V.OVERDUE, V.VIOLATED}),
+    ("open", pgettext_lazy("compliance group", "Open"), {V.PENDING, V.DUE_SOON, V.IN_PROGRESS}),
+    ("ended", gettext_lazy("Ended"), {V.TERMINATED}),
 ]
 LATEST_EVENTS = 15
 

@@ -19,6 +19,9 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from deadlines import engine
 from deadlines.facts import facts_of, with_facts
@@ -35,8 +38,8 @@ from tracker.models import (
     Party,
     Report,
     Source,
-    fold,
 )
+from tracker.search import matching
 from tracker.web import map_svg, queries, timeline_svg
 
 AGREEMENT_ROWS = 500  # obligations listed on one agreement page; filters narrow further
@@ -49,7 +52,7 @@ SYMBOLS = {
 
 def status_info(status: str) -> dict:
     status = status or V.PENDING
-    return {"key": status, "label": V.STATUS_LABELS.get(status, status),
+    return {"key": status, "label": str(V.STATUS_LABELS.get(status, status)),
             "symbol": SYMBOLS.get(status, "•")}
 
 
@@ -101,12 +104,15 @@ def iso(at: datetime) -> str:
 def _countdown(due_at: datetime, at: datetime) -> str:
     delta = due_at - at
     if delta.total_seconds() <= 0:
-        return "due now"
+        return _("due now")
     days, rest = divmod(int(delta.total_seconds()), 86400)
     hours = rest // 3600
+    if days and hours:
+        return ngettext("in %(days)d day %(hours)d h", "in %(days)d days %(hours)d h",
+                        days) % {"days": days, "hours": hours}
     if days:
-        return f"in {days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
-    return f"in {hours} h" if hours else "in less than an hour"
+        return ngettext("in %(days)d day", "in %(days)d days", days) % {"days": days}
+    return _("in %(hours)d h") % {"hours": hours} if hours else _("in less than an hour")
 
 
 def _local(at: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -115,7 +121,10 @@ def _local(at: datetime | None, zone: ZoneInfo) -> datetime | None:
 
 def _shown(asof: AsOf, at: datetime, zone: ZoneInfo) -> str:
     """How a drawing names the instant it shows."""
-    return f"as of {at.astimezone(zone):%-d %b %Y}" if asof.explicit else "now"
+    if not asof.explicit:
+        return _("now")
+    return _("as of %(date)s") % {
+        "date": date_format(at.astimezone(zone), "SHORT_DATE_FORMAT")}
 
 
 def time_control(
@@ -306,18 +315,21 @@ def _agreement_filters(request: HttpRequest, agreement: Agreement) -> AgreementF
     window = request.GET.get("window", "").strip() or default_window
     problems = []
     if chosen["status"] and chosen["status"] not in V.ALL_STATUSES:
-        problems.append(f"status={chosen['status']!r} is not a status; use one of "
-                        + ", ".join(V.ALL_STATUSES) + ".")
+        problems.append(_("status=%(value)r is not a status; use one of %(known)s.") % {
+            "value": chosen["status"], "known": ", ".join(V.ALL_STATUSES)})
     if chosen["party"] and chosen["party"] not in {p.slug for p in parties}:
-        problems.append(f"party={chosen['party']!r} has no obligation under this agreement.")
+        problems.append(_("party=%(value)r has no obligation under this agreement.")
+                        % {"value": chosen["party"]})
     if chosen["category"] and chosen["category"] not in categories:
-        problems.append(f"category={chosen['category']!r} is not used in this agreement; use "
-                        "one of " + ", ".join(categories) + ".")
+        problems.append(_("category=%(value)r is not used in this agreement; use one of "
+                          "%(known)s.") % {"value": chosen["category"],
+                                           "known": ", ".join(categories)})
     if chosen["place"] and chosen["place"] not in {p.slug for p in places}:
-        problems.append(f"place={chosen['place']!r} has no obligation under this agreement.")
+        problems.append(_("place=%(value)r has no obligation under this agreement.")
+                        % {"value": chosen["place"]})
     if window not in timeline_svg.WINDOWS:
-        problems.append(f"window={window!r} must be one of " + ", ".join(timeline_svg.WINDOWS)
-                        + ".")
+        problems.append(_("window=%(value)r must be one of %(known)s.") % {
+            "value": window, "known": ", ".join(timeline_svg.WINDOWS)})
     if problems:
         raise BadParameter(" ".join(problems))
     return AgreementFilters(parties, categories, places, chosen, window)
@@ -355,7 +367,8 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     keep = _as_of_param(request)
     items = [
         {"o": o, "state": states[o.pk], "status": status_info(states[o.pk].status),
-         "url": _obligation_url(o, keep), "due_local": states[o.pk].due_date}
+         "url": _obligation_url(o, keep), "due_local": states[o.pk].due_date,
+         "category": V.category_label(o.category)}
         for o in rows
     ]
     counts = Counter(i["status"]["key"] for i in items)
@@ -376,7 +389,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         "limit": AGREEMENT_ROWS,
         "counts": [(status_info(s), counts[s]) for s in queries.STATUS_ORDER if counts[s]],
         "parties": filters.parties,
-        "categories": filters.categories,
+        "categories": [{"key": c, "label": V.category_label(c)} for c in filters.categories],
         "places": filters.places,
         "status_choices": [status_info(s) for s in queries.STATUS_ORDER],
         "chosen": filters.chosen,
@@ -384,13 +397,14 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         "clear_url": _link(request.path, **keep),
         "window": filters.window,
         "window_links": [
-            (timeline_svg.WINDOW_LABELS[w], _url(request, window=w), w == filters.window)
+            (str(timeline_svg.WINDOW_LABELS[w]), _url(request, window=w), w == filters.window)
             for w in timeline_svg.WINDOWS
             if w != "around" or asof.explicit
         ],
         "timeline": _agreement_timeline(agreement, rows, states, at, filters.window, shown),
         "timeline_more": len(rows) > TIMELINE_ROWS,
-        "map": map_svg.draw(markers, f"Places under {agreement.title}, {shown}"),
+        "map": map_svg.draw(markers, _("Places under %(title)s, %(shown)s")
+                            % {"title": agreement.title, "shown": shown}),
         "legend": [{"m": m, "status": status_info(m.status)} for m in markers],
         "time": time_control(request, asof, zone, agreement.signed_at, prev, nxt),
     })
@@ -479,6 +493,7 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
     prev, nxt = queries.neighbours(queries.event_instants([o], at), at)
     return render(request, "web/obligation.html", {
         "o": o,
+        "category": V.category_label(o.category),
         "agreement": agreement,
         "agreement_url": _link(reverse("web:agreement", args=[agreement.slug]), **keep),
         "state": state,
@@ -552,12 +567,12 @@ def places(request: HttpRequest) -> HttpResponse:
     asof = _as_of(request, zone)
     q = request.GET.get("q", "").strip()
     if len(q) > 100:
-        raise BadParameter("The search text is too long (100 characters at most).")
+        raise BadParameter(_("The search text is too long (100 characters at most)."))
     if "\x00" in q:  # PostgreSQL text cannot hold NUL: a 500 otherwise
-        raise BadParameter("The search text contains a NUL character.")
+        raise BadParameter(_("The search text contains a NUL character."))
     found = Location.objects.order_by("slug")
     if q:
-        found = found.filter(search_text__contains=fold(q))
+        found = found.filter(matching("search_text", q))
     found = list(found)
     # A place may be named by thousands of obligations: each shows its first few and,
     # per agreement, how many there are, with a link to that agreement's list filtered
@@ -606,7 +621,8 @@ def map_view(request: HttpRequest) -> HttpResponse:
     if slug:
         chosen = next((a for a in agreements if a.slug == slug), None)
         if chosen is None:
-            raise BadParameter(f"agreement={slug!r} is not an agreement in the tracker.")
+            raise BadParameter(_("agreement=%(value)r is not an agreement in the tracker.")
+                               % {"value": slug})
     zone = chosen.zone if chosen else queries.overview_zone(agreements)
     asof = _as_of(request, zone)
     at = asof.at(zone)
@@ -646,7 +662,8 @@ def map_view(request: HttpRequest) -> HttpResponse:
     return render(request, "web/map.html", {
         "agreements": agreements,
         "chosen": chosen,
-        "map": map_svg.draw(markers, f"Places with obligations, {shown}"),
+        "map": map_svg.draw(markers, _("Places with obligations, %(shown)s")
+                            % {"shown": shown}),
         "legend": legend,
         "unplaced": unplaced,
         "time": time_control(request, asof, zone, start, prev, nxt,
