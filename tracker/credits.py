@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_noop
 
 from tracker import vocabulary as V
 from tracker.models import Report
 
 STYLES = ("roles", "names")
-FROM_FILE = "the agreement file"
+FROM_FILE = gettext_noop("the agreement file")
+AN_EDITOR = gettext_noop("an editor")
+A_REVIEWER = gettext_noop("a reviewer")
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,10 @@ class Credits:
 def credits(report: Report, style: str | None = None) -> Credits:
     style = style or settings.REPORT_CREDITS
     if report.origin == "file":
-        return Credits(FROM_FILE, FROM_FILE)
-    written = _credit(report.author, "an editor", style)
+        return Credits(gettext(FROM_FILE), gettext(FROM_FILE))
+    written = _credit(report.author, AN_EDITOR, style)
     reviewed = (
-        _credit(report.reviewer, "a reviewer", style)
+        _credit(report.reviewer, A_REVIEWER, style)
         if report.review_state == V.PUBLISHED else None
     )
     return Credits(written, reviewed)
@@ -41,7 +44,7 @@ def credits(report: Report, style: str | None = None) -> Credits:
 
 def _credit(user: Any, role: str, style: str) -> str:
     if user is None:
-        return f"{role} (account since removed)"
+        return gettext("%(role)s (account since removed)") % {"role": gettext(role)}
     if style == "names":
         return user.get_full_name() or user.get_username()
-    return role
+    return gettext(role)
