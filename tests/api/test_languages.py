@@ -57,7 +57,7 @@ def test_error_messages_follow_the_language(loaded, client):
     assert bad.status_code == 400
     body = bad.json()
     assert body["code"] == "invalid" and list(body["errors"]) == ["as_of"]
-    assert "не дата" in body["errors"]["as_of"][0]
+    assert "использовать нельзя" in body["errors"]["as_of"][0]
     az = client.get(OBL, {"status": "bogus", "lang": "az"}).json()
     assert "Naməlum dəyər" in az["errors"]["status"][0]
     missing = client.get("/api/v1/nothing/", HTTP_ACCEPT_LANGUAGE="hy").json()

@@ -184,7 +184,7 @@ def test_staff_form_errors_are_translated(world, client):
     page = client.post(reverse("staff:report_new") + "?lang=ru",
                        {"occurred_at": "soon", "preview": "1"})
     html = page.content.decode()
-    assert "Введите дату (2020-11-20)" in html
+    assert "использовать нельзя. Укажите дату (ГГГГ-ММ-ДД)" in html
     assert "Выберите источник или добавьте новый." in html
 
 
