@@ -90,9 +90,13 @@ class Location(models.Model):
         return self.label
 
     def save(self, *args, **kwargs):
-        # Derived, not a business rule: keeps the search column true to the names.
-        self.search_text = " | ".join(fold(n) for n in self.all_names())
+        self.refresh_search_text()
         super().save(*args, **kwargs)
+
+    def refresh_search_text(self) -> None:
+        """Derived, not a business rule: keeps the search column true to the names
+        (called by `save`, and by bulk writers, which bypass it)."""
+        self.search_text = " | ".join(fold(n) for n in self.all_names())
 
     @property
     def name(self) -> str:

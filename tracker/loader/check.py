@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 from deadlines import engine
 from tracker import vocabulary as V
 from tracker.loader.errors import FileError, KeyPath, LoaderError
-from tracker.loader.read import read_yaml
+from tracker.loader.read import gc_paused, read_yaml
 from tracker.loader.spec import (
     AgreementSpec,
     ChangeSpec,
@@ -368,12 +368,13 @@ def check_data(data: Any, file: str = "<data>", lines: dict[KeyPath, int] | None
                ) -> AgreementSpec:
     """Check already-parsed agreement data (`lines` from `read_yaml` places the errors)."""
     lines = lines or {}
-    problems = schema_errors(data)
-    spec = None
-    if isinstance(data, dict):
-        checker = _Checker(data, build=not problems)
-        spec = checker.check()
-        problems += checker.errors
+    with gc_paused():
+        problems = schema_errors(data)
+        spec = None
+        if isinstance(data, dict):
+            checker = _Checker(data, build=not problems)
+            spec = checker.check()
+            problems += checker.errors
     seen: set[tuple[KeyPath, str]] = set()
     errors = []
     for key_path, message in problems:
