@@ -16,7 +16,7 @@ from django.db import connection, transaction
 
 from tracker.loader.check import check_data, check_file, schema
 from tracker.loader.errors import FileError, KeyPath, LoaderError, format_path
-from tracker.loader.read import read_yaml
+from tracker.loader.read import gc_paused, read_yaml
 from tracker.loader.spec import AgreementSpec
 from tracker.loader.write import (
     CHANGED_REASON,
@@ -43,16 +43,22 @@ def load(path: Path | str) -> LoadResult:
 
     On LoaderError (a bad file, or a removal that would lose history) nothing is written.
     """
-    spec = check_file(path)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # One load at a time: two loads creating the same new party or agreement would
-            # otherwise collide on a unique constraint instead of one seeing the other's.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-        result = Writer(spec, str(path)).run()
-        if result.changed_obligation_ids:
-            facts_changed(result.changed_obligation_ids)
+    with gc_paused():  # a large file makes many objects, none of them garbage
+        spec = check_file(path)
+        with transaction.atomic():
+            result = _write(spec, str(path))
+    return result
+
+
+def _write(spec: AgreementSpec, file: str) -> LoadResult:
+    if connection.vendor == "postgresql":
+        # One load at a time: two loads creating the same new party or agreement would
+        # otherwise collide on a unique constraint instead of one seeing the other's.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+    result = Writer(spec, file).run()
+    if result.changed_obligation_ids:
+        facts_changed(result.changed_obligation_ids)
     return result
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.db import models
+from django.db import connection, models
+from django.utils import timezone
 
 from tracker.models import Location
 
@@ -96,40 +97,57 @@ def update(model: type[models.Model], objs: list[Any], fields: list[str]) -> Non
 
 
 def record_history(model: type[models.Model], objs: list[Any], update: bool) -> None:
-    """The history records `save()` would write, including which rows a fact's
-    tracked relations (a report's sources) held at that moment."""
-    records = model.history.bulk_history_create(objs, update=update, batch_size=BATCH)
-    for relation in getattr(model.history.model, "_history_m2m_fields", []):
-        through = getattr(model, relation.name).through
-        owner = relation.m2m_field_name() + "_id"
-        columns = [f.attname for f in through._meta.fields]
-        rows = defaultdict(list)
-        for row in through.objects.filter(**{f"{owner}__in": [o.pk for o in objs]}).values(
-            *columns
-        ):
-            rows[row[owner]].append(row)
-        snapshot = apps.get_model(
-            model._meta.app_label, f"Historical{model.__name__}_{relation.name}"
+    """The history records `save()` would write, copied from the rows just written in
+    one INSERT ... SELECT per batch; a fact's record includes which sources it cites."""
+    history = model.history.model
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in history.tracked_fields)
+    relations = getattr(history, "_history_m2m_fields", [])
+    pks = [o.pk for o in objs]
+    for start in range(0, len(pks), BATCH):
+        batch = pks[start:start + BATCH]
+        marks = ", ".join(["%s"] * len(batch))
+        sql = (
+            f"INSERT INTO {connection.ops.quote_name(history._meta.db_table)} "  # noqa: S608
+            f"({columns}, history_date, history_type, history_user_id, history_change_reason) "
+            f"SELECT {columns}, %s, %s, NULL, NULL "
+            f"FROM {connection.ops.quote_name(model._meta.db_table)} WHERE id IN ({marks})"
+            + (" RETURNING history_id, id" if relations else "")
         )
-        snapshot.objects.bulk_create(
-            [snapshot(history_id=record.pk, **row)
-             for obj, record in zip(objs, records, strict=True) for row in rows[obj.pk]],
-            batch_size=BATCH,
-        )
+        with connection.cursor() as cursor:
+            now = connection.ops.adapt_datetimefield_value(timezone.now())
+            cursor.execute(sql, [now, "~" if update else "+", *batch])
+            records = cursor.fetchall() if relations else []
+        for relation in relations:
+            _record_relation(model, relation, dict((pk, hid) for hid, pk in records))
 
 
-def sync_relation(descriptor: Any, wanted: dict[int, list[int]]) -> set[int]:
+def _record_relation(model: type[models.Model], relation: Any, history_of: dict[int, int],
+                     ) -> None:
+    """Which related rows each new history record's row holds (simple_history's m2m)."""
+    through = getattr(model, relation.name).through
+    owner = relation.m2m_field_name() + "_id"
+    columns = [f.attname for f in through._meta.fields]
+    snapshot = apps.get_model(model._meta.app_label, f"Historical{model.__name__}_{relation.name}")
+    rows = through.objects.filter(**{f"{owner}__in": list(history_of)}).values(*columns)
+    snapshot.objects.bulk_create(
+        [snapshot(history_id=history_of[row[owner]], **row) for row in rows], batch_size=BATCH
+    )
+
+
+def sync_relation(descriptor: Any, wanted: dict[int, list[int]],
+                  scope: dict[str, Any] | None = None) -> set[int]:
     """Make each owner's related rows (a many-to-many) those of `wanted[owner pk]`.
 
     Returns the pks of the owners whose list changed. Rows to add are inserted in the
-    order given, as `set()` would.
+    order given, as `set()` would. `scope` (a filter on the relation's rows, such as
+    the owners' agreement) reads them with a join instead of a list of every owner.
     """
     through = descriptor.through
     owner = descriptor.field.m2m_field_name() + "_id"
     target = descriptor.field.m2m_reverse_field_name() + "_id"
     current: dict[int, dict[int, int]] = defaultdict(dict)  # owner -> {target: row id}
     for row_id, owner_id, target_id in through.objects.filter(
-        **{f"{owner}__in": list(wanted)}
+        **(scope or {f"{owner}__in": list(wanted)})
     ).values_list("id", owner, target):
         current[owner_id][target_id] = row_id
     drop: list[int] = []

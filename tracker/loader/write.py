@@ -113,7 +113,7 @@ class Writer:
               {"text": c.text, "position": c.position}) for c in spec.clauses],
             tally,
         ).rows
-        self.variants(clauses, sources)
+        self.variants(agreement, clauses, sources)
 
         # Locked: an editor's concurrent save waits, then sees the new version.
         existing = {o.slug: o for o in agreement.obligations.select_for_update()}
@@ -150,10 +150,12 @@ class Writer:
         bulk.count_relations("agreement", result, changed, self.tally)
         return agreement, bool(result.changed.get(spec.slug, set()) & SCHEDULE_FIELDS)
 
-    def variants(self, clauses: dict[str, Clause], sources: dict[str, Source]) -> None:
-        clause_pks = {clauses[c.number].pk for c in self.spec.clauses}
-        stored = {(v.clause_id, v.version): v
-                  for v in ClauseVariant.objects.filter(clause_id__in=clause_pks)}
+    def variants(self, agreement: Agreement, clauses: dict[str, Clause],
+                 sources: dict[str, Source]) -> None:
+        # Only the variants of clauses still in the file: a removed clause takes its own.
+        numbers = {c.number for c in self.spec.clauses}
+        rows = ClauseVariant.objects.filter(clause__agreement=agreement).select_related("clause")
+        stored = {(v.clause_id, v.version): v for v in rows if v.clause.number in numbers}
         wanted = {(clauses[c.number].pk, v.version): v
                   for c in self.spec.clauses for v in c.variants}
         result = bulk.upsert(
@@ -164,7 +166,7 @@ class Writer:
         )
         changed = bulk.sync_relation(ClauseVariant.sources, {
             result.rows[key].pk: [sources[k].pk for k in v.sources] for key, v in wanted.items()
-        })
+        }, scope={"clausevariant__clause__agreement_id": agreement.pk})
         bulk.count_relations("clause variant", result, changed, self.tally)
         gone = [v.pk for key, v in stored.items() if key not in wanted]
         if gone:  # nothing refers to a variant: safe to drop
@@ -203,7 +205,7 @@ class Writer:
             changed |= bulk.sync_relation(getattr(Obligation, name), {
                 rows[o.slug].pk: [table[ref].pk for ref in getattr(o, name)]
                 for o in self.spec.obligations
-            })
+            }, scope={"obligation__agreement": agreement})
         bulk.count_relations("obligation", result, changed, self.tally)
         facts.write(rows, sources)
         for slug, obj in rows.items():
