@@ -36,24 +36,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import prepare_database  # noqa: E402 - needs ROOT on the path
+from bench._common import database_names, prepare_database  # noqa: E402 - needs ROOT on the path
 
 PREFIX = "tracker_loader_bench"
 PARTIES, PLACES, SOURCES = 12, 60, 200
 KINDS = ("deadline", "ongoing", "open")
-
-
-def database_names(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not (name == PREFIX or name.startswith(PREFIX + "_")):
-        sys.exit(f"refusing: the bench drops its database; name it {PREFIX}[_*], not {name!r}")
-    return name, urlunsplit(parts._replace(path="/postgres"))
 
 
 def agreement_text(n: int, reworded: int | None = None) -> str:
@@ -217,15 +208,22 @@ def clear() -> None:
 
 
 CPU: dict[str, list[float]] = {}  # what the loader's own process spent, per scenario
+QUERIES: dict[str, int] = {}  # SQL statements per scenario (the same in every run)
 
 
 def timed_load(path: Path, label: str) -> tuple[float, object]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     from tracker.loader import load
 
-    start, cpu = time.perf_counter(), time.process_time()
-    result = load(path)
+    with CaptureQueriesContext(connection) as queries:
+        start, cpu = time.perf_counter(), time.process_time()
+        result = load(path)
+        elapsed = time.perf_counter() - start
     CPU.setdefault(label, []).append(time.process_time() - cpu)
-    return time.perf_counter() - start, result
+    QUERIES[label] = len(queries)
+    return elapsed, result
 
 
 def one_run(n: int, folder: Path) -> dict[str, float]:
@@ -258,7 +256,7 @@ def main() -> None:
 
     load_before = os.getloadavg()[0]
     url = os.environ.get("DATABASE_URL", "")
-    name, admin = database_names(url)
+    name, admin = database_names(url, PREFIX)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEBUG", "true")
     prepare_database(admin, name, reuse=False)
@@ -312,6 +310,7 @@ def main() -> None:
     print()
     print("CPU seconds of the loading process itself (Python; PostgreSQL's work not included), "
           "median: " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in CPU.items()))
+    print("SQL statements per load: " + ", ".join(f"{k} {v}" for k, v in QUERIES.items()))
     if big:
         print()
         print(f"{args.big:,} terms: bulk insert {big[0]:.2f} s, first load {big[1]:.2f} s "

@@ -67,10 +67,6 @@ _FACT_FIELDS = {
     "kind", "original_due_date", "due_date", "due_at", "starts_at", "ends_at",
     "term_years", "renews_years", "notice_months",
 }
-_OBLIGATION_RELATIONS = (
-    ("responsible", "party"), ("monitors", "party"), ("locations", "location"),
-    ("sources", "source"),
-)
 
 
 class Writer:
@@ -199,9 +195,9 @@ class Writer:
                              bump_version=True)
         rows = result.rows
         changed: set[int] = set()
-        for name, _ in _OBLIGATION_RELATIONS:
-            table = {"responsible": parties, "monitors": parties, "locations": locations,
-                     "sources": sources}[name]
+        targets = {"responsible": parties, "monitors": parties, "locations": locations,
+                   "sources": sources}
+        for name, table in targets.items():
             changed |= bulk.sync_relation(getattr(Obligation, name), {
                 rows[o.slug].pk: [table[ref].pk for ref in getattr(o, name)]
                 for o in self.spec.obligations
