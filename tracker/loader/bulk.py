@@ -36,6 +36,16 @@ class Upserted:
     changed: dict[Hashable, set[str]]  # key -> fields saved, for existing rows that changed
 
 
+def rows_in(queryset: Any, field: str, values: list[Any]) -> list[Any]:
+    """`queryset.filter(field__in=values)`, a batch at a time (SQLite limits parameters).
+
+    A list of ids, not a join: right after a large first load the planner's statistics
+    still describe empty tables, and a join then becomes a nested loop over every pair.
+    """
+    return [row for start in range(0, len(values), BATCH)
+            for row in queryset.filter(**{f"{field}__in": values[start:start + BATCH]})]
+
+
 def upsert(model: type[models.Model], label: str, existing: dict[Hashable, Any],
            wanted: Iterable[tuple[Hashable, dict[str, Any], dict[str, Any]]], tally: Tally,
            bump_version: bool = False) -> Upserted:

@@ -19,7 +19,7 @@ from deadlines import engine
 from tracker import vocabulary as V
 from tracker.loader import bulk
 from tracker.loader.spec import ChangeSpec, ObligationSpec, ReportSpec
-from tracker.models import Agreement, DeadlineChange, Obligation, Report, Source
+from tracker.models import DeadlineChange, Obligation, Report, Source
 
 FILE_ORIGIN = "file"
 REMOVED_REASON = "removed from the agreement file"
@@ -52,24 +52,25 @@ class FactSync:
 
     # -- read
 
-    def read(self, agreement: Agreement) -> None:
-        """Lock and read the agreement's stored facts (published reports, every change)."""
-        changes = DeadlineChange.objects.filter(obligation__agreement=agreement)
-        reports = Report.objects.filter(obligation__agreement=agreement,
-                                        review_state=V.PUBLISHED)
-        for c in changes.select_for_update(of=("self",)):
+    def read(self, obligations: list[Obligation]) -> None:
+        """Lock and read the stored facts of `obligations` (published reports, every
+        deadline change) and the keys of the sources they cite."""
+        pks = [o.pk for o in obligations]
+        changes = bulk.rows_in(DeadlineChange.objects.select_for_update(), "obligation_id", pks)
+        reports = bulk.rows_in(
+            Report.objects.filter(review_state=V.PUBLISHED).select_for_update(),
+            "obligation_id", pks,
+        )
+        for c in changes:
             self.changes[c.obligation_id].append(c)
-        for r in reports.select_for_update(of=("self",)):
+        for r in reports:
             self.reports[r.obligation_id].append(r)
-        cited = {
-            "change": DeadlineChange.sources.through.objects.filter(
-                deadlinechange__obligation__agreement=agreement
-            ).values_list("deadlinechange_id", "source_id"),
-            "report": Report.sources.through.objects.filter(
-                report__obligation__agreement=agreement
-            ).values_list("report_id", "source_id"),
+        pairs = {
+            "change": bulk.rows_in(DeadlineChange.sources.through.objects.values_list(
+                "deadlinechange_id", "source_id"), "deadlinechange_id", [c.pk for c in changes]),
+            "report": bulk.rows_in(Report.sources.through.objects.values_list(
+                "report_id", "source_id"), "report_id", [r.pk for r in reports]),
         }
-        pairs = {kind: list(rows) for kind, rows in cited.items()}
         source_ids = {s for rows in pairs.values() for _, s in rows}
         key_of = dict(Source.objects.filter(pk__in=source_ids).values_list("pk", "key"))
         found: dict[tuple[str, int], set[str]] = defaultdict(set)
@@ -77,7 +78,7 @@ class FactSync:
             for fact, source in rows:
                 found[(kind, fact)].add(key_of[source])
         self.keys = {k: frozenset(v) for k, v in found.items()}
-        superseded = [r.pk for rows in self.reports.values() for r in rows if r.superseded_at]
+        superseded = [r.pk for r in reports if r.superseded_at]
         self.staff_successor = set(
             Report.objects.filter(supersedes__in=superseded)
             .exclude(origin=FILE_ORIGIN).values_list("supersedes_id", flat=True)

@@ -21,6 +21,7 @@ from tracker.loader.errors import FileError, KeyPath, LoaderError
 # file of any size that uses none is never refused for its length.
 MAX_ALIAS_VALUES = 100_000
 
+_STR = "tag:yaml.org,2002:str"
 # libyaml's parser when PyYAML has it (much faster than the pure-Python one); same nodes.
 _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -85,7 +86,7 @@ class _Reader:
                     "(aliases expanding too far?)", line,
                 )])
         if isinstance(node, yaml.ScalarNode):
-            return self.loader.construct_object(node)
+            return self._scalar(node)
         self._stack.add(id(node))
         self._in_alias += alias
         try:
@@ -96,16 +97,16 @@ class _Reader:
             self._in_alias -= alias
             self._stack.discard(id(node))
 
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        # Most values are text: skip the constructor's bookkeeping for them.
+        return node.value if node.tag == _STR else self.loader.construct_object(node)
+
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
         self.loader.flatten_mapping(node)  # resolves `<<` merge keys
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
-            key = (
-                self.loader.construct_object(key_node)
-                if isinstance(key_node, yaml.ScalarNode)
-                else None
-            )
+            key = self._scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str):
                 self.error(path, f"a key must be text, not {key!r}", key_line)
                 key = str(key)

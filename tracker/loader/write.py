@@ -175,7 +175,7 @@ class Writer:
                     clauses: dict, parties: dict, locations: dict, sources: dict) -> None:
         facts = FactSync(self.tally, self.now)
         if existing:
-            facts.read(agreement)
+            facts.read(list(existing.values()))
         facts_changed = {o.slug for o in self.spec.obligations
                          if facts.plan(existing.get(o.slug), o)}
         zone = self.spec.zone
