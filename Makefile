@@ -14,7 +14,7 @@ FIXTURES := fixtures/nov-2020-trilateral.yaml $(sort $(wildcard fixtures/[0-9][0
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help run test install lint typecheck check bench bench-sweep bench-api bench-dashboard services browser gettext messages clean
+.PHONY: help run test install lint typecheck check bench bench-sweep bench-api bench-dashboard bench-loader services browser gettext messages clean
 
 help:
 	@echo "make run    - set up and serve the app, worker and scheduler at http://127.0.0.1:8000/"
@@ -77,9 +77,9 @@ test: install services browser gettext lint typecheck check
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest --create-db
 
 # Benchmarks build their own databases (tracker_bench*, tracker_api_bench,
-# tracker_web_bench) and print Markdown tables for docs/performance.md.
+# tracker_web_bench, tracker_loader_bench) and print Markdown tables for docs/performance.md.
 BENCH_PG := postgres://postgres@127.0.0.1:5432
-bench: bench-sweep bench-api bench-dashboard
+bench: bench-sweep bench-api bench-dashboard bench-loader
 
 bench-sweep: install services
 	DATABASE_URL=$(BENCH_PG)/tracker_bench $(PY) bench/sweep.py
@@ -90,6 +90,9 @@ bench-api: install services
 
 bench-dashboard: install services
 	DATABASE_URL=$(BENCH_PG)/tracker_web_bench $(PY) bench/dashboard.py
+
+bench-loader: install services
+	DATABASE_URL=$(BENCH_PG)/tracker_loader_bench $(PY) bench/loader.py
 
 clean:
 	rm -rf var test-artifacts .pytest_cache

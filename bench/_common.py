@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+from urllib.parse import urlsplit, urlunsplit
+
+
+def database_names(url: str, prefix: str) -> tuple[str, str]:
+    """(the bench's database, a URL to the `postgres` database) from DATABASE_URL; exits
+    unless the name is `prefix` or `prefix_*`, since the bench drops that database."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not (name == prefix or name.startswith(prefix + "_")):
+        sys.exit(f"refusing: the bench drops its database; name it {prefix}[_*], not {name!r}")
+    return name, urlunsplit(parts._replace(path="/postgres"))
+
 
 def prepare_database(admin_url: str, name: str, reuse: bool) -> bool:
     """Create database `name` (dropping an old one unless `reuse`); True when it must be

@@ -48,23 +48,14 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._common import prepare_database  # noqa: E402 - needs ROOT on the path
+from bench._common import database_names, prepare_database  # noqa: E402 - needs ROOT on the path
 
 PREFIX = "tracker_web_bench"
 EFFECTIVE = datetime(2020, 11, 9, 21, tzinfo=UTC)
-
-
-def database_names(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not (name == PREFIX or name.startswith(PREFIX + "_")):
-        sys.exit(f"refusing: the bench drops its database; name it {PREFIX}[_*], not {name!r}")
-    return name, urlunsplit(parts._replace(path="/postgres"))
 
 
 def populate(n: int) -> None:
@@ -173,7 +164,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # The reassessment a write enqueues runs in-process, as the worker would run it.
     os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
-    name, admin_url = database_names(url)
+    name, admin_url = database_names(url, PREFIX)
     fill = prepare_database(admin_url, name, args.reuse)
 
     import django

@@ -87,9 +87,13 @@ class Location(models.Model):
         return self.label
 
     def save(self, *args, **kwargs):
-        # Derived, not a business rule: keeps the search column true to the names.
-        self.search_text = searchable(self.all_names())
+        self.refresh_search_text()
         super().save(*args, **kwargs)
+
+    def refresh_search_text(self) -> None:
+        """Derived, not a business rule: keeps the search column true to the names
+        (called by `save`, and by bulk writers, which bypass it)."""
+        self.search_text = searchable(self.all_names())
 
     @property
     def name(self) -> str:
@@ -340,12 +344,16 @@ class Obligation(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        # Derived, like Location.search_text: kept true to the texts it is made from.
-        self.search_text = searchable([self.title, self.description])
+        self.refresh_search_text()
         fields = kwargs.get("update_fields")
         if fields is not None and {"title", "description"} & set(fields):
             kwargs["update_fields"] = {*fields, "search_text"}
         super().save(*args, **kwargs)
+
+    def refresh_search_text(self) -> None:
+        """Derived, like Location.search_text: kept true to the texts it is made from
+        (called by `save`, and by bulk writers, which bypass it)."""
+        self.search_text = searchable([self.title, self.description])
 
 
 class Reviewable(models.Model):

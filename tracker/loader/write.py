@@ -1,0 +1,281 @@
+"""Stage 3, write: the checked spec into the tracker's models, in the caller's transaction.
+
+Set-based: each kind of row is read once, compared in Python, and written with a few
+bulk statements (`tracker.loader.bulk`), whatever the size of the file. Only rows whose
+values differ are saved, so loading the same file twice writes nothing (no history
+rows, no re-assessment). Facts are matched by content (`tracker.loader.facts`): a changed
+one is superseded or rejected and a new one published, never edited in place.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from deadlines import engine
+from tracker import vocabulary as V
+from tracker.loader import bulk
+from tracker.loader.errors import FileError, KeyPath, LoaderError
+from tracker.loader.facts import (
+    CHANGED_REASON,
+    DRAFT_ORPHANED_REASON,
+    FILE_ORIGIN,
+    REMOVED_REASON,
+    FactSync,
+)
+from tracker.loader.spec import AgreementSpec, ObligationSpec
+from tracker.models import (
+    Agreement,
+    Clause,
+    ClauseVariant,
+    DeadlineChange,
+    Location,
+    Obligation,
+    Party,
+    Report,
+    Source,
+)
+from tracker.services import SCHEDULE_FIELDS
+
+__all__ = ["CHANGED_REASON", "DRAFT_ORPHANED_REASON", "FILE_ORIGIN", "REMOVED_REASON",
+           "LoadResult", "Writer"]
+
+
+@dataclass
+class LoadResult:
+    agreement: Agreement
+    created: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    unchanged: Counter = field(default_factory=Counter)
+    removed: Counter = field(default_factory=Counter)
+    # Facts: superseded reports, rejected deadline changes (never edited or deleted).
+    retired: Counter = field(default_factory=Counter)
+    # Obligations whose facts changed (handed to services.facts_changed and the sweep).
+    changed_obligation_ids: set[int] = field(default_factory=set)
+
+    @property
+    def changed(self) -> bool:
+        return bool(+self.created or +self.updated or +self.removed or +self.retired)
+
+
+# Obligation fields whose change alters what the engine concludes.
+_FACT_FIELDS = {
+    "kind", "original_due_date", "due_date", "due_at", "starts_at", "ends_at",
+    "term_years", "renews_years", "notice_months",
+}
+
+
+class Writer:
+    def __init__(self, spec: AgreementSpec, file: str):
+        self.spec = spec
+        self.file = file
+        self.now = timezone.now()
+        self.errors: list[FileError] = []
+        self.tally = bulk.Tally()
+        self.changed_ids: set[int] = set()
+        self.schedule_changed = False
+
+    def fail(self, path: KeyPath, message: str) -> None:
+        self.errors.append(FileError(self.file, path, message))
+
+    def run(self) -> LoadResult:
+        spec, tally = self.spec, self.tally
+        parties = bulk.upsert(
+            Party, "party", {p.slug: p for p in Party.objects.filter(
+                slug__in=[p.slug for p in spec.parties])},
+            [(p.slug, {"slug": p.slug}, {"name": p.name, "kind": p.kind})
+             for p in spec.parties], tally,
+        ).rows
+        locations = bulk.upsert(
+            Location, "location", {loc.slug: loc for loc in Location.objects.filter(
+                slug__in=[loc.slug for loc in spec.locations])},
+            [(loc.slug, {"slug": loc.slug}, loc.values) for loc in spec.locations], tally,
+        ).rows
+        agreement, self.schedule_changed = self.agreement(parties, locations)
+
+        sources = bulk.upsert(
+            Source, "source", {s.key: s for s in agreement.sources.all()},
+            [(s.key, {"agreement": agreement, "key": s.key}, s.values) for s in spec.sources],
+            tally,
+        ).rows
+        stored_clauses = {c.number: c for c in agreement.clauses.all()}
+        clauses = bulk.upsert(
+            Clause, "clause", stored_clauses,
+            [(c.number, {"agreement": agreement, "number": c.number},
+              {"text": c.text, "position": c.position}) for c in spec.clauses],
+            tally,
+        ).rows
+        self.variants(agreement, clauses, sources)
+
+        # Locked: an editor's concurrent save waits, then sees the new version.
+        existing = {o.slug: o for o in agreement.obligations.select_for_update()}
+        self.obligations(agreement, existing, clauses, parties, locations, sources)
+        if self.schedule_changed:
+            self.changed_ids.update(o.pk for o in existing.values())
+
+        self.remove_missing(existing, stored_clauses, {s.key: s for s in
+                                                       agreement.sources.all()})
+        if self.errors:
+            raise LoaderError(self.errors)
+        return LoadResult(
+            agreement=agreement, created=tally.created, updated=tally.updated,
+            unchanged=tally.unchanged, removed=tally.removed, retired=tally.retired,
+            changed_obligation_ids=self.changed_ids,
+        )
+
+    def agreement(self, parties: dict, locations: dict) -> tuple[Agreement, bool]:
+        """The agreement row and its party and place lists; True if its schedule (zone,
+        warning window, entry into force) changed, which moves every obligation."""
+        spec = self.spec
+        stored = Agreement.objects.select_for_update().filter(slug=spec.slug).first()
+        result = bulk.upsert(
+            Agreement, "agreement", {spec.slug: stored} if stored else {},
+            [(spec.slug, {"slug": spec.slug}, spec.values)], self.tally,
+        )
+        agreement = result.rows[spec.slug]
+        changed = bulk.sync_relation(
+            Agreement.parties, {agreement.pk: [parties[p.slug].pk for p in spec.parties]}
+        ) | bulk.sync_relation(
+            Agreement.locations,
+            {agreement.pk: [locations[loc.slug].pk for loc in spec.locations]},
+        )
+        bulk.count_relations("agreement", result, changed, self.tally)
+        return agreement, bool(result.changed.get(spec.slug, set()) & SCHEDULE_FIELDS)
+
+    def variants(self, agreement: Agreement, clauses: dict[str, Clause],
+                 sources: dict[str, Source]) -> None:
+        # Only the variants of clauses still in the file: a removed clause takes its own.
+        numbers = {c.number for c in self.spec.clauses}
+        rows = ClauseVariant.objects.filter(clause__agreement=agreement).select_related("clause")
+        stored = {(v.clause_id, v.version): v for v in rows if v.clause.number in numbers}
+        wanted = {(clauses[c.number].pk, v.version): v
+                  for c in self.spec.clauses for v in c.variants}
+        result = bulk.upsert(
+            ClauseVariant, "clause variant", stored,
+            [((pk, version), {"clause_id": pk, "version": version}, {"text": v.text})
+             for (pk, version), v in wanted.items()],
+            self.tally,
+        )
+        changed = bulk.sync_relation(ClauseVariant.sources, {
+            result.rows[key].pk: [sources[k].pk for k in v.sources] for key, v in wanted.items()
+        }, scope={"clausevariant__clause__agreement_id": agreement.pk})
+        bulk.count_relations("clause variant", result, changed, self.tally)
+        gone = [v.pk for key, v in stored.items() if key not in wanted]
+        if gone:  # nothing refers to a variant: safe to drop
+            ClauseVariant.objects.filter(pk__in=gone).delete()
+            self.tally.removed["clause variant"] += len(gone)
+
+    # -- obligations and their facts
+
+    def obligations(self, agreement: Agreement, existing: dict[str, Obligation],
+                    clauses: dict, parties: dict, locations: dict, sources: dict) -> None:
+        facts = FactSync(self.tally, self.now)
+        if existing:
+            facts.read(list(existing.values()))
+        facts_changed = {o.slug for o in self.spec.obligations
+                         if facts.plan(existing.get(o.slug), o)}
+        zone = self.spec.zone
+        wanted = []
+        for o in self.spec.obligations:
+            obj = existing.get(o.slug)
+            values = {**o.values, "clause_id": clauses[o.clause].pk}
+            # The stored deadline is also kept by the sweep (as of the instant it assesses,
+            # which a `sweep --as-of` replay moves into the past): set it when its inputs
+            # change here, and otherwise leave it alone, so a reload stays a no-op.
+            if obj is None or o.slug in facts_changed or self.schedule_changed or any(
+                getattr(obj, k) != o.values[k] for k in ("kind", "original_due_date")
+            ):
+                values.update(self.due_values(o, facts.in_force[o.slug], zone))
+            wanted.append((o.slug, {"agreement": agreement, "slug": o.slug}, values))
+        result = bulk.upsert(Obligation, "obligation", existing, wanted, self.tally,
+                             bump_version=True)
+        rows = result.rows
+        changed: set[int] = set()
+        targets = {"responsible": parties, "monitors": parties, "locations": locations,
+                   "sources": sources}
+        for name, table in targets.items():
+            changed |= bulk.sync_relation(getattr(Obligation, name), {
+                rows[o.slug].pk: [table[ref].pk for ref in getattr(o, name)]
+                for o in self.spec.obligations
+            }, scope={"obligation__agreement": agreement})
+        bulk.count_relations("obligation", result, changed, self.tally)
+        facts.write(rows, sources)
+        for slug, obj in rows.items():
+            if slug in result.new or slug in facts_changed or (
+                result.changed.get(slug, set()) & _FACT_FIELDS
+            ):
+                self.changed_ids.add(obj.pk)
+
+    def due_values(self, spec: ObligationSpec, changes: list[engine.DeadlineChangeFact],
+                   zone: ZoneInfo) -> dict[str, Any]:
+        """The deadline in force now, after every published change agreed so far (the
+        file's and staff-entered ones, as they stand once this load is written)."""
+        original = spec.values["original_due_date"]
+        if original is None:
+            return {"due_date": None, "due_at": None}
+        due = engine.deadline_in_force(
+            engine.Facts(kind=V.DEADLINE, zone=zone, effective_at=self.now,
+                         original_due_date=original, changes=tuple(changes)),
+            self.now,
+        )
+        return {"due_date": due, "due_at": engine.due_instant(due, zone)}
+
+    # -- what the file no longer has
+
+    def remove_missing(self, existing: dict[str, Obligation], clauses: dict[str, Clause],
+                       sources: dict[str, Source]) -> None:
+        """Drop obligations, clauses and sources the file dropped, if nothing refers to them.
+
+        Anything with facts recorded against it stays, and the load fails saying so:
+        deleting it would rewrite history, keeping it silently would hide a mistake.
+        """
+        wanted = {o.slug for o in self.spec.obligations}
+        gone = {slug: o for slug, o in existing.items() if slug not in wanted}
+        if gone:
+            reports = Counter(Report.objects.filter(obligation__in=list(gone.values()))
+                              .values_list("obligation_id", flat=True))
+            changes = Counter(DeadlineChange.objects.filter(obligation__in=list(gone.values()))
+                              .values_list("obligation_id", flat=True))
+            free = []
+            for slug, o in gone.items():
+                if reports[o.pk] or changes[o.pk]:
+                    self.fail(("obligations",),
+                              f"obligation {slug!r} is no longer in the file but has "
+                              f"{reports[o.pk]} report(s) and {changes[o.pk]} deadline "
+                              "change(s) recorded; put it back (history is never deleted "
+                              "by a load)")
+                else:
+                    free.append(o.pk)
+            self.delete(Obligation, "obligation", free)
+
+        wanted_clauses = {c.number for c in self.spec.clauses}
+        gone_clauses = {n: c for n, c in clauses.items() if n not in wanted_clauses}
+        used = set(Obligation.objects.filter(clause__in=list(gone_clauses.values()))
+                   .values_list("clause_id", flat=True))
+        for number, c in gone_clauses.items():
+            if c.pk in used:
+                self.fail(("clauses",), f"clause {number!r} is no longer in the file but "
+                                        "obligations still refer to it")
+        self.delete(Clause, "clause", [c.pk for c in gone_clauses.values() if c.pk not in used])
+
+        wanted_sources = {s.key for s in self.spec.sources}
+        gone_sources = {k: s for k, s in sources.items() if k not in wanted_sources}
+        cited: Counter = Counter()
+        for model in (Report, DeadlineChange, Obligation, ClauseVariant):
+            cited.update(model.sources.through.objects.filter(
+                source__in=list(gone_sources.values())).values_list("source_id", flat=True))
+        for key, s in gone_sources.items():
+            if cited[s.pk]:
+                self.fail(("sources",), f"source {key!r} is no longer in the file but "
+                                        f"{cited[s.pk]} record(s) cite it (superseded reports "
+                                        "included); keep it in the file")
+        self.delete(Source, "source", [s.pk for s in gone_sources.values() if not cited[s.pk]])
+
+    def delete(self, model: Any, label: str, pks: list[int]) -> None:
+        if pks:  # a queryset delete still sends each row's signals: history records it
+            model.objects.filter(pk__in=pks).delete()
+            self.tally.removed[label] += len(pks)
