@@ -16,7 +16,8 @@ import pytest
 from tests.conftest import AGREEMENT_FILES, FIXTURES, FOLLOW_ON, NOV_2020
 from tests.loader.conftest import dump_database, history_rows
 from tests.loader.test_roundtrip import round_trip
-from tracker.loader import check_file, load, parse_instant, read_yaml
+from tracker.loader import check_file, load, read_yaml
+from tracker.loader.check import parse_when
 from tracker.models import Agreement, Obligation
 
 ROOT = FIXTURES.parent
@@ -33,7 +34,7 @@ def test_the_load_order_is_every_file_2020_first_then_by_signing_date():
     signed = []
     for path in AGREEMENT_FILES:
         data = _data(path)
-        signed.append(parse_instant(data["signed_at"]))
+        signed.append(parse_when(data["signed_at"], "instant"))
         if path in FOLLOW_ON:
             local_day = signed[-1].astimezone(ZoneInfo(data["timezone"])).date()
             assert path.name[:10] == local_day.isoformat(), path.name
