@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from django.utils import timezone
 
 from deadlines import sweep
 from tests.loader.conftest import RIVER, dump_database, edited, history_rows
 from tracker import vocabulary as V
-from tracker.loader import CHANGED_REASON, REMOVED_REASON, LoaderError, load
+from tracker.loader import CHANGED_REASON, REMOVED_REASON, load
 from tracker.models import Clause, DeadlineChange, Obligation, Party, Report, Source
 
 
@@ -183,20 +182,43 @@ def test_removed_rows_without_history_are_deleted(river, tmp_path):
     assert not Clause.objects.filter(number="4").exists()
 
 
-def test_a_removed_source_still_cited_is_an_error(river, tmp_path):
+def test_a_source_dropped_from_the_file_but_cited_by_history_is_kept(river, tmp_path):
     text = RIVER.read_text()
     start = text.index("  - key: example-report")
     end = text.index("clauses:")
     path = tmp_path / "river.yaml"
     # Drop the source and every citation of it in the file: superseded reports keep it.
     path.write_text((text[:start] + text[end:]).replace("[example-report]", "[example-text]"))
+    result = load(path)
+    kept = Source.objects.get(key="example-report")
+    assert result.retired["source"] == 1 and result.removed["source"] == 0
+    # The versions that cited it are kept, superseded, still citing it.
+    citing = Report.objects.filter(sources=kept)
+    assert citing.exists() and all(r.superseded_at is not None for r in citing)
+    settled()
+    again = dump_database()
+    load(path)  # and the next start changes nothing
+    assert dump_database() == again
+
+
+def test_a_source_an_editor_added_survives_every_reload(river, admin_user):
+    """An editor cites a new source in a report (the file never knew it); reloading the
+    file at the next start must neither fail nor drop it."""
+    ceasefire = Obligation.objects.get(slug="example-ceasefire")
+    added = Source.objects.create(agreement=ceasefire.agreement, key="news-example-abc12345",
+                                  url="https://news.example/truce", publisher="News Example")
+    staff = Report.objects.create(
+        obligation=ceasefire, claim=V.CLAIM_VIOLATION, occurred_at=utc(2022, 11, 1),
+        summary="Staff-entered violation.", review_state=V.PUBLISHED, origin="staff",
+        published_at=timezone.now(), author=admin_user,
+    )
+    staff.sources.set([added])
+    settled()
     before = dump_database()
-    with pytest.raises(LoaderError) as caught:
-        load(path)
-    assert "source 'example-report' is no longer in the file" in str(caught.value)
-    assert str(caught.value).startswith(f"{path}: sources: ")
+    result = load(RIVER)
+    assert result.removed["source"] == 0 and result.retired["source"] == 1
     assert dump_database() == before
-    assert Source.objects.filter(key="example-report").exists()
+    assert list(Report.objects.get(pk=staff.pk).sources.all()) == [added]
 
 
 def test_a_new_time_zone_moves_every_due_instant(river, tmp_path):

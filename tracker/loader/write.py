@@ -268,11 +268,12 @@ class Writer:
         for model in (Report, DeadlineChange, Obligation, ClauseVariant):
             cited.update(model.sources.through.objects.filter(
                 source__in=list(gone_sources.values())).values_list("source_id", flat=True))
-        for key, s in gone_sources.items():
-            if cited[s.pk]:
-                self.fail(("sources",), f"source {key!r} is no longer in the file but "
-                                        f"{cited[s.pk]} record(s) cite it (superseded reports "
-                                        "included); keep it in the file")
+        # A source the file does not name but something still cites stays: an editor
+        # added it to a report (the file never knew it), or a superseded version of a
+        # fact cites it. Either is history a reload must not fight; only sources that
+        # nothing cites go. (A current fact from the file can only cite the file's own
+        # sources: the check stage refuses any other key.)
+        self.tally.retired["source"] += sum(1 for s in gone_sources.values() if cited[s.pk])
         self.delete(Source, "source", [s.pk for s in gone_sources.values() if not cited[s.pk]])
 
     def delete(self, model: Any, label: str, pks: list[int]) -> None:

@@ -15,6 +15,10 @@ LABELS = ("party", "location", "agreement", "source", "clause", "clause variant"
           "obligation", "deadline change", "report")
 
 
+# What `retired` means per kind of row: kept as history, never edited or deleted.
+RETIRED = {"report": "superseded", "source": "kept (not in the file, still cited)"}
+
+
 def describe(result: LoadResult) -> str:
     """One line per kind of row that the load created, updated, removed or left alone."""
     lines = []
@@ -23,8 +27,7 @@ def describe(result: LoadResult) -> str:
             f"{result.created[label]} created" if result.created[label] else "",
             f"{result.updated[label]} updated" if result.updated[label] else "",
             f"{result.removed[label]} removed" if result.removed[label] else "",
-            f"{result.retired[label]} "
-            + ("superseded" if label == "report" else "rejected")
+            f"{result.retired[label]} " + RETIRED.get(label, "rejected")
             if result.retired[label] else "",
             f"{result.unchanged[label]} unchanged" if result.unchanged[label] else "",
         ]
