@@ -104,13 +104,6 @@ def fingerprint() -> tuple[str, int]:
     return hashlib.md5(f"{rows}{events[0]}".encode()).hexdigest()[:12], events[1]
 
 
-def server_cpu_seconds() -> float:
-    """utime + stime of this session's server process (same machine)."""
-    (pid,) = bench.sql("SELECT pg_backend_pid()")[0]
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_variant(variant: str) -> tuple[float, float, str, int]:
     from django.db import connection, transaction
 
@@ -125,7 +118,7 @@ def run_variant(variant: str) -> tuple[float, float, str, int]:
         text = statement(parts)
         params = {"at": bench.T0, "detected": bench.PRESENT, "cause": V.CAUSE_AS_OF, "ids": None}
     bench.checkpoint()
-    cpu, start = server_cpu_seconds(), time.perf_counter()
+    cpu, start = bench.server_cpu_seconds(), time.perf_counter()
     # The foreign keys are checked at COMMIT, inside the timing.
     with transaction.atomic(), connection.cursor() as cur:
         for setting in sweep.STATEMENT_SETTINGS:
@@ -134,7 +127,7 @@ def run_variant(variant: str) -> tuple[float, float, str, int]:
             if part.startswith("wm"):  # wm4MB, wm1GB: another work_mem
                 cur.execute("SET LOCAL work_mem = %s", [part[2:]])
         cur.execute(text, params)
-    seconds, cpu = time.perf_counter() - start, server_cpu_seconds() - cpu
+    seconds, cpu = time.perf_counter() - start, bench.server_cpu_seconds() - cpu
     fp, events = fingerprint()
     return seconds, cpu, fp, events
 
