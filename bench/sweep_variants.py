@@ -5,24 +5,21 @@
 
 Builds the same data as bench/sweep.py (same refusal rule for the database name; with
 --keep a kept database is reused), then for each variant copies the pristine
-obligations into `v_obl` and an empty `v_event` (same indexes, and the same reference
-checks as the migrations create), runs the statement once at T0 in one transaction with
-the sweep's settings, and checks that the stored statuses and the events are identical
-to the statement as written (`asis`). The copies carry the reference checks of
-tracker/integrity.py (statement-level triggers; `fk`: the per-row foreign keys they
-replaced; `nofk`: neither). Besides wall seconds it reports the CPU seconds of
-the server process, steadier than wall time on a shared machine. Nothing in deadlines/
-is changed: the variants are text edits of `deadlines.sweep._sweep_sql` or changes to
-the copied tables.
+obligations into `v_obl` and an empty `v_event` (same indexes, and foreign keys as the
+migrations create them: deferred, checked at COMMIT), runs the statement once at T0 in
+one transaction with the sweep's settings, and checks that the stored statuses and the
+events are identical to the statement as written (`asis`). Besides wall seconds it
+reports the CPU seconds of the server process, steadier than wall time on a shared
+machine. Nothing in deadlines/ is changed: the variants are text edits of
+`deadlines.sweep._sweep_sql` or changes to the copied tables.
 
 Variants (join with +): asis; onconflict (ON CONFLICT DO NOTHING instead of the
 `recorded` check); norecorded (neither: right only while no row has history in its
-window, as in this first sweep); fk (deferred foreign keys on v_event instead of the
-trigger checks, as before migration 0009); nofk (no reference check at all); nolock
-(no FOR UPDATE); noeff (no effective_at index); effid (that index on (effective_at,
-id), as before migration 0010); btree (detected_at and report_id as plain B-trees, as
-before migration 0008); wm<size> (another work_mem: wm4MB is the default); floor (the
-floor's UPDATE instead). Each variant starts from a completed CHECKPOINT.
+window, as in this first sweep); nofk (no foreign keys on v_event: what checking the
+events' references costs); nolock (no FOR UPDATE); noeff (no effective_at index); effid
+(that index on (effective_at, id)); btree (detected_at and report_id as plain B-trees);
+wm<size> (another work_mem: wm4MB is the default); floor (the floor's UPDATE instead).
+Each variant starts from a completed CHECKPOINT.
 """
 
 from __future__ import annotations
@@ -39,9 +36,6 @@ HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("bench_sweep", HERE / "sweep.py")
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
-
-from tracker import integrity  # noqa: E402 - bench/sweep.py puts the project on sys.path
-
 
 def statement(parts: set[str]) -> str:
     from deadlines import sweep
@@ -75,31 +69,18 @@ def index_named(table: str, needle: str) -> str:
     raise SystemExit(f"no index on {table} like {needle!r}")
 
 
-# The reference checks of tracker/integrity.py, on the copies.
-V_REFERENCES = (
-    integrity.Reference("obligation_id", "v_obl", nullable=False),
-    integrity.Reference("report_id", "tracker_report", nullable=True),
-)
-
-
 def prepare(parts: set[str]) -> None:
     sql = bench.sql
-    install, remove = integrity.postgresql("v_event", V_REFERENCES)
-    for statement in remove:  # the triggers on tracker_report outlive v_event
-        sql(statement)
     sql("DROP TABLE IF EXISTS v_event")
     sql("DROP TABLE IF EXISTS v_obl")
     sql("CREATE TABLE v_obl (LIKE tracker_obligation INCLUDING ALL)")
     sql("INSERT INTO v_obl SELECT * FROM bench_snapshot")
     sql("CREATE TABLE v_event (LIKE tracker_statusevent INCLUDING ALL)")
-    if "fk" in parts:
+    if "nofk" not in parts:  # LIKE copies no foreign key: as the migrations make them
         sql("ALTER TABLE v_event ADD CONSTRAINT v_event_obl FOREIGN KEY (obligation_id) "
             "REFERENCES v_obl (id) DEFERRABLE INITIALLY DEFERRED")
         sql("ALTER TABLE v_event ADD CONSTRAINT v_event_report FOREIGN KEY (report_id) "
             "REFERENCES tracker_report (id) DEFERRABLE INITIALLY DEFERRED")
-    elif "nofk" not in parts:
-        for statement in install:
-            sql(statement)
     if "noeff" in parts or "effid" in parts:
         sql(f'DROP INDEX "{index_named("v_event", "(effective_at)")}"')
     if "effid" in parts:
@@ -123,13 +104,6 @@ def fingerprint() -> tuple[str, int]:
     return hashlib.md5(f"{rows}{events[0]}".encode()).hexdigest()[:12], events[1]
 
 
-def server_cpu_seconds() -> float:
-    """utime + stime of this session's server process (same machine)."""
-    (pid,) = bench.sql("SELECT pg_backend_pid()")[0]
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_variant(variant: str) -> tuple[float, float, str, int]:
     from django.db import connection, transaction
 
@@ -144,8 +118,8 @@ def run_variant(variant: str) -> tuple[float, float, str, int]:
         text = statement(parts)
         params = {"at": bench.T0, "detected": bench.PRESENT, "cause": V.CAUSE_AS_OF, "ids": None}
     bench.checkpoint()
-    cpu, start = server_cpu_seconds(), time.perf_counter()
-    # Deferred FKs (fk) run at COMMIT, the triggers at the end of the statement.
+    cpu, start = bench.server_cpu_seconds(), time.perf_counter()
+    # The foreign keys are checked at COMMIT, inside the timing.
     with transaction.atomic(), connection.cursor() as cur:
         for setting in sweep.STATEMENT_SETTINGS:
             cur.execute(setting)
@@ -153,7 +127,7 @@ def run_variant(variant: str) -> tuple[float, float, str, int]:
             if part.startswith("wm"):  # wm4MB, wm1GB: another work_mem
                 cur.execute("SET LOCAL work_mem = %s", [part[2:]])
         cur.execute(text, params)
-    seconds, cpu = time.perf_counter() - start, server_cpu_seconds() - cpu
+    seconds, cpu = time.perf_counter() - start, bench.server_cpu_seconds() - cpu
     fp, events = fingerprint()
     return seconds, cpu, fp, events
 
@@ -162,7 +136,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument(
-        "--variants", default="floor,asis,fk,nofk,onconflict,btree,noeff,nolock,wm4MB,floor,asis"
+        "--variants", default="floor,asis,nofk,onconflict,btree,noeff,nolock,wm4MB,floor,asis"
     )
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the database")
     args = parser.parse_args()

@@ -471,14 +471,8 @@ class StatusEvent(models.Model):
     """One change of an obligation's stored status: the history and the notification outbox."""
 
     # status_event_once leads with obligation_id: no separate index to write per event.
-    # No database constraint on either reference: PostgreSQL checks a foreign key with
-    # a trigger call per inserted row, ~0.4x the floor in the first sweep's 1.9M events
-    # at a million obligations. tracker/integrity.py checks both references once per
-    # statement instead, with the same guarantees (docs/performance.md, "Sweep");
-    # on_delete is Django's either way.
     obligation = models.ForeignKey(
         Obligation, on_delete=models.CASCADE, related_name="events", db_index=False,
-        db_constraint=False,
     )
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, choices=V.STATUSES)
@@ -489,7 +483,7 @@ class StatusEvent(models.Model):
     # Indexed by status_event_report, only where set (the time-passing sweep never sets it).
     report = models.ForeignKey(
         Report, on_delete=models.SET_NULL, null=True, blank=True, related_name="events",
-        db_index=False, db_constraint=False,
+        db_index=False,
     )
     notified_at = models.DateTimeField(null=True, blank=True)
     # Set when corrected facts took this transition out of the obligation's history;
