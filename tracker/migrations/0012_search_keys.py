@@ -4,7 +4,6 @@ description."""
 
 from django.db import migrations, models
 
-import tracker.integrity
 from tracker.models import searchable
 
 
@@ -24,18 +23,14 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("tracker", "0010_sweep_cheaper_event_writes"),
+        ("tracker", "0011_status_event_foreign_keys"),
     ]
 
-    # On SQLite adding the column remakes the obligation table, which the StatusEvent
-    # triggers (tracker/integrity.py) name: they are dropped around it and put back.
     operations = [
-        migrations.RunPython(tracker.integrity.remove, tracker.integrity.install),
         migrations.AddField(
             model_name="obligation",
             name="search_text",
             field=models.TextField(blank=True, editable=False),
         ),
-        migrations.RunPython(tracker.integrity.install, tracker.integrity.remove),
         migrations.RunPython(fill, migrations.RunPython.noop),
     ]
