@@ -255,6 +255,11 @@ def _clean_change(obligation: Obligation, data: dict, errors: dict) -> dict:
         errors.setdefault("agreed_at", []).append(
             "A deadline change cannot be agreed before the agreement was signed."
         )
+    if agreed is not None and agreed > timezone.now():
+        errors.setdefault("agreed_at", []).append(
+            _("Cannot be in the future: a date still to come belongs in a deadline, not in "
+              "a fact.")
+        )
     if not str(data.get("reason") or "").strip():
         errors.setdefault("reason", []).append(_("Say why the deadline changed."))
     out["sources"] = _resolve_sources(obligation, data.get("sources"), errors)

@@ -285,3 +285,10 @@ def test_cached_body_keeps_as_of_header(client, world):
     assert first["X-As-Of"] == again["X-As-Of"] == "2020-11-14T19:59:59.999999Z"
     assert again.content == first.content
     assert again["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "TRACE"])
+def test_a_method_no_one_may_use_is_405_before_authentication(client, db, method):
+    r = client.generic(method, "/api/v1/agreements/")
+    assert r.status_code == 405 and r["Allow"], r.content
+    assert client.generic(method, "/api/v1/obligations/").status_code == 405

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -183,6 +183,24 @@ def test_deadline_change_only_for_deadline_obligations(world, users):
         )
     assert "obligation" in caught.value.message_dict
     assert not DeadlineChange.objects.exists()
+
+
+def test_facts_from_the_future_are_refused_and_nothing_is_stored(world, users):
+    """A fact records what already happened: a date still to come belongs in a deadline."""
+    next_year = datetime.now(UTC) + timedelta(days=365)
+    with pytest.raises(ValidationError) as caught:
+        editorial.propose_deadline_change(
+            author=users.editor, obligation=world.aghdam, due_date=date(2030, 1, 1),
+            agreed_at=next_year, reason="Agreed later.", sources=[world.source.pk],
+        )
+    assert "future" in " ".join(caught.value.message_dict["agreed_at"])
+    with pytest.raises(ValidationError) as caught:
+        editorial.create_report(
+            author=users.editor, obligation=world.aghdam, claim=V.CLAIM_COMPLETED,
+            occurred_at=next_year, summary="Done next year.", sources=[world.source.pk],
+        )
+    assert "future" in " ".join(caught.value.message_dict["occurred_at"])
+    assert not DeadlineChange.objects.exists() and not Report.objects.exists()
 
 
 def test_preview_of_an_unsaved_report(world, users):

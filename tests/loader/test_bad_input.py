@@ -47,6 +47,7 @@ def test_bad_file_names_file_key_and_line_and_changes_nothing(db, path):
         ("no-offset.yaml", "has no UTC offset"),
         ("change-before-agreement.yaml", "a deadline change before the agreement"),
         ("claim-kind.yaml", "claim 'violation' does not fit a deadline obligation"),
+        ("facts-from-the-future.yaml", "is after the present: a fact records what already"),
     ],
 )
 def test_messages_say_what_is_wrong(name, fragment):

@@ -190,10 +190,11 @@ class ReadMixin:
         return [JSONRenderer()]
 
     def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
         if getattr(self, request.method.lower(), None) is None:
-            # A method the view lacks is a 405 before any parameter is looked at.
+            # A method the view lacks is a 405 for everyone, before authentication (not a
+            # 401 that suggests a token would help) and before any parameter is read.
             raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
         raw = request.query_params.get("as_of")
         if raw is not None and not self.supports_as_of:
             raise ValidationError({"as_of": [_("This endpoint does not travel in time.")]})

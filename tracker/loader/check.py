@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -150,6 +150,10 @@ def _strs(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
+FUTURE_FACT = ("is after the present: a fact records what already happened (a date still "
+               "to come belongs in a deadline, not in a fact)")
+
+
 class _Checker:
     """The rules beyond the schema; builds an AgreementSpec while collecting errors.
 
@@ -162,6 +166,8 @@ class _Checker:
         # Build the spec only from schema-valid data (its keys and types are then known).
         self.build = build
         self.errors: list[tuple[KeyPath, str]] = []
+        # Facts are what already happened: one dated later than this is refused.
+        self.now = datetime.now(UTC)
 
     def add(self, path: KeyPath, message: str) -> None:
         self.errors.append((path, message))
@@ -312,6 +318,8 @@ class _Checker:
             if agreed and signed and agreed[0] < signed:
                 self.add((*cpath, "agreed_at"),
                          "a deadline change before the agreement (agreed_at is before signed_at)")
+            if agreed and agreed[0] > self.now:
+                self.add((*cpath, "agreed_at"), FUTURE_FACT)
             if new_due and agreed:
                 changes.append(ChangeSpec(
                     new_due, agreed[0], c.get("reason") or "", frozenset(_strs(c.get("sources"))),
@@ -329,6 +337,8 @@ class _Checker:
                          f"claim {claim!r} does not fit {_a(kind)} obligation (allowed: {fits})")
             when = self._get(r, "occurred_at", rpath, "either") if zone else None
             occurred = _placed(when, zone) if when and zone else None
+            if occurred and occurred[0] > self.now:
+                self.add((*rpath, "occurred_at"), FUTURE_FACT)
             if occurred:
                 reports.append(ReportSpec(
                     claim, occurred[0], occurred[1], r.get("summary"),
