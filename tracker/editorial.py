@@ -21,7 +21,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -107,6 +107,24 @@ def _in_groups(user: Any, names: Iterable[str]) -> bool:
         cached = set(user.groups.values_list("name", flat=True))
         user._editorial_groups = cached
     return bool(cached & wanted)
+
+
+def drafts_for_review(reviewer: Any) -> tuple[QuerySet[Report], QuerySet[DeadlineChange]]:
+    """The drafts `reviewer` may decide: every draft but their own (a second person
+    reviews), oldest first."""
+    reports = (Report.objects.filter(review_state=V.DRAFT).exclude(author=reviewer)
+               .order_by("created_at"))
+    changes = (DeadlineChange.objects.filter(review_state=V.DRAFT).exclude(author=reviewer)
+               .order_by("created_at"))
+    return reports, changes
+
+
+def waiting_for(reviewer: Any) -> int | None:
+    """How many drafts wait for `reviewer`; None for someone who does not review."""
+    if not is_reviewer(reviewer):
+        return None
+    reports, changes = drafts_for_review(reviewer)
+    return reports.count() + changes.count()
 
 
 def is_editor(user: Any) -> bool:

@@ -226,3 +226,37 @@ def test_staff_review_without_a_version_changes_nothing(world, users):
     client = logged_in(users.reviewer)
     client.post(reverse("staff:decide", args=["report", draft.pk]), {"publish": "1"})
     assert Report.objects.get(pk=draft.pk).review_state == V.DRAFT
+
+
+def test_an_editor_is_told_why_the_review_queue_is_not_theirs_and_not_shown_it(world, users):
+    client = logged_in(users.editor)
+    home = client.get(reverse("staff:home")).content.decode()
+    assert reverse("staff:review") not in home  # no link that leads to a refusal
+    assert reverse("staff:report_new") in home
+    refused = client.get(reverse("staff:review"))
+    assert refused.status_code == 403
+    assert "only reviewers review drafts" in refused.content.decode()
+
+
+def test_a_reviewer_sees_how_many_drafts_wait_in_the_staff_pages_and_the_admin(world, users):
+    completed_draft(world, users.editor)
+    completed_draft(world, users.editor2)
+    client = logged_in(users.reviewer)
+    home = client.get(reverse("staff:home")).content.decode()
+    assert "Review queue <span class=\"waiting\">(2 wait)</span>" in home
+    assert reverse("staff:report_new") not in home  # a reviewer-only account drafts nothing
+    admin = client.get(reverse("admin:index")).content.decode()
+    assert f'href="{reverse("staff:home")}"' in admin and "Review queue (2)" in admin
+    # Their own drafts never count for them.
+    assert editorial.waiting_for(users.editor) is None
+    completed_draft(world, users.admin)
+    assert editorial.waiting_for(users.admin) == 2
+
+
+def test_the_report_form_preselects_no_claim(world, users):
+    client = logged_in(users.editor)
+    page = client.get(reverse("staff:report_new")).content.decode()
+    assert '<option value="" selected>' in page
+    response = client.post(reverse("staff:report_new"), form(world, claim=""))
+    assert response.status_code == 200 and not Report.objects.exists()
+    assert "This field is required." in response.content.decode()

@@ -150,7 +150,9 @@ class ReportForm(DraftForm):
         Obligation.objects.select_related("agreement").order_by("agreement", "position"),
         label=_("Obligation"),
     )
-    claim = forms.ChoiceField(choices=V.CLAIMS, label=_("Claim"))
+    # No default claim: "completed" preselected made a hasty report a completion.
+    claim = forms.ChoiceField(choices=[("", _("— choose what the report says —")), *V.CLAIMS],
+                              label=_("Claim"))
     occurred_at = forms.CharField(
         label=_("Occurred at"),
         help_text=_("When it happened: a local date, a local time, or an instant with offset."),

@@ -341,17 +341,18 @@ def _queue_item(obj: Report | DeadlineChange) -> dict[str, Any]:
 
 @login_required(login_url=LOGIN)
 def review_queue(request: HttpRequest) -> HttpResponse:
-    _require(editorial.is_reviewer(request.user))
-    reports = (
-        Report.objects.filter(review_state=V.DRAFT).exclude(author=request.user)
-        .select_related("obligation__agreement", "author", "supersedes")
-        .prefetch_related("sources").order_by("created_at")
-    )
-    changes = (
-        DeadlineChange.objects.filter(review_state=V.DRAFT).exclude(author=request.user)
-        .select_related("obligation__agreement", "author").prefetch_related("sources")
-        .order_by("created_at")
-    )
+    if not editorial.is_reviewer(request.user):
+        # Said, not a bare 403: an editor who follows a link here learns why and where.
+        return render(request, "staff/refused.html", {
+            "title": _("Review queue"),
+            "message": _("only reviewers review drafts. Your drafts wait here for a "
+                         "reviewer; you can follow them from the staff home page."),
+        }, status=403)
+    reports, changes = editorial.drafts_for_review(request.user)
+    reports = (reports.select_related("obligation__agreement", "author", "supersedes")
+               .prefetch_related("sources"))
+    changes = changes.select_related("obligation__agreement", "author").prefetch_related(
+        "sources")
     items = [_queue_item(o) for o in [*reports, *changes]]
     return render(request, "staff/review.html", {"items": items, "title": _("Review queue")})
 
