@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.syndication.views import Feed
 from django.core.validators import slug_re as SLUG
@@ -31,26 +31,35 @@ UID_DOMAIN = "ceasefire-tracker"
 CALENDAR_HELP = (
     "An iCalendar (RFC 5545) feed: one all-day event per deadline obligation, dated the "
     "local due date in the agreement's time zone (\"by 20 November\" is an event on 20 "
-    "November). Filters as on /obligations/. UID is stable per obligation; SEQUENCE is "
-    "the number of deadline changes in force, so a moved deadline updates the event."
+    "November), and one per notice deadline and per term end of a renewable term still "
+    "ahead at `as_of` (default now). Filters as on /obligations/. UID is stable per "
+    "obligation (per term date for a term); SEQUENCE is the number of deadline changes "
+    "in force, so a moved deadline updates the event."
 )
+TERM_SUMMARY = {
+    statuses.NOTICE: "Last day to give notice ending the term",
+    statuses.TERM_END: "Term ends",
+}
 
 
 def _label(status: str) -> str:
     return V.STATUS_LABELS.get(status, status or "—")
 
 
-def calendar_for(obligations: list[Obligation], request: HttpRequest | None = None) -> bytes:
-    """The .ics body for these obligations (deadlines only; others have no date), with
-    their statuses now."""
+def calendar_for(
+    obligations: list[Obligation], request: HttpRequest | None = None, asof: AsOf | None = None
+) -> bytes:
+    """The .ics body for these obligations (deadlines, and renewable terms' notice
+    deadlines and ends; others have no date), with their statuses at `asof` (now)."""
+    asof = asof or AsOf()
     ids = [o.pk for o in obligations]
-    state = statuses.states_for(obligations, AsOf())
-    # Deadline changes in force now, per obligation, in one query.
+    state = statuses.states_for(obligations, asof)
+    # Deadline changes in force at `asof`, per obligation, in one query.
     changes: dict[int, int] = {}
     now = timezone.now()
     for row in (
         DeadlineChange.objects.filter(
-            obligation_id__in=ids, review_state=V.PUBLISHED, agreed_at__lte=now
+            obligation_id__in=ids, review_state=V.PUBLISHED, agreed_at__lte=asof.at(UTC)
         )
         .values("obligation_id")
         .annotate(n=Count("pk"))
@@ -63,16 +72,19 @@ def calendar_for(obligations: list[Obligation], request: HttpRequest | None = No
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", "Ceasefire deadlines")
     for o in obligations:
-        if not o.due_date:
-            continue
         path = reverse("api:obligation-detail", args=[o.pk])
         url = request.build_absolute_uri(path) if request is not None else path
+        for term_date in statuses.term_dates_of(o, state[o.pk]):
+            cal.add_component(_term_event(term_date, url, now))
+        if o.kind != V.DEADLINE or not o.due_date:
+            continue
+        due = state[o.pk].due_date or o.due_date  # the deadline in force at `asof`
         event = Event()
         event.add("uid", f"obligation-{o.pk}@{UID_DOMAIN}")
         event.add("sequence", changes.get(o.pk, 0))
         event.add("dtstamp", now)
-        event.add("dtstart", o.due_date)
-        event.add("dtend", o.due_date + timedelta(days=1))
+        event.add("dtstart", due)
+        event.add("dtend", due + timedelta(days=1))
         status = state[o.pk].status
         event.add("summary", f"Due: {o.title} [{_label(status)}]")
         lines = [
@@ -80,7 +92,7 @@ def calendar_for(obligations: list[Obligation], request: HttpRequest | None = No
             f"Status: {_label(status)}",
             f"Responsible: {', '.join(p.name for p in o.responsible.all()) or '—'}",
         ]
-        if o.original_due_date and o.original_due_date != o.due_date:
+        if o.original_due_date and o.original_due_date != due:
             lines.append(f"Originally due: {o.original_due_date.isoformat()}")
         lines += [f"Source: {s.url}" for s in o.sources.all()]
         event.add("description", "\n".join(lines))
@@ -91,6 +103,33 @@ def calendar_for(obligations: list[Obligation], request: HttpRequest | None = No
             event.add("location", places)
         cal.add_component(event)
     return cal.to_ical()
+
+
+def _term_event(term_date: statuses.TermDate, url: str, now: datetime) -> Event:
+    """One all-day event for a notice deadline or a term end, on its local date. Its UID
+    names the date: a renewed term's next end is another event, not a moved one."""
+    o = term_date.obligation
+    day = term_date.local_date
+    event = Event()
+    event.add("uid", f"obligation-{o.pk}-{term_date.what.replace('_', '-')}-{day:%Y-%m-%d}"
+                     f"@{UID_DOMAIN}")
+    event.add("sequence", 0)
+    event.add("dtstamp", now)
+    event.add("dtstart", day)
+    event.add("dtend", day + timedelta(days=1))
+    event.add("summary", f"{TERM_SUMMARY[term_date.what]}: {o.title} [{_label(term_date.status)}]")
+    lines = [
+        f"Agreement: {o.agreement.title}",
+        f"Status: {_label(term_date.status)}",
+        f"Responsible: {', '.join(p.name for p in o.responsible.all()) or '—'}",
+    ]
+    if term_date.what == statuses.NOTICE and o.renews_years:
+        lines.append("Without notice by this date the term renews automatically.")
+    lines += [f"Source: {s.url}" for s in o.sources.all()]
+    event.add("description", "\n".join(lines))
+    event.add("url", url)
+    event.add("categories", [o.category])
+    return event
 
 
 class EventsFeed(Feed):

@@ -16,6 +16,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from deadlines import engine
 from tracker import vocabulary as V
@@ -53,6 +54,16 @@ def _short(at: datetime, zone: ZoneInfo) -> str:
     return f"{local.day} {local:%b}"
 
 
+def _term_dates(facts: engine.Facts, at: datetime) -> list[tuple[str, datetime]]:
+    """A renewable term's notice deadline and end ahead at `at`, as the engine counts
+    them (renewals rolled forward)."""
+    dates = [
+        (gettext("notice by"), engine.notice_deadline(facts, at)),
+        (gettext("term ends"), engine.term_end(facts, at)),
+    ]
+    return [(what, when) for what, when in dates if when is not None and when > at]
+
+
 def window_for(
     rows: list[tuple[str, str, str, engine.Facts]], start: datetime, at: datetime, which: str
 ) -> tuple[datetime, datetime]:
@@ -63,8 +74,10 @@ def window_for(
         return first, max(at + timedelta(days=14), first + timedelta(days=42))
     due_dates = []
     last_fact = start
-    for _, _, _, facts in rows:
+    for _, _, status, facts in rows:
         zone = facts.zone
+        if status != V.TERMINATED:
+            due_dates += [when for _, when in _term_dates(facts, at)]
         for due in {facts.original_due_date, *(c.due_date for c in facts.changes)} - {None}:
             due_dates.append(engine.due_instant(due, zone))
         for instant in [c.agreed_at for c in facts.changes] + [
@@ -251,6 +264,18 @@ def draw(
                     f"ended {_short(finish, zone)}</text></g>"
                 )
                 said.append(f"ended {_day(finish, zone)}")
+            elif status != V.TERMINATED:
+                for what, when in _term_dates(facts, at):
+                    if inside(when):
+                        marks.append(
+                            f'<g class="tl-term-date"><title>{escape(what)} {_day(when, zone)}'
+                            f'</title><rect class="tl-due-mark" x="{x(when) - 5}" '
+                            f'y="{track - 5}" width="10" height="10" '
+                            f'transform="rotate(45 {x(when)} {track})"/>'
+                            f'<text class="tl-mark-label" x="{x(when) + 8}" y="{track + 14}">'
+                            f"{escape(what)} {_short(when, zone)}</text></g>"
+                        )
+                    said.append(f"{what} {_day(when, zone)}")
         else:  # open
             for r in reports:
                 if r.claim not in (V.CLAIM_PROGRESS, V.CLAIM_COMPLETED):

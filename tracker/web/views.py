@@ -233,6 +233,7 @@ def _upcoming(rows: list[queries.DeadlineRow], asof: AsOf, keep: dict) -> list[d
             "status": status_info(d.status),
             "due_date": d.due_date,
             "due_at": d.due_at,
+            "what": d.what,
             "countdown": _countdown(d.due_at, asof.at(d.agreement.zone)),
         }
         for d in rows
@@ -354,7 +355,8 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     keep = _as_of_param(request)
     items = [
         {"o": o, "state": states[o.pk], "status": status_info(states[o.pk].status),
-         "url": _obligation_url(o, keep), "due_local": states[o.pk].due_date}
+         "url": _obligation_url(o, keep), "due_local": states[o.pk].due_date,
+         "terms": statuses.term_dates_of(o, states[o.pk])}
         for o in rows
     ]
     counts = Counter(i["status"]["key"] for i in items)
