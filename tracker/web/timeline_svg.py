@@ -24,8 +24,12 @@ from tracker import vocabulary as V
 WIDTH = 960
 LEFT = 12
 RIGHT = 24
-TOP = 40
-ROW = 46
+TOP = 52
+ROW = 72
+# A row: its title, then the track with one lane of labels above it and two below.
+TITLE_Y = 13
+TRACK_Y = 36
+ABOVE, BELOW, BELOW_2 = -9, 16, 29
 WINDOWS = ("around", "deadlines", "all")
 WINDOW_LABELS = {
     "around": "six weeks around the date shown",
@@ -42,6 +46,44 @@ class Row:
     facts: engine.Facts
     marks: list[str] = field(default_factory=list)
     sentence: list[str] = field(default_factory=list)
+
+
+def text_width(text: str, size: float = 11) -> float:
+    """A generous estimate of `text`'s width at `size` px in the dashboard's sans-serif
+    (wider than any glyph's average), so labels placed apart never touch."""
+    return len(text) * size * 0.62 + 2
+
+
+class Lanes:
+    """Where a row's mark labels go, so that none overlaps another or runs past the
+    figure's edge: a label sits right of its mark (left of it near the right edge) in
+    the first lane, in the order asked, where it meets no label already placed. When no
+    lane has room it is left out: the mark's <title> and the figure's <desc> say it."""
+
+    def __init__(self, *baselines: float) -> None:
+        self.taken: dict[float, list[tuple[float, float]]] = {y: [] for y in baselines}
+
+    def place(
+        self, x: float, text: str, order: tuple[float, ...] | None = None, size: float = 11
+    ) -> tuple[float, float] | None:
+        width = text_width(text, size)
+        start = x + 8
+        if start + width > WIDTH - 2:
+            start = x - 8 - width
+        start = min(max(2.0, start), WIDTH - 2 - width)
+        for y in order or tuple(self.taken):
+            if all(start + width + 4 <= a or start >= b + 4 for a, b in self.taken[y]):
+                self.taken[y].append((start, start + width))
+                return round(start, 1), y
+        return None
+
+    def text(self, x: float, text: str, order: tuple[float, ...] | None = None,
+             css: str = "tl-mark-label", size: float = 11) -> str:
+        """The <text> for `text` where `place` puts it; "" when it has no room."""
+        spot = self.place(x, text, order, size)
+        if spot is None:
+            return ""
+        return f'<text class="{css}" x="{spot[0]}" y="{spot[1]}">{escape(text)}</text>'
 
 
 def _day(at: datetime, zone: ZoneInfo) -> str:
@@ -141,23 +183,34 @@ def draw(
     parts: list[str] = []
     sentences: list[str] = []
 
-    # Axis with ticks.
+    # Axis with ticks; the instant shown is labelled above the tick labels.
+    header = Lanes(TOP - 34, TOP - 18)
+    now_label = ""
+    if inside(at):
+        # Placed first so that a tick label gives way to it, never the reverse.
+        now_label = header.text(x(at) - 16 - text_width(label, 12), label, (TOP - 34,),
+                                css="tl-now-label", size=12)
     parts.append(
         f'<line class="tl-axis" x1="{LEFT}" y1="{TOP - 14}" x2="{WIDTH - RIGHT}" y2="{TOP - 14}"/>'
     )
     for t, text in _ticks(start, end, zone):
         parts.append(
-            f'<line class="tl-tick" x1="{x(t)}" y1="{TOP - 18}" x2="{x(t)}" y2="{height - 10}"/>'
-            f'<text class="tl-tick-label" x="{x(t) + 3}" y="{TOP - 20}">{escape(text)}</text>'
+            f'<line class="tl-tick" x1="{x(t)}" y1="{TOP - 16}" x2="{x(t)}" y2="{height - 10}"/>'
+            + header.text(x(t) - 5, text, (TOP - 18,), css="tl-tick-label")
         )
 
     for i, (title, kind, status, facts) in enumerate(rows):
         y0 = TOP + i * ROW
-        track = y0 + 30
+        track = y0 + TRACK_Y
+        lanes = Lanes(track + ABOVE, track + BELOW, track + BELOW_2)
+        above = (track + ABOVE, track + BELOW, track + BELOW_2)
+        below = (track + BELOW, track + BELOW_2, track + ABOVE)
         marks: list[str] = []
         said: list[str] = []
         label_text = escape(title)
-        marks.append(f'<text class="tl-row-label" x="{LEFT}" y="{y0 + 12}">{label_text}</text>')
+        marks.append(
+            f'<text class="tl-row-label" x="{LEFT}" y="{y0 + TITLE_Y}">{label_text}</text>'
+        )
         marks.append(
             f'<line class="tl-track" x1="{LEFT}" y1="{track}" x2="{WIDTH - RIGHT}" y2="{track}"/>'
         )
@@ -185,13 +238,8 @@ def draw(
                         f'{x2},{track}" marker-end="url(#tl-arrow)"/>'
                         f'<rect class="tl-old-due" x="{x1 - 4}" y="{track - 4}" width="8" '
                         f'height="8" transform="rotate(45 {x1} {track})"/>'
-                        + (
-                            f'<text class="tl-mark-label" x="{mid}" y="{track - 16}" '
-                            f'text-anchor="middle">moved {due:%-d %b} → {c.due_date:%-d %b}'
-                            "</text>"
-                            if abs(x2 - x1) >= 90  # too short to label: the <title> says it
-                            else ""
-                        )
+                        + lanes.text(min(x1, x2), f"moved {due:%-d %b} → {c.due_date:%-d %b}",
+                                     above)
                         + "</g>"
                     )
                 said.append(
@@ -206,8 +254,8 @@ def draw(
                         f'<g class="tl-due"><title>Due by {due:%-d %b %Y}</title>'
                         f'<rect class="tl-due-mark" x="{x(due_at) - 5}" y="{track - 5}" '
                         f'width="10" height="10" transform="rotate(45 {x(due_at)} {track})"/>'
-                        f'<text class="tl-mark-label" x="{x(due_at) + 8}" y="{track + 14}">'
-                        f"due {due:%-d %b}</text></g>"
+                        + lanes.text(x(due_at), f"due {due:%-d %b}", below)
+                        + "</g>"
                     )
                 late_until = done.occurred_at if done else at
                 if late_until > due_at:
@@ -224,8 +272,9 @@ def draw(
                     marks.append(
                         f'<g class="{css}"><title>Completed {_day(done.occurred_at, zone)}</title>'
                         f'<circle cx="{x(done.occurred_at)}" cy="{track}" r="6"/>'
-                        f'<text class="tl-mark-label" x="{x(done.occurred_at) + 8}" '
-                        f'y="{track - 6}">{word} {_short(done.occurred_at, zone)}</text></g>'
+                        + lanes.text(x(done.occurred_at),
+                                     f"{word} {_short(done.occurred_at, zone)}", above)
+                        + "</g>"
                     )
                 said.append(f"{word} {_day(done.occurred_at, zone)}")
         elif kind == V.ONGOING:
@@ -248,20 +297,22 @@ def draw(
                 if r.claim == V.CLAIM_VIOLATION and open_from is None:
                     open_from = r.occurred_at
                 elif r.claim in (V.CLAIM_VIOLATION_ENDED, V.CLAIM_TERMINATED) and open_from:
-                    marks.append(_violation(x, open_from, r.occurred_at, track, zone))
+                    marks.append(_violation(x, open_from, r.occurred_at, track, zone, lanes,
+                                            below))
                     said.append(
                         f"violated {_day(open_from, zone)} to {_day(r.occurred_at, zone)}"
                     )
                     open_from = None
             if open_from:
-                marks.append(_violation(x, open_from, at, track, zone, ongoing=True))
+                marks.append(_violation(x, open_from, at, track, zone, lanes, below,
+                                        ongoing=True))
                 said.append(f"violated since {_day(open_from, zone)}")
             if finish and inside(finish):
                 marks.append(
                     f'<g class="tl-ended"><title>Ended {_day(finish, zone)}</title>'
                     f'<rect x="{x(finish) - 5}" y="{track - 5}" width="10" height="10"/>'
-                    f'<text class="tl-mark-label" x="{x(finish) + 8}" y="{track - 6}">'
-                    f"ended {_short(finish, zone)}</text></g>"
+                    + lanes.text(x(finish), f"ended {_short(finish, zone)}", above)
+                    + "</g>"
                 )
                 said.append(f"ended {_day(finish, zone)}")
             elif status != V.TERMINATED:
@@ -272,8 +323,8 @@ def draw(
                             f'</title><rect class="tl-due-mark" x="{x(when) - 5}" '
                             f'y="{track - 5}" width="10" height="10" '
                             f'transform="rotate(45 {x(when)} {track})"/>'
-                            f'<text class="tl-mark-label" x="{x(when) + 8}" y="{track + 14}">'
-                            f"{escape(what)} {_short(when, zone)}</text></g>"
+                            + lanes.text(x(when), f"{what} {_short(when, zone)}", below)
+                            + "</g>"
                         )
                     said.append(f"{what} {_day(when, zone)}")
         else:  # open
@@ -288,8 +339,8 @@ def draw(
                         f"<title>{word.capitalize()} {_day(r.occurred_at, zone)}</title>"
                         f'<path d="M{cx - 6},{track + 5} L{cx},{track - 6} '
                         f'L{cx + 6},{track + 5}Z"/>'
-                        f'<text class="tl-mark-label" x="{cx + 8}" y="{track - 6}">'
-                        f"{word} {_short(r.occurred_at, zone)}</text></g>"
+                        + lanes.text(cx, f"{word} {_short(r.occurred_at, zone)}", above)
+                        + "</g>"
                     )
                 said.append(f"{word} {_day(r.occurred_at, zone)}")
             if not reports:
@@ -303,9 +354,8 @@ def draw(
 
     if inside(at):
         parts.append(
-            f'<g class="tl-now"><line x1="{x(at)}" y1="{TOP - 26}" x2="{x(at)}" '
-            f'y2="{height - 6}"/><text x="{x(at) - 4}" y="{TOP - 28}" text-anchor="end">'
-            f"{escape(label)}</text></g>"
+            f'<g class="tl-now"><line x1="{x(at)}" y1="{TOP - 30}" x2="{x(at)}" '
+            f'y2="{height - 6}"/>{now_label}</g>'
         )
     desc = " ".join(sentences) or "No obligation to draw."
     svg = (
@@ -325,12 +375,15 @@ def draw(
     return mark_safe(svg)  # noqa: S308 - every interpolated text is escaped above
 
 
-def _violation(x, begin: datetime, end: datetime, track: float, zone, ongoing=False) -> str:
+def _violation(
+    x, begin: datetime, end: datetime, track: float, zone, lanes: Lanes,
+    order: tuple[float, ...], ongoing: bool = False,
+) -> str:
     until = "ongoing" if ongoing else f"to {_short(end, zone)}"
     return (
         f'<g class="tl-violation"><title>Violated from {_day(begin, zone)} {until}</title>'
         f'<rect class="tl-span tl-span-violated" x="{x(begin)}" y="{track - 6}" '
         f'width="{max(2.0, x(end) - x(begin))}" height="12"/>'
-        f'<text class="tl-mark-label" x="{x(begin)}" y="{track + 18}">violated '
-        f"{_short(begin, zone)} {until}</text></g>"
+        + lanes.text(x(begin) - 8, f"violated {_short(begin, zone)} {until}", order)
+        + "</g>"
     )
