@@ -78,6 +78,20 @@ def overlapping(texts: list[dict]) -> list[tuple[str, str]]:
     return found
 
 
+def figure_texts(page, figure: str, shot: str) -> dict:
+    """The figure's texts with their boxes, after checking that none overlaps another,
+    none runs past the figure's edges and all are drawn at 10.5 px or more."""
+    page.locator(figure).screenshot(path=str(ARTIFACTS / f"{shot}-figure.png"))
+    drawn = page.evaluate(TEXT_BOXES.replace("svg.timeline", figure))
+    texts = drawn["texts"]
+    assert len(texts) > 10
+    assert overlapping(texts) == []
+    for t in texts:
+        assert drawn["left"] - 0.5 <= t["l"] and t["r"] <= drawn["right"] + 0.5, t
+        assert t["px"] >= 10.5, t  # legible: never scaled below its own size
+    return drawn
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("query", [
     "window=all", "window=deadlines", "as_of=2024-05-01&window=all",
@@ -86,13 +100,15 @@ def overlapping(texts: list[dict]) -> list[tuple[str, str]]:
 def test_timeline_labels_never_collide_or_clip(browser, real_site, width, query):  # noqa: F811
     name = "timeline-" + query.replace("&", "-").replace("=", "-")
     context, page, watch = open_page(browser, real_site, f"{BASE}?{query}", width, name)
-    page.locator("svg.timeline").screenshot(path=str(ARTIFACTS / f"{name}-{width}-figure.png"))
-    drawn = page.evaluate(TEXT_BOXES)
-    texts = drawn["texts"]
-    assert len(texts) > 10
-    assert overlapping(texts) == []
-    for t in texts:
-        assert drawn["left"] - 0.5 <= t["l"] and t["r"] <= drawn["right"] + 0.5, t
-        assert t["px"] >= 10.5, t  # legible: never scaled below its own size
+    figure_texts(page, "svg.timeline", f"{name}-{width}")
+    context.close()
+    watch.check()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_map_labels_never_collide_and_stay_legible(browser, real_site, width):  # noqa: F811
+    context, page, watch = open_page(browser, real_site, "/map/", width, "map")
+    figure_texts(page, "svg.map", f"map-{width}")
+    assert page.locator("svg.map polyline.map-route").count() >= 1
     context.close()
     watch.check()

@@ -3,8 +3,11 @@
 Country outlines: Natural Earth (public domain) via the npm package world-atlas,
 clipped to the South Caucasus by `tools/build_map.py` (see static/map/README.md).
 Projection: equirectangular, with longitudes scaled by cos(middle latitude), which
-is faithful enough over eight degrees. Markers carry a number, a status colour and
-a text label; the numbered legend under the map says the same in words.
+is faithful enough over eight degrees. Markers carry a number, a ring split by
+status (each status's share of the place's obligations, so a completion is seen beside
+what is still open) and a text label saying the mix in words; the numbered legend
+under the map says the same. Corridors and routes are drawn as lines through their
+points, with their marker at the middle point.
 """
 
 from __future__ import annotations
@@ -34,6 +37,33 @@ class Marker:
     longitude: float
     url: str = ""
     key: int = 0  # the Location's pk
+    # How many of the place's obligations are in each status, most pressing first.
+    counts: tuple[tuple[str, int], ...] = ()
+    # A corridor or route: (latitude, longitude) points in order; empty for a point.
+    line: tuple[tuple[float, float], ...] = ()
+    # Where the position comes from, and whether it is approximate (the file's note).
+    note: str = ""
+
+    @property
+    def mix(self) -> str:
+        """The statuses in words: "Overdue", or "1 completed, 2 pending" for a mix."""
+        if len(self.counts) <= 1:
+            return V.STATUS_LABELS.get(self.status, self.status)
+        return ", ".join(
+            f"{n} {V.STATUS_LABELS.get(status, status).lower()}" for status, n in self.counts
+        )
+
+
+def position(
+    latitude: float | None, longitude: float | None, line: list | tuple
+) -> tuple[float, float] | None:
+    """Where a place's marker goes: its point, else the middle point of its line."""
+    if latitude is not None and longitude is not None:
+        return latitude, longitude
+    if line:
+        lat, lon = line[len(line) // 2]
+        return lat, lon
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -60,7 +90,9 @@ def in_bounds(lon: float, lat: float) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _country_layer() -> tuple[str, tuple[tuple[float, float, float, float], ...]]:
+def _country_layer() -> tuple[
+    str, tuple[str, ...], tuple[tuple[float, float, float, float], ...]
+]:
     """The outlines and country names (with the names' boxes, which marker labels
     avoid): the same for every page, drawn once."""
     paths, names, boxes = [], [], []
@@ -85,7 +117,7 @@ def _country_layer() -> tuple[str, tuple[tuple[float, float, float, float], ...]
             f'<text class="map-country-name" x="{cx:.0f}" y="{cy:.0f}" text-anchor="middle">'
             f'{escape(country["name"])}</text>'
         )
-    return "".join(paths) + "".join(names), tuple(boxes)
+    return "".join(paths), tuple(names), tuple(boxes)
 
 
 def _overlaps(box, boxes) -> bool:
@@ -113,17 +145,49 @@ def _spread(markers: list[Marker]) -> dict[int, tuple[float, float, float, float
     return placed
 
 
+def _ring(m: Marker, px: float, py: float) -> str:
+    """The marker: a disc in its one status's colour, or a ring of arcs, one per status,
+    each as long as that status's share."""
+    if len(m.counts) <= 1:
+        return (f'<circle class="map-marker status-fill-{escape(m.status)}" cx="{px}" '
+                f'cy="{py}" r="9"/>')
+    total = sum(n for _, n in m.counts)
+    parts = [f'<circle class="map-marker map-marker-mixed" cx="{px}" cy="{py}" r="9"/>']
+    angle = -math.pi / 2
+    for status, n in m.counts:
+        sweep = 2 * math.pi * n / total
+        end = angle + sweep
+        x0, y0 = px + 9 * math.cos(angle), py + 9 * math.sin(angle)
+        x1, y1 = px + 9 * math.cos(end), py + 9 * math.sin(end)
+        large = 1 if sweep > math.pi else 0
+        parts.append(
+            f'<path class="map-segment status-fill-{escape(status)}" d="M{px},{py} '
+            f'L{x0:.1f},{y0:.1f} A9,9 0 {large} 1 {x1:.1f},{y1:.1f}Z"/>'
+        )
+        angle = end
+    parts.append(f'<circle class="map-marker-edge" cx="{px}" cy="{py}" r="9"/>')
+    return "".join(parts)
+
+
 def draw(markers: list[Marker], title: str) -> SafeString:
     """SVG map with `markers`; labels that would collide are left to the legend."""
     _, _, _, _, height = _projection()
     height = round(height)
-    countries, country_boxes = _country_layer()
-    boxes: list[tuple[float, float, float, float]] = list(country_boxes)
+    countries, names, country_boxes = _country_layer()
     dots, labels = [], []
+    routes = [
+        '<polyline class="map-route" points="'
+        + " ".join("{},{}".format(*project(lon, lat)) for lat, lon in m.line)
+        + f'"><title>{escape(m.label)}</title></polyline>'
+        for m in markers if len(m.line) >= 2
+    ]
     where = _spread([m for m in markers if in_bounds(m.longitude, m.latitude)])
-    for px, py, _, _ in where.values():
-        boxes.append((px - 9, py - 9, px + 9, py + 9))
-    status_words = {m.number: V.STATUS_LABELS.get(m.status, m.status) for m in markers}
+    marker_boxes = [(px - 11, py - 11, px + 11, py + 11) for px, py, _, _ in where.values()]
+    # A country's name gives way to a marker on it (the outline still says the country).
+    kept = [i for i, box in enumerate(country_boxes) if not _overlaps(box, marker_boxes)]
+    countries += "".join(names[i] for i in kept)
+    boxes = [country_boxes[i] for i in kept] + marker_boxes
+    status_words = {m.number: m.mix for m in markers}
     for m in markers:
         if m.number not in where:
             continue
@@ -148,8 +212,7 @@ def draw(markers: list[Marker], title: str) -> SafeString:
                 placed = (px + dx, py + dy, anchor)
                 break
         dot = (
-            f'<circle class="map-marker status-fill-{escape(m.status)}" cx="{px}" cy="{py}" '
-            f'r="9"/><text class="map-marker-number" x="{px}" y="{py + 4}" '
+            _ring(m, px, py) + f'<text class="map-marker-number" x="{px}" y="{py + 4}" '
             f'text-anchor="middle">{m.number}</text>'
         )
         link_open = f'<a href="{escape(m.url)}">' if m.url else ""
@@ -173,6 +236,6 @@ def draw(markers: list[Marker], title: str) -> SafeString:
         f'<title id="map-title">{escape(title)}</title>'
         f'<desc id="map-desc">{escape(summary)}</desc>'
         f'<rect class="map-sea" width="{WIDTH}" height="{height}"/>'
-        f"{countries}{''.join(labels)}{''.join(dots)}</svg>"
+        f"{countries}{''.join(routes)}{''.join(labels)}{''.join(dots)}</svg>"
     )
     return mark_safe(svg)  # noqa: S308 - every interpolated text is escaped above
