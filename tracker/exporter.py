@@ -95,6 +95,8 @@ def _location(loc: Location) -> dict[str, Any]:
     out["lon"] = loc.longitude
     if loc.coordinates_note:
         out["coordinates_note"] = loc.coordinates_note
+    if loc.line:
+        out["line"] = [list(point) for point in loc.line]
     return out
 
 

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.syndication.views import Feed
 from django.core.validators import slug_re as SLUG
@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from icalendar import Calendar, Event
 
 from tracker import statuses
@@ -32,26 +33,35 @@ UID_DOMAIN = "ceasefire-tracker"
 CALENDAR_HELP = (
     "An iCalendar (RFC 5545) feed: one all-day event per deadline obligation, dated the "
     "local due date in the agreement's time zone (\"by 20 November\" is an event on 20 "
-    "November). Filters as on /obligations/. UID is stable per obligation; SEQUENCE is "
-    "the number of deadline changes in force, so a moved deadline updates the event."
+    "November), and one per notice deadline and per term end of a renewable term still "
+    "ahead at `as_of` (default now). Filters as on /obligations/. UID is stable per "
+    "obligation (per term date for a term); SEQUENCE is the number of deadline changes "
+    "in force, so a moved deadline updates the event."
 )
+TERM_SUMMARY = {
+    statuses.NOTICE: gettext_lazy("Last day to give notice ending the term"),
+    statuses.TERM_END: gettext_lazy("Term ends"),
+}
 
 
 def _label(status: str) -> str:
     return str(V.STATUS_LABELS.get(status, status or "—"))
 
 
-def calendar_for(obligations: list[Obligation], request: HttpRequest | None = None) -> bytes:
-    """The .ics body for these obligations (deadlines only; others have no date), with
-    their statuses now."""
+def calendar_for(
+    obligations: list[Obligation], request: HttpRequest | None = None, asof: AsOf | None = None
+) -> bytes:
+    """The .ics body for these obligations (deadlines, and renewable terms' notice
+    deadlines and ends; others have no date), with their statuses at `asof` (now)."""
+    asof = asof or AsOf()
     ids = [o.pk for o in obligations]
-    state = statuses.states_for(obligations, AsOf())
-    # Deadline changes in force now, per obligation, in one query.
+    state = statuses.states_for(obligations, asof)
+    # Deadline changes in force at `asof`, per obligation, in one query.
     changes: dict[int, int] = {}
     now = timezone.now()
     for row in (
         DeadlineChange.objects.filter(
-            obligation_id__in=ids, review_state=V.PUBLISHED, agreed_at__lte=now
+            obligation_id__in=ids, review_state=V.PUBLISHED, agreed_at__lte=asof.at(UTC)
         )
         .values("obligation_id")
         .annotate(n=Count("pk"))
@@ -64,16 +74,19 @@ def calendar_for(obligations: list[Obligation], request: HttpRequest | None = No
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", _("Ceasefire deadlines"))
     for o in obligations:
-        if not o.due_date:
-            continue
         path = reverse("api:obligation-detail", args=[o.pk])
         url = request.build_absolute_uri(path) if request is not None else path
+        for term_date in statuses.term_dates_of(o, state[o.pk]):
+            cal.add_component(_term_event(term_date, url, now))
+        if o.kind != V.DEADLINE or not o.due_date:
+            continue
+        due = state[o.pk].due_date or o.due_date  # the deadline in force at `asof`
         event = Event()
         event.add("uid", f"obligation-{o.pk}@{UID_DOMAIN}")
         event.add("sequence", changes.get(o.pk, 0))
         event.add("dtstamp", now)
-        event.add("dtstart", o.due_date)
-        event.add("dtend", o.due_date + timedelta(days=1))
+        event.add("dtstart", due)
+        event.add("dtend", due + timedelta(days=1))
         status = state[o.pk].status
         event.add("summary", _("Due: %(title)s [%(status)s]")
                   % {"title": o.title, "status": _label(status)})
@@ -83,7 +96,7 @@ def calendar_for(obligations: list[Obligation], request: HttpRequest | None = No
             _("Responsible: %(parties)s")
             % {"parties": ", ".join(p.name for p in o.responsible.all()) or "—"},
         ]
-        if o.original_due_date and o.original_due_date != o.due_date:
+        if o.original_due_date and o.original_due_date != due:
             lines.append(_("Originally due: %(date)s") % {"date": o.original_due_date.isoformat()})
         lines += [_("Source: %(url)s") % {"url": s.url} for s in o.sources.all()]
         event.add("description", "\n".join(lines))
@@ -105,6 +118,34 @@ class TextAtom1Feed(Atom1Feed):
         super().add_item_elements(handler, {**item, "description": None})
         if item["description"] is not None:
             handler.addQuickElement("summary", item["description"], {"type": "text"})
+
+
+def _term_event(term_date: statuses.TermDate, url: str, now: datetime) -> Event:
+    """One all-day event for a notice deadline or a term end, on its local date. Its UID
+    names the date: a renewed term's next end is another event, not a moved one."""
+    o = term_date.obligation
+    day = term_date.local_date
+    event = Event()
+    event.add("uid", f"obligation-{o.pk}-{term_date.what.replace('_', '-')}-{day:%Y-%m-%d}"
+                     f"@{UID_DOMAIN}")
+    event.add("sequence", 0)
+    event.add("dtstamp", now)
+    event.add("dtstart", day)
+    event.add("dtend", day + timedelta(days=1))
+    event.add("summary", f"{TERM_SUMMARY[term_date.what]}: {o.title} [{_label(term_date.status)}]")
+    lines = [
+        _("Agreement: %(title)s") % {"title": o.agreement.title},
+        _("Status: %(status)s") % {"status": _label(term_date.status)},
+        _("Responsible: %(parties)s")
+        % {"parties": ", ".join(p.name for p in o.responsible.all()) or "—"},
+    ]
+    if term_date.what == statuses.NOTICE and o.renews_years:
+        lines.append(_("Without notice by this date the term renews automatically."))
+    lines += [_("Source: %(url)s") % {"url": s.url} for s in o.sources.all()]
+    event.add("description", "\n".join(lines))
+    event.add("url", url)
+    event.add("categories", [o.category])
+    return event
 
 
 class EventsFeed(Feed):

@@ -65,6 +65,9 @@ class Location(models.Model):
         null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
     )
     coordinates_note = models.CharField(max_length=300, blank=True)
+    # A corridor or route drawn as a line: [[lat, lon], ...] in order, at least two points
+    # (empty for a place drawn as a point).
+    line = models.JSONField(default=list, blank=True)
     # Every name form and alias, folded (see `fold`), for search in one indexed column.
     search_text = models.TextField(blank=True, editable=False)
 

@@ -85,6 +85,71 @@ def timeline(obligation: Obligation, asof: AsOf) -> list[engine.Transition]:
     return engine.timeline(facts_of(obligation), asof.at(obligation.agreement.zone))
 
 
+# ---------------------------------------------------------------- renewable terms
+
+NOTICE = "notice"
+TERM_END = "term_end"
+
+
+@dataclass(frozen=True)
+class TermDate:
+    """A date a renewable term sets, ahead at the instant asked about: the last day to
+    give notice (`NOTICE`) or the end of the running term (`TERM_END`). Both are
+    deadlines a reader plans around, as a `deadline` obligation's due date is."""
+
+    obligation: Obligation
+    what: str
+    at: datetime
+    status: str
+
+    @property
+    def local_date(self):
+        return engine.local_date(self.at, self.obligation.agreement.zone)
+
+
+def term_dates_of(obligation: Obligation, state: engine.Assessment) -> list[TermDate]:
+    """The notice deadline and term end still ahead at `state.at` (the engine rolls
+    renewals forward; an ended term has neither)."""
+    dates = ((NOTICE, state.notice_deadline), (TERM_END, state.term_ends_at))
+    return [
+        TermDate(obligation, what, when, state.status)
+        for what, when in dates
+        if when is not None and when > state.at
+    ]
+
+
+def _stored_summary_holds(o: Obligation, at: datetime) -> bool:
+    """`summary_holds` for one fetched row, in Python."""
+    return (
+        not o.needs_assessment and o.status != ""
+        and (o.facts_from is None or o.facts_from <= at)
+        and (o.facts_until is None or o.facts_until > at)
+    )
+
+
+def term_dates(queryset: QuerySet[Obligation], asof: AsOf) -> list[TermDate]:
+    """Every notice deadline and term end ahead at `asof` among the renewable terms of
+    `queryset`, soonest first. One query when the stored summaries hold (renewable
+    terms are few); the engine reads the facts of the others."""
+    rows = list(queryset.filter(term_years__isnull=False).select_related("agreement"))
+    states: dict[int, engine.Assessment] = {}
+    rest = []
+    for o in rows:
+        at = asof.at(o.agreement.zone)
+        if not asof.explicit:
+            states[o.pk] = stored_assessment(o, asof.now)
+        elif _stored_summary_holds(o, at):
+            summary = engine.Summary(**{c: getattr(o, c) for c in SUMMARY_COLUMNS})
+            status, _ = engine.classify(summary, at)
+            states[o.pk] = engine.describe(facts_of(o, dated=False), summary, status, None, at)
+        else:
+            rest.append(o)
+    if rest:
+        states.update(states_for(rest, asof))
+    found = [d for o in rows for d in term_dates_of(o, states[o.pk])]
+    return sorted(found, key=lambda d: (d.at, d.obligation.pk, d.what))
+
+
 # ---------------------------------------------------------------- many obligations at once
 
 

@@ -103,7 +103,14 @@ def test_calendar_one_event_per_deadline(client, world):
     cal = parse_ics(client.get("/api/v1/calendar.ics"))
     assert cal["VERSION"] == "2.0" and "PRODID" in cal
     events = {str(e["UID"]): e for e in cal.walk("VEVENT")}
-    assert len(events) == 3
+    # Three deadlines, and the renewable term's notice deadline and end (2030's: it
+    # renewed in 2025), each its own event.
+    assert len(events) == 5
+    term = [uid for uid in events if uid.startswith(f"obligation-{world.peacekeeping_term.pk}-")]
+    assert sorted(term) == [
+        f"obligation-{world.peacekeeping_term.pk}-notice-2030-05-10@ceasefire-tracker",
+        f"obligation-{world.peacekeeping_term.pk}-term-end-2030-11-10@ceasefire-tracker",
+    ]
     kalbajar = events[f"obligation-{world.kalbajar_return.pk}@ceasefire-tracker"]
     assert kalbajar.decoded("DTSTART") == date(2020, 11, 25)  # all-day, local due date
     assert kalbajar.decoded("DTEND") == date(2020, 11, 26)
@@ -139,9 +146,9 @@ def test_calendar_filters(client, world):
         return [str(e["UID"]) for e in parse_ics(client.get("/api/v1/calendar.ics", params))
                 .walk("VEVENT")]
 
-    assert len(uids({"agreement": "nov-2020"})) == 3
+    assert len(uids({"agreement": "nov-2020"})) == 5  # 3 deadlines, 2 term dates
     assert len(uids({"responsible": "armenia"})) == 3
-    assert uids({"responsible": "russia"}) == []
+    assert len(uids({"responsible": "russia"})) == 2  # the term's notice and end
     assert len(uids({"status": "completed"})) == 3
     assert uids({"status": "overdue"}) == []
     r = client.get("/api/v1/calendar.ics", {"status": "bogus"})

@@ -67,7 +67,9 @@ def test_overview_as_of_14_november_shows_kalbajar_due_soon(client, world):
     upcoming = [d["obligation"].slug for d in r.context["upcoming"]]
     assert upcoming[0] == "kalbajar-return"  # due by 15 November, before the move
     assert r.context["upcoming"][0]["status"]["key"] == V.DUE_SOON
-    assert set(upcoming) == {"kalbajar-return", "aghdam-return", "gazakh-return", "lachin-return"}
+    # The four handovers, and the renewable term's notice deadline and end (2025).
+    assert set(upcoming) == {"kalbajar-return", "aghdam-return", "gazakh-return", "lachin-return",
+                             "peacekeeping-term"}
     assert r.context["overdue_total"] == 0
     # Links carry the instant on to the other pages.
     assert "/agreements/nov-2020/kalbajar-return/?as_of=2020-11-14" in r.content.decode()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from itertools import batched
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_vary_headers
@@ -604,11 +604,13 @@ class SourceViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class CalendarViewSet(ReadMixin, viewsets.GenericViewSet):
-    """Deadlines as an iCalendar feed (RFC 5545): one all-day event per deadline."""
+    """Deadlines as an iCalendar feed (RFC 5545): one all-day event per deadline, per
+    notice deadline and per term end."""
 
     serializer_class = serializers.ObligationSerializer
     filterset_class = filters.ObligationFilter
     pagination_class = None
+    supports_as_of = True
 
     default_format = "ics"
 
@@ -623,18 +625,21 @@ class CalendarViewSet(ReadMixin, viewsets.GenericViewSet):
         return [ICalendarRenderer(), JSONRenderer()]
 
     def get_queryset(self) -> QuerySet[Obligation]:
-        return Obligation.objects.filter(kind=V.DEADLINE).select_related(
+        return Obligation.objects.filter(
+            Q(kind=V.DEADLINE) | Q(term_years__isnull=False)
+        ).select_related(
             "agreement", "clause"
         ).prefetch_related("responsible", "locations", "sources")
 
     @extend_schema(
         filters=True,
+        parameters=[AS_OF],
         responses={(200, "text/calendar"): OpenApiResponse(OpenApiTypes.STR)},
         description=feeds.CALENDAR_HELP,
     )
     def list(self, request, *args, **kwargs):
         obligations = list(self.filter_queryset(self.get_queryset()))
-        body = feeds.calendar_for(obligations, request)
+        body = feeds.calendar_for(obligations, request, self.as_of)
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="deadlines.ics"'
         return response

@@ -274,6 +274,7 @@ class _Checker:
                     "alt_name": loc.get("alt_name", ""), "aliases": loc.get("aliases", []),
                     "latitude": loc.get("lat"), "longitude": loc.get("lon"),
                     "coordinates_note": loc.get("coordinates_note", ""),
+                    "line": loc.get("line", []),
                 })
                 for _, loc in locations
             ],

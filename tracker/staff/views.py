@@ -78,6 +78,8 @@ def _preview_rows(obj: Report | DeadlineChange) -> dict[str, Any]:
         "status_changes": before.status != after.status,
         "before_label": str(V.STATUS_LABELS.get(before.status, before.status)),
         "after_label": str(V.STATUS_LABELS.get(after.status, after.status)),
+        # Shown in the agreement's zone, the one a time typed without an offset is read in.
+        "zone": obj.obligation.agreement.timezone,
     }
 
 
@@ -86,10 +88,11 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     _require(editorial.is_editor(user) or editorial.is_reviewer(user))
     mine = list(
-        Report.objects.filter(author=user).select_related("obligation").order_by("-created_at")[:50]
+        Report.objects.filter(author=user).select_related("obligation__agreement")
+        .order_by("-created_at")[:50]
     )
     changes = list(
-        DeadlineChange.objects.filter(author=user).select_related("obligation")
+        DeadlineChange.objects.filter(author=user).select_related("obligation__agreement")
         .order_by("-created_at")[:50]
     )
     waiting = (

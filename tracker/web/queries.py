@@ -54,6 +54,9 @@ class DeadlineRow:
     status: str
     due_at: datetime
     due_date: date | None
+    # What falls due: the obligation's deadline, or a renewable term's notice deadline
+    # or end (`statuses.NOTICE`, `statuses.TERM_END`).
+    what: str = "due"
 
     @property
     def agreement(self) -> Agreement:
@@ -203,10 +206,20 @@ def overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview:
     number that grows with the rows."""
     if asof.explicit:
         return _overview(agreements, asof, at)
-    return _overview_now(agreements, at)
+    return _overview_now(agreements, asof, at)
 
 
-def _overview_now(agreements: list[Agreement], at: datetime) -> Overview:
+def _with_terms(rows: list[DeadlineRow], asof: AsOf, limit: int) -> list[DeadlineRow]:
+    """`rows` and the renewable terms' notice deadlines and ends ahead at `asof`,
+    soonest first: a reader planning around deadlines needs both."""
+    terms = [
+        DeadlineRow(t.obligation, t.status, t.at, t.local_date, t.what)
+        for t in statuses.term_dates(Obligation.objects.all(), asof)
+    ]
+    return sorted([*rows, *terms], key=lambda d: (d.due_at, d.obligation.pk))[:limit]
+
+
+def _overview_now(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview:
     """The overview from stored statuses: the counts and which rows to list from the
     snapshot, the rows themselves, the party names and the events read as they are."""
     counts = snapshot.current()
@@ -233,7 +246,7 @@ def _overview_now(agreements: list[Agreement], at: datetime) -> Overview:
     latest, prev_event, next_event = latest_events(StatusEvent.current.all(), at)
     return Overview(
         agreements=list(by_agreement.values()),
-        next_deadlines=rows(counts.upcoming),
+        next_deadlines=_with_terms(rows(counts.upcoming), asof, NEXT_DEADLINES),
         overdue=rows(counts.overdue),
         overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
         parties=parties,
@@ -264,8 +277,10 @@ def _overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview
     )
     return Overview(
         agreements=list(by_agreement.values()),
-        next_deadlines=_deadline_rows(sql_rows, python, [V.PENDING, V.DUE_SOON],
-                                      NEXT_DEADLINES),
+        next_deadlines=_with_terms(
+            _deadline_rows(sql_rows, python, [V.PENDING, V.DUE_SOON], NEXT_DEADLINES),
+            asof, NEXT_DEADLINES,
+        ),
         overdue=_deadline_rows(sql_rows, python, [V.OVERDUE], OVERDUE_SHOWN),
         overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
         parties=_party_rows(sql_rows, python),

@@ -243,6 +243,7 @@ def _upcoming(rows: list[queries.DeadlineRow], asof: AsOf, keep: dict) -> list[d
             "status": status_info(d.status),
             "due_date": d.due_date,
             "due_at": d.due_at,
+            "what": d.what,
             "countdown": _countdown(d.due_at, asof.at(d.agreement.zone)),
         }
         for d in rows
@@ -368,7 +369,8 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     items = [
         {"o": o, "state": states[o.pk], "status": status_info(states[o.pk].status),
          "url": _obligation_url(o, keep), "due_local": states[o.pk].due_date,
-         "category": V.category_label(o.category)}
+         "category": V.category_label(o.category),
+         "terms": statuses.term_dates_of(o, states[o.pk])}
         for o in rows
     ]
     counts = Counter(i["status"]["key"] for i in items)
@@ -405,7 +407,11 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         "timeline_more": len(rows) > TIMELINE_ROWS,
         "map": map_svg.draw(markers, _("Places under %(title)s, %(shown)s")
                             % {"title": agreement.title, "shown": shown}),
-        "legend": [{"m": m, "status": status_info(m.status)} for m in markers],
+        "legend": [
+            {"m": m, "status": status_info(m.status),
+             "counts": [(status_info(st), n) for st, n in m.counts]}
+            for m in markers
+        ],
         "time": time_control(request, asof, zone, agreement.signed_at, prev, nxt),
     })
 
@@ -432,19 +438,27 @@ def _markers(pairs, url_for) -> list[map_svg.Marker]:
 
 
 def _numbered(where: dict[int, Location], per_place: dict[int, Counter], url_for):
+    """A numbered marker per place that has a position (a point, or a line's middle),
+    north to south, with its obligations counted by status."""
+    at = {pk: map_svg.position(loc.latitude, loc.longitude, loc.line)
+          for pk, loc in where.items()}
     places = sorted(
-        (loc for loc in where.values() if loc.latitude is not None and loc.longitude is not None),
-        key=lambda loc: (-loc.latitude, loc.longitude),
+        (loc for loc in where.values() if at[loc.pk] is not None),
+        key=lambda loc: (-at[loc.pk][0], at[loc.pk][1]),
     )
     return [
         map_svg.Marker(
             number=n,
             label=loc.label,
             status=queries.worst_status(per_place[loc.pk]),
-            latitude=loc.latitude,
-            longitude=loc.longitude,
+            latitude=at[loc.pk][0],
+            longitude=at[loc.pk][1],
             url=url_for(loc),
             key=loc.pk,
+            counts=tuple((s, per_place[loc.pk][s]) for s in queries.STATUS_ORDER
+                         if per_place[loc.pk][s]),
+            line=tuple((lat, lon) for lat, lon in loc.line or ()),
+            note=loc.coordinates_note,
         )
         for n, loc in enumerate(places, start=1)
     ]
@@ -637,7 +651,8 @@ def map_view(request: HttpRequest) -> HttpResponse:
         where, per_place, lambda loc: _link(reverse("web:places"), q=loc.name, **keep)
     )
     unplaced = sorted(
-        (loc for loc in where.values() if loc.latitude is None or loc.longitude is None),
+        (loc for loc in where.values()
+         if map_svg.position(loc.latitude, loc.longitude, loc.line) is None),
         key=lambda loc: loc.label,
     )
     counts = {m.number: per_place[m.key] for m in markers}
