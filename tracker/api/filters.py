@@ -14,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from tracker import instants, statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf, InstantError
+from tracker.query_names import places_named
 from tracker.models import (
     Agreement,
     Location,
@@ -107,8 +108,13 @@ class ObligationFilter(filters.FilterSet):
     agreement = _slug_filter(Agreement, "Agreement slug", "agreement")
     kind = filters.ChoiceFilter(choices=V.KINDS)
     category = filters.CharFilter(method="filter_category", label="Category (e.g. withdrawal)")
-    responsible = _slug_filter(Party, "Party slug (responsible)", "responsible")
-    location = _slug_filter(Location, "Location slug", "locations")
+    party = _slug_filter(Party, "Party slug (a responsible party)", "responsible")
+    responsible = _slug_filter(Party, "Alias of `party`", "responsible")
+    place = filters.CharFilter(
+        method="filter_place",
+        label="A place: its slug or any of its names or aliases, any case (e.g. Kelbajar)",
+    )
+    location = filters.CharFilter(method="filter_place", label="Alias of `place`")
     due_after = filters.DateFilter(field_name="due_date", lookup_expr="gte",
                                    label="Due on or after (local date)")
     due_before = filters.DateFilter(field_name="due_date", lookup_expr="lte",
@@ -151,6 +157,16 @@ class ObligationFilter(filters.FilterSet):
                 {"category": [f"Unknown category {value!r}; one of {', '.join(known)}."]}
             )
         return queryset.filter(category=value)
+
+    def filter_place(self, queryset, name, value):
+        places = list(places_named(value).values_list("pk", flat=True))
+        if not places:
+            raise ValidationError({name: [
+                f"No place is called {value.strip()!r}; /api/v1/locations/?q= finds places "
+                "by part of a name."
+            ]})
+        through = Obligation.locations.through.objects.filter(location__in=places)
+        return queryset.filter(pk__in=through.values("obligation_id"))
 
     def filter_q(self, queryset, name, value):
         value = value.strip()

@@ -34,7 +34,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from deadlines.facts import with_facts
-from tracker import editorial, feeds, statuses
+from tracker import editorial, feeds, query_names, statuses
 from tracker import vocabulary as V
 from tracker.api import detail, fastcache, filters, params, serializers
 from tracker.api.conditional import anonymous_etag, etag_for, matches
@@ -175,7 +175,34 @@ class ReadMixin:
             return [JSONRenderer(), CSVRenderer()]
         return [JSONRenderer()]
 
+    def accepted_parameters(self) -> set[str]:
+        """The query parameters this request may carry: the FilterSet's names (with their
+        aliases) and pagination on a list, `as_of` and `format` everywhere."""
+        names = {"as_of", "format"}
+        if getattr(self, "action", None) == "list":
+            if self.filterset_class is not None:
+                names |= set(self.filterset_class.base_filters)
+            if self.pagination_class is not None:
+                names |= {"page", "page_size"}
+        return query_names.with_aliases(names)
+
+    def _check_parameters(self, request) -> None:
+        """A 400 naming every parameter this endpoint would ignore, or a `format` it
+        cannot answer in, with what it accepts."""
+        try:
+            query_names.check(request.query_params, self.accepted_parameters())
+        except query_names.UnknownParameters as exc:
+            raise ValidationError({n: [exc.describe(n)] for n in exc.unknown}) from exc
+        wanted = request.query_params.get("format")
+        offered = [r.format for r in self.get_renderers()]
+        if wanted is not None and wanted not in offered:
+            raise ValidationError({"format": [
+                f"Unknown format {wanted!r}; this endpoint answers in {', '.join(offered)}."
+            ]})
+
     def initial(self, request, *args, **kwargs):
+        if request.method in ("GET", "HEAD"):
+            self._check_parameters(request)
         super().initial(request, *args, **kwargs)
         raw = request.query_params.get("as_of")
         if raw is not None and not self.supports_as_of:

@@ -1,0 +1,66 @@
+"""The names query strings may use, shared by the API and the dashboard.
+
+A filter has one name everywhere (`party`, `place`); the API's older names stay
+accepted as aliases. A parameter nobody reads is refused rather than ignored: a
+typo such as `Status=overdue` would otherwise answer the unfiltered list, which
+reads like a result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django.db.models import Q, QuerySet
+
+from tracker.models import Location, fold
+
+# Older name → the name both read sides use. The API said `responsible` and
+# `location`; the dashboard said `party` and `place`, the words readers type.
+ALIASES = {"responsible": "party", "location": "place"}
+
+
+class UnknownParameters(ValueError):
+    """Query parameters a page or endpoint does not read; the message lists the
+    accepted ones."""
+
+    def __init__(self, unknown: list[str], accepted: Iterable[str]) -> None:
+        self.unknown = unknown
+        self.accepted = sorted(set(accepted))
+        super().__init__(self.describe(unknown[0]) if len(unknown) == 1 else
+                         f"Unknown parameters {', '.join(unknown)}. {self.accepts()}")
+
+    def accepts(self) -> str:
+        return f"Accepted here: {', '.join(self.accepted)}."
+
+    def describe(self, name: str) -> str:
+        """One unknown name, with the accepted name it resembles (case, alias)."""
+        close = [a for a in self.accepted if a.casefold() == name.strip().casefold()]
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"Unknown parameter {name!r}{hint}. {self.accepts()}"
+
+
+def check(given: Iterable[str], accepted: Iterable[str]) -> None:
+    """`UnknownParameters` naming every name in `given` that is not in `accepted`."""
+    accepted = set(accepted)
+    unknown = sorted({name for name in given if name not in accepted})
+    if unknown:
+        raise UnknownParameters(unknown, accepted)
+
+
+def with_aliases(names: Iterable[str]) -> set[str]:
+    """`names` and every older name of one of them."""
+    names = set(names)
+    return names | {old for old, new in ALIASES.items() if new in names}
+
+
+def places_named(value: str) -> QuerySet[Location]:
+    """The places `value` names: their slug, or any of their names or aliases in any
+    language, compared folded (case and diacritics aside, as search does)."""
+    value = value.strip()
+    folded = fold(value)
+    if not folded or "\x00" in value:  # PostgreSQL text cannot hold NUL
+        return Location.objects.none()
+    # `search_text` holds every folded name, " | " between them: a whole-name match.
+    whole = rf"(^|\s\|\s){re.escape(folded)}(\s\|\s|$)"
+    return Location.objects.filter(Q(slug=value) | Q(search_text__regex=whole))
