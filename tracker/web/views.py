@@ -22,7 +22,7 @@ from django.urls import reverse
 
 from deadlines import engine
 from deadlines.facts import facts_of, with_facts
-from tracker import instants, statuses
+from tracker import instants, query_names, statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf, InstantError
 from tracker.models import (
@@ -68,18 +68,27 @@ class BadParameter(ValueError):
     """A query-string value the page cannot use; the page answers 400 with this text."""
 
 
-def page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """A dashboard page: a `BadParameter` anywhere in it is a 400 page saying why."""
+def page(*accepts: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """A dashboard page reading the query parameters `accepts` (and `as_of`, and the
+    older names of any of them): any other parameter, or a `BadParameter` anywhere in
+    it, is a 400 page saying why."""
+    accepted = query_names.with_aliases({"as_of", *accepts})
 
-    @functools.wraps(view)
-    def answer(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except BadParameter as exc:
-            return render(request, "web/error.html",
-                          {"message": str(exc), "home": reverse("web:overview")}, status=400)
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def answer(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                query_names.check(request.GET, accepted)
+                return view(request, *args, **kwargs)
+            except (BadParameter, query_names.UnknownParameters) as exc:
+                return render(request, "web/error.html",
+                              {"message": str(exc), "home": reverse("web:overview")},
+                              status=400)
 
-    return answer
+        answer.accepts = accepted
+        return answer
+
+    return decorate
 
 
 def _as_of(request: HttpRequest, zone: ZoneInfo) -> AsOf:
@@ -174,7 +183,7 @@ def _obligation_url(o: Obligation, keep: dict) -> str:
 # ---------------------------------------------------------------- overview
 
 
-@page
+@page()
 def overview(request: HttpRequest) -> HttpResponse:
     agreements = list(Agreement.objects.order_by("-signed_at", "slug"))
     zone = queries.overview_zone(agreements)
@@ -298,7 +307,11 @@ def _agreement_filters(request: HttpRequest, agreement: Agreement) -> AgreementF
         Location.objects.filter(obligations__agreement=agreement).distinct(),
         key=lambda loc: loc.label.casefold(),
     )
-    chosen = {k: request.GET.get(k, "").strip() for k in FILTERS}
+    older = {new: old for old, new in query_names.ALIASES.items()}
+    chosen = {
+        k: (request.GET.get(k) or request.GET.get(older.get(k, k)) or "").strip()
+        for k in FILTERS
+    }
     # Default period: around the date asked for when travelling in time (so the
     # Kalbajar move shows on 16 November 2020), around the deadlines otherwise.
     default_window = "around" if request.GET.get("as_of", "").strip() else "deadlines"
@@ -312,8 +325,15 @@ def _agreement_filters(request: HttpRequest, agreement: Agreement) -> AgreementF
     if chosen["category"] and chosen["category"] not in categories:
         problems.append(f"category={chosen['category']!r} is not used in this agreement; use "
                         "one of " + ", ".join(categories) + ".")
-    if chosen["place"] and chosen["place"] not in {p.slug for p in places}:
-        problems.append(f"place={chosen['place']!r} has no obligation under this agreement.")
+    if chosen["place"]:
+        # Any spelling of the place (Kelbajar, Kəlbəcər); the page then shows its slug.
+        named = set(query_names.places_named(chosen["place"]).values_list("slug", flat=True))
+        here = [p.slug for p in places if p.slug in named]
+        if here:
+            chosen["place"] = here[0]
+        else:
+            problems.append(f"place={chosen['place']!r} names no place with an obligation "
+                            "under this agreement.")
     if window not in timeline_svg.WINDOWS:
         problems.append(f"window={window!r} must be one of " + ", ".join(timeline_svg.WINDOWS)
                         + ".")
@@ -336,7 +356,7 @@ def _narrowed(qs: QuerySet[Obligation], chosen: dict[str, str], asof: AsOf) -> Q
     return qs.distinct().order_by("clause__position", "clause__number", "position", "pk")
 
 
-@page
+@page(*FILTERS, "window")
 def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     agreement = get_object_or_404(Agreement, slug=slug)
     zone = agreement.zone
@@ -438,7 +458,7 @@ def _numbered(where: dict[int, Location], per_place: dict[int, Counter], url_for
 # ---------------------------------------------------------------- obligation
 
 
-@page
+@page()
 def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpResponse:
     o = get_object_or_404(
         Obligation.objects.select_related("agreement", "clause").prefetch_related(
@@ -543,7 +563,7 @@ def _history_rows(history: list[engine.Transition], zone: ZoneInfo) -> list[dict
 PLACE_OBLIGATIONS_SHOWN = 10
 
 
-@page
+@page("q")
 def places(request: HttpRequest) -> HttpResponse:
     agreements = list(Agreement.objects.all())
     zone = queries.overview_zone(agreements)
@@ -596,7 +616,7 @@ def places(request: HttpRequest) -> HttpResponse:
     })
 
 
-@page
+@page("agreement")
 def map_view(request: HttpRequest) -> HttpResponse:
     agreements = list(Agreement.objects.all())
     slug = request.GET.get("agreement", "").strip()
