@@ -14,7 +14,6 @@ from rest_framework.exceptions import ValidationError
 from tracker import instants, statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf, InstantError
-from tracker.query_names import places_named
 from tracker.models import (
     Agreement,
     Location,
@@ -25,6 +24,7 @@ from tracker.models import (
     StatusEvent,
     fold,
 )
+from tracker.query_names import places_named
 
 
 class CommaChoiceField(forms.CharField):

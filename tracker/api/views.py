@@ -325,7 +325,7 @@ class AgreementViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
     lookup_field = "slug"
     supports_as_of = True
     csv_columns = ["slug", "title", "signed_at", "effective_at", "timezone", "parties",
-                   "status_counts", "url"]
+                   "status_counts", "url", "page_url"]
 
     def prepare(self, rows: list) -> list:
         self._counts = statuses.status_counts_many(rows, self.as_of)
@@ -351,7 +351,7 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
         "id", "slug", "agreement", "clause", "title", "kind", "category", "responsible",
         "locations", "due_date", "due_at", "original_due_date", "deadline_changes", "status",
         "status_since", "days_remaining", "days_overdue", "term_ends_at", "notice_deadline",
-        "unconfirmed", "as_of", "sources", "url",
+        "unconfirmed", "as_of", "sources", "url", "page_url",
     ]
 
     def get_queryset(self) -> QuerySet[Obligation]:
@@ -433,7 +433,8 @@ class EventViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = filters.EventFilter
     supports_as_of = True
     csv_columns = ["id", "obligation", "obligation_title", "agreement", "from_status",
-                   "to_status", "effective_at", "detected_at", "cause", "report"]
+                   "to_status", "effective_at", "detected_at", "cause", "report",
+                   "obligation_url", "page_url"]
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -465,7 +466,7 @@ class ReportViewSet(ReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelVi
     filterset_class = filters.ReportFilter
     csv_columns = ["id", "obligation", "agreement", "claim", "occurred_at", "summary",
                    "sources", "unconfirmed", "review_state", "published_at", "superseded_at",
-                   "url"]
+                   "url", "page_url"]
 
     def get_queryset(self) -> QuerySet[Report]:
         queryset = Report.objects.select_related("obligation__agreement").prefetch_related(
@@ -571,7 +572,7 @@ class LocationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = filters.LocationFilter
     lookup_field = "slug"
     csv_columns = ["slug", "kind", "name", "alt_name", "aliases", "latitude", "longitude",
-                   "url"]
+                   "url", "page_url"]
 
 
 @extend_schema_view(list=extend_schema(parameters=[FORMAT]))
