@@ -36,7 +36,7 @@ from tracker.models import (
     Source,
     fold,
 )
-from tracker.web import map_svg, queries, timeline_svg
+from tracker.web import data_links, map_svg, queries, timeline_svg
 
 AGREEMENT_ROWS = 500  # obligations listed on one agreement page; filters narrow further
 TIMELINE_ROWS = 60
@@ -208,6 +208,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "events": _event_rows(data.events, keep),
         "time": time_control(request, asof, zone, start, data.prev_event, data.next_event,
                              queries.each_zone(asof, agreements, at) is not None),
+        "data": data_links.overview(asof.label or ""),
     })
 
 
@@ -412,6 +413,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         "map": map_svg.draw(markers, f"Places under {agreement.title}, {shown}"),
         "legend": [{"m": m, "status": status_info(m.status)} for m in markers],
         "time": time_control(request, asof, zone, agreement.signed_at, prev, nxt),
+        "data": data_links.agreement(agreement, filters.chosen, asof.label or ""),
     })
 
 
@@ -515,6 +517,7 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
             for loc in o.locations.all()
         ],
         "time": time_control(request, asof, zone, agreement.signed_at, prev, nxt),
+        "data": data_links.obligation(o, asof.label or ""),
     })
 
 
@@ -613,6 +616,7 @@ def places(request: HttpRequest) -> HttpResponse:
         "results": results,
         "time": time_control(request, asof, zone, start, None, None,
                              queries.each_zone(asof, agreements, asof.at(zone)) is not None),
+        "data": data_links.places(q),
     })
 
 
@@ -669,4 +673,5 @@ def map_view(request: HttpRequest) -> HttpResponse:
         "unplaced": unplaced,
         "time": time_control(request, asof, zone, start, prev, nxt,
                              queries.each_zone(asof, shown_agreements, at) is not None),
+        "data": data_links.map_page(slug, asof.label or ""),
     })
