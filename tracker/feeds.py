@@ -99,37 +99,6 @@ def calendar_for(obligations: list[Obligation], request: HttpRequest | None = No
     return cal.to_ical()
 
 
-FEED_PARAMETERS = ("agreement",)
-
-
-def _plain(message: str, status: int) -> HttpResponse:
-    return HttpResponse(message + "\n", status=status,
-                        content_type="text/plain; charset=utf-8")
-
-
-def events_feed(request: HttpRequest) -> HttpResponse:
-    """The Atom feed of status changes with conditional GET; bad parameters in plain
-    text."""
-    try:
-        query_names.check(request.GET, FEED_PARAMETERS)
-    except query_names.UnknownParameters as exc:
-        return _plain(str(exc), 400)
-    try:
-        response = EventsFeed()(request)
-    except Http404 as exc:
-        return _plain(str(exc), 404)
-    # The body is the feed: its hash is an exact ETag. Last-Modified (set by Django's
-    # Feed) is the newest entry's date.
-    response["ETag"] = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
-    response["Cache-Control"] = "public, max-age=60"
-    modified = response.get("Last-Modified")
-    return get_conditional_response(
-        request, etag=response["ETag"],
-        last_modified=parse_http_date(modified) if modified else None,
-        response=response,
-    )
-
-
 class EventsFeed(Feed):
     """Status transitions, newest first; `?agreement=<slug>` narrows it to one agreement."""
 
@@ -197,3 +166,34 @@ class EventsFeed(Feed):
 
     def item_categories(self, item: StatusEvent):
         return [item.to_status, item.obligation.agreement.slug]
+
+
+FEED_PARAMETERS = ("agreement",)
+
+
+def _plain(message: str, status: int) -> HttpResponse:
+    return HttpResponse(message + "\n", status=status,
+                        content_type="text/plain; charset=utf-8")
+
+
+def events_feed(request: HttpRequest) -> HttpResponse:
+    """The Atom feed of status changes with conditional GET; bad parameters in plain
+    text."""
+    try:
+        query_names.check(request.GET, FEED_PARAMETERS)
+    except query_names.UnknownParameters as exc:
+        return _plain(str(exc), 400)
+    try:
+        response = EventsFeed()(request)
+    except Http404 as exc:
+        return _plain(str(exc), 404)
+    # The body is the feed: its hash is an exact ETag. Last-Modified (set by Django's
+    # Feed) is the newest entry's date.
+    response["ETag"] = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
+    response["Cache-Control"] = "public, max-age=60"
+    modified = response.get("Last-Modified")
+    return get_conditional_response(
+        request, etag=response["ETag"],
+        last_modified=parse_http_date(modified) if modified else None,
+        response=response,
+    )
