@@ -109,12 +109,12 @@ class EventsFeed(Feed):
         slug = request.GET.get("agreement")
         if not slug:
             return None
-        known = ", ".join(Agreement.objects.order_by("slug").values_list("slug", flat=True))
         # Only a well-formed slug reaches the database (a NUL in it would be a 500).
         agreement = (
             Agreement.objects.filter(slug=slug).first() if SLUG.fullmatch(slug) else None
         )
         if agreement is None:
+            known = ", ".join(Agreement.objects.order_by("slug").values_list("slug", flat=True))
             raise Http404(f"agreement={slug!r} is not an agreement in the tracker; "
                           f"one of: {known}.")
         return agreement
