@@ -47,6 +47,14 @@ def test_documented_parameters_stay_accepted(client, world):
     assert r.status_code == 200, r.content
 
 
+def test_an_alias_is_accepted_only_where_its_filter_is(client, world):
+    # `responsible` is the obligations' alias of `party`; agreements filter by their
+    # signatory `party` and have no `responsible` to ignore it as.
+    r = client.get("/api/v1/agreements/", {"responsible": "armenia"})
+    assert r.status_code == 400
+    assert "responsible" in r.json()["errors"]
+
+
 def test_detail_refuses_parameters_it_would_ignore(client, world):
     r = client.get(f"/api/v1/obligations/{world.ceasefire.pk}/", {"status": "overdue"})
     assert r.status_code == 400

@@ -176,15 +176,15 @@ class ReadMixin:
         return [JSONRenderer()]
 
     def accepted_parameters(self) -> set[str]:
-        """The query parameters this request may carry: the FilterSet's names (with their
-        aliases) and pagination on a list, `as_of` and `format` everywhere."""
+        """The query parameters this request may carry: the FilterSet's names (aliases
+        are filters there too) and pagination on a list, `as_of` and `format` everywhere."""
         names = {"as_of", "format"}
         if getattr(self, "action", None) == "list":
             if self.filterset_class is not None:
                 names |= set(self.filterset_class.base_filters)
             if self.pagination_class is not None:
                 names |= {"page", "page_size"}
-        return query_names.with_aliases(names)
+        return names
 
     def _check_parameters(self, request) -> None:
         """A 400 naming every parameter this endpoint would ignore, or a `format` it
