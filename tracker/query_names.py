@@ -8,7 +8,6 @@ reads like a result.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
@@ -54,13 +53,19 @@ def with_aliases(names: Iterable[str]) -> set[str]:
     return names | {old for old, new in ALIASES.items() if new in names}
 
 
+def places_matching(value: str) -> QuerySet[Location]:
+    """Places any of whose names or aliases contain `value` folded: search's one rule
+    for place names, which the place filters and `q` share."""
+    return Location.objects.filter(search_text__contains=fold(value))
+
+
 def places_named(value: str) -> QuerySet[Location]:
-    """The places `value` names: their slug, or any of their names or aliases in any
-    language, compared folded (case and diacritics aside, as search does)."""
+    """The places a place filter's `value` names: the one with that slug, or every
+    place whose names or aliases (any language, any case, diacritics aside) contain it,
+    so `Kelbajar` finds Kalbajar and `Lachin` the district and the corridor."""
     value = value.strip()
-    folded = fold(value)
-    if not folded or "\x00" in value:  # PostgreSQL text cannot hold NUL
+    if not fold(value) or "\x00" in value:  # PostgreSQL text cannot hold NUL
         return Location.objects.none()
-    # `search_text` holds every folded name, " | " between them: a whole-name match.
-    whole = rf"(^|\s\|\s){re.escape(folded)}(\s\|\s|$)"
-    return Location.objects.filter(Q(slug=value) | Q(search_text__regex=whole))
+    return Location.objects.filter(
+        Q(slug=value) | Q(pk__in=places_matching(value).values("pk"))
+    )

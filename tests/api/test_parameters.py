@@ -77,7 +77,7 @@ def test_party_and_its_alias_responsible_filter_alike(client, world):
 
 
 @pytest.mark.parametrize("spelling", ["kalbajar", "Kelbajar", "KELBAJAR", "Kəlbəcər",
-                                      "Karvachar", "kelbajar "])
+                                      "Karvachar", "kelbajar ", "Kelbaj"])
 @pytest.mark.parametrize("name", ["place", "location"])
 def test_any_spelling_of_a_place_filters(client, world, spelling, name):
     r = client.get("/api/v1/obligations/", {name: spelling})
@@ -93,7 +93,7 @@ def test_place_filter_in_the_calendar_takes_spellings(client, world):
     assert world.aghdam_return.title.encode() not in r.content.replace(b"\r\n ", b"")
 
 
-@pytest.mark.parametrize("value", ["Kelbaj", "nowhere", "a\x00b"])
+@pytest.mark.parametrize("value", ["Kelbajr", "nowhere", "a\x00b"])
 def test_a_name_no_place_has_is_a_400(client, world, value):
     r = client.get("/api/v1/obligations/", {"place": value})
     assert r.status_code == 400

@@ -24,7 +24,7 @@ from tracker.models import (
     StatusEvent,
     fold,
 )
-from tracker.query_names import places_named
+from tracker.query_names import places_matching, places_named
 
 
 class CommaChoiceField(forms.CharField):
@@ -95,7 +95,7 @@ def _slug_filter(model, label: str, field_name: str, **kw) -> filters.ModelChoic
 
 def search_places(value: str) -> QuerySet[Location]:
     """Places any of whose names or aliases contain the folded query."""
-    return Location.objects.filter(search_text__contains=fold(value))
+    return places_matching(value)
 
 
 class ObligationFilter(filters.FilterSet):
@@ -162,8 +162,8 @@ class ObligationFilter(filters.FilterSet):
         places = list(places_named(value).values_list("pk", flat=True))
         if not places:
             raise ValidationError({name: [
-                f"No place is called {value.strip()!r}; /api/v1/locations/?q= finds places "
-                "by part of a name."
+                f"No place has a name or alias containing {value.strip()!r}; "
+                "/api/v1/locations/ lists every place with its names."
             ]})
         through = Obligation.locations.through.objects.filter(location__in=places)
         return queryset.filter(pk__in=through.values("obligation_id"))

@@ -293,6 +293,7 @@ class AgreementFilters:
     places: list[Location]
     chosen: dict[str, str]
     window: str
+    place_slugs: list[str]  # the places the `place` filter names here (any spelling)
 
 
 def _agreement_filters(request: HttpRequest, agreement: Agreement) -> AgreementFilters:
@@ -313,6 +314,7 @@ def _agreement_filters(request: HttpRequest, agreement: Agreement) -> AgreementF
         k: (request.GET.get(k) or request.GET.get(older.get(k, k)) or "").strip()
         for k in FILTERS
     }
+    place_slugs: list[str] = []
     # Default period: around the date asked for when travelling in time (so the
     # Kalbajar move shows on 16 November 2020), around the deadlines otherwise.
     default_window = "around" if request.GET.get("as_of", "").strip() else "deadlines"
@@ -330,8 +332,10 @@ def _agreement_filters(request: HttpRequest, agreement: Agreement) -> AgreementF
         # Any spelling of the place (Kelbajar, Kəlbəcər); the page then shows its slug.
         named = set(query_names.places_named(chosen["place"]).values_list("slug", flat=True))
         here = [p.slug for p in places if p.slug in named]
+        if len(here) == 1:
+            chosen["place"] = here[0]  # shown selected in the form
         if here:
-            chosen["place"] = here[0]
+            place_slugs = here
         else:
             problems.append(f"place={chosen['place']!r} names no place with an obligation "
                             "under this agreement.")
@@ -340,10 +344,11 @@ def _agreement_filters(request: HttpRequest, agreement: Agreement) -> AgreementF
                         + ".")
     if problems:
         raise BadParameter(" ".join(problems))
-    return AgreementFilters(parties, categories, places, chosen, window)
+    return AgreementFilters(parties, categories, places, chosen, window, place_slugs)
 
 
-def _narrowed(qs: QuerySet[Obligation], chosen: dict[str, str], asof: AsOf) -> QuerySet:
+def _narrowed(qs: QuerySet[Obligation], chosen: dict[str, str], place_slugs: list[str],
+              asof: AsOf) -> QuerySet:
     """`qs` narrowed by the chosen filters (the status as it stood at `asof`), in clause
     order."""
     if chosen["party"]:
@@ -351,7 +356,7 @@ def _narrowed(qs: QuerySet[Obligation], chosen: dict[str, str], asof: AsOf) -> Q
     if chosen["category"]:
         qs = qs.filter(category=chosen["category"])
     if chosen["place"]:
-        qs = qs.filter(locations__slug=chosen["place"])
+        qs = qs.filter(locations__slug__in=place_slugs)
     if chosen["status"]:
         qs = statuses.filter_status(qs, [chosen["status"]], asof)
     return qs.distinct().order_by("clause__position", "clause__number", "position", "pk")
@@ -364,7 +369,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     asof = _as_of(request, zone)
     at = asof.at(zone)
     filters = _agreement_filters(request, agreement)
-    qs = _narrowed(agreement.obligations.all(), filters.chosen, asof)
+    qs = _narrowed(agreement.obligations.all(), filters.chosen, filters.place_slugs, asof)
     total = qs.count()
     rows = list(
         with_facts(qs[:AGREEMENT_ROWS])
