@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import parse_http_date
+from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
 from tracker import query_names, statuses
@@ -115,8 +116,8 @@ class EventsFeed(Feed):
         )
         if agreement is None:
             known = ", ".join(Agreement.objects.order_by("slug").values_list("slug", flat=True))
-            raise Http404(f"agreement={slug!r} is not an agreement in the tracker; "
-                          f"one of: {known}.")
+            raise Http404(_("agreement=%(slug)r is not an agreement in the tracker; one "
+                            "of: %(known)s.") % {"slug": slug, "known": known})
         return agreement
 
     def title(self, obj: Agreement | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from tracker.models import Location, fold
 
@@ -26,17 +27,22 @@ class UnknownParameters(ValueError):
     def __init__(self, unknown: list[str], accepted: Iterable[str]) -> None:
         self.unknown = unknown
         self.accepted = sorted(set(accepted))
-        super().__init__(self.describe(unknown[0]) if len(unknown) == 1 else
-                         f"Unknown parameters {', '.join(unknown)}. {self.accepts()}")
+        super().__init__(
+            self.describe(unknown[0]) if len(unknown) == 1 else
+            _("Unknown parameters %(names)s.") % {"names": ", ".join(unknown)}
+            + " " + self.accepts()
+        )
 
     def accepts(self) -> str:
-        return f"Accepted here: {', '.join(self.accepted)}."
+        return _("Accepted here: %(names)s.") % {"names": ", ".join(self.accepted)}
 
     def describe(self, name: str) -> str:
-        """One unknown name, with the accepted name it resembles (case, alias)."""
+        """One unknown name, with the accepted name it resembles (case)."""
         close = [a for a in self.accepted if a.casefold() == name.strip().casefold()]
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"Unknown parameter {name!r}{hint}. {self.accepts()}"
+        text = (_("Unknown parameter %(name)r (did you mean %(close)r?).")
+                % {"name": name, "close": close[0]} if close
+                else _("Unknown parameter %(name)r.") % {"name": name})
+        return f"{text} {self.accepts()}"
 
 
 def check(given: Iterable[str], accepted: Iterable[str]) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django import forms
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
@@ -109,7 +110,7 @@ class ObligationFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=V.KINDS)
     category = filters.CharFilter(method="filter_category", label="Category (e.g. withdrawal)")
     party = _slug_filter(Party, "Party slug (a responsible party)", "responsible")
-    responsible = _slug_filter(Party, "Alias of `party`", "responsible")
+    responsible = _slug_filter(Party, "Party slug (alias of `party`)", "responsible")
     place = filters.CharFilter(
         method="filter_place",
         label="A place: its slug or any of its names or aliases, any case (e.g. Kelbajar)",
@@ -162,8 +163,8 @@ class ObligationFilter(filters.FilterSet):
         places = list(places_named(value).values_list("pk", flat=True))
         if not places:
             raise ValidationError({name: [
-                f"No place has a name or alias containing {value.strip()!r}; "
-                "/api/v1/locations/ lists every place with its names."
+                _("No place has a name or alias containing %(value)r; /api/v1/locations/ "
+                  "lists every place with its names.") % {"value": value.strip()}
             ]})
         through = Obligation.locations.through.objects.filter(location__in=places)
         return queryset.filter(pk__in=through.values("obligation_id"))

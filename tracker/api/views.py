@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -197,7 +198,8 @@ class ReadMixin:
         offered = [r.format for r in self.get_renderers()]
         if wanted is not None and wanted not in offered:
             raise ValidationError({"format": [
-                f"Unknown format {wanted!r}; this endpoint answers in {', '.join(offered)}."
+                _("Unknown format %(wanted)r; this endpoint answers in %(offered)s.")
+                % {"wanted": wanted, "offered": ", ".join(offered)}
             ]})
 
     def initial(self, request, *args, **kwargs):

@@ -19,6 +19,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from deadlines import engine
 from deadlines.facts import facts_of, with_facts
@@ -337,8 +338,8 @@ def _agreement_filters(request: HttpRequest, agreement: Agreement) -> AgreementF
         if here:
             place_slugs = here
         else:
-            problems.append(f"place={chosen['place']!r} names no place with an obligation "
-                            "under this agreement.")
+            problems.append(_("place=%(value)r names no place with an obligation under "
+                              "this agreement.") % {"value": chosen["place"]})
     if window not in timeline_svg.WINDOWS:
         problems.append(f"window={window!r} must be one of " + ", ".join(timeline_svg.WINDOWS)
                         + ".")
