@@ -1,6 +1,9 @@
 """Subscriptions: an Atom feed of status changes and an iCalendar of deadlines.
 
-* `/feeds/events.atom[?agreement=<slug>]`: the newest status transitions.
+* `/feeds/events.atom[?agreement=<slug>]`: the newest status transitions, each linked
+  to its obligation's dashboard page. Conditional GET (ETag, Last-Modified) answers a
+  feed reader's poll with 304 when nothing changed; a bad parameter is a plain-text
+  400 or 404 that says what was wrong (a feed reader shows the text, not a page).
 * `/api/v1/calendar.ics[?agreement=&status=&responsible=...]`: one all-day event per
   deadline, on the local due date. Each event's UID is fixed per obligation and its
   SEQUENCE counts the deadline changes in force, so when a deadline is moved (Kalbajar:
@@ -9,20 +12,23 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.syndication.views import Feed
 from django.core.validators import slug_re as SLUG
 from django.db.models import Count
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.http import parse_http_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from icalendar import Calendar, Event
 
-from tracker import statuses
+from tracker import query_names, statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf
 from tracker.models import Agreement, DeadlineChange, Obligation, StatusEvent
@@ -159,11 +165,13 @@ class EventsFeed(Feed):
         if not slug:
             return None
         # Only a well-formed slug reaches the database (a NUL in it would be a 500).
-        if not SLUG.fullmatch(slug):
-            raise Http404(_("No agreement with that slug."))
-        agreement = Agreement.objects.filter(slug=slug).first()
+        agreement = (
+            Agreement.objects.filter(slug=slug).first() if SLUG.fullmatch(slug) else None
+        )
         if agreement is None:
-            raise Http404(_("No agreement with that slug."))
+            known = ", ".join(Agreement.objects.order_by("slug").values_list("slug", flat=True))
+            raise Http404(_("agreement=%(slug)r is not an agreement in the tracker; one "
+                            "of: %(known)s.") % {"slug": slug, "known": known})
         return agreement
 
     def title(self, obj: Agreement | None) -> str:
@@ -172,8 +180,8 @@ class EventsFeed(Feed):
         return _("Status changes of tracked obligations")
 
     def link(self, obj: Agreement | None) -> str:
-        base = reverse("api:event-list")
-        return f"{base}?agreement={obj.slug}" if obj else base
+        # The dashboard page a reader of the feed wants: the agreement, or the overview.
+        return reverse("web:agreement", args=[obj.slug]) if obj else reverse("web:overview")
 
     def subtitle(self, obj: Agreement | None) -> str:
         return _("Every change of an obligation's status, with the instant it took effect.")
@@ -201,7 +209,8 @@ class EventsFeed(Feed):
         return text
 
     def item_link(self, item: StatusEvent) -> str:
-        return reverse("api:obligation-detail", args=[item.obligation_id])
+        obligation = item.obligation
+        return reverse("web:obligation", args=[obligation.agreement.slug, obligation.slug])
 
     def item_guid(self, item: StatusEvent) -> str:
         return f"tag:{UID_DOMAIN},2020:status-event:{item.pk}"
@@ -216,3 +225,34 @@ class EventsFeed(Feed):
 
     def item_categories(self, item: StatusEvent):
         return [item.to_status, item.obligation.agreement.slug]
+
+
+FEED_PARAMETERS = ("agreement",)
+
+
+def _plain(message: str, status: int) -> HttpResponse:
+    return HttpResponse(message + "\n", status=status,
+                        content_type="text/plain; charset=utf-8")
+
+
+def events_feed(request: HttpRequest) -> HttpResponse:
+    """The Atom feed of status changes with conditional GET; bad parameters in plain
+    text."""
+    try:
+        query_names.check(request.GET, FEED_PARAMETERS)
+    except query_names.UnknownParameters as exc:
+        return _plain(str(exc), 400)
+    try:
+        response = EventsFeed()(request)
+    except Http404 as exc:
+        return _plain(str(exc), 404)
+    # The body is the feed: its hash is an exact ETag. Last-Modified (set by Django's
+    # Feed) is the newest entry's date.
+    response["ETag"] = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
+    response["Cache-Control"] = "public, max-age=60"
+    modified = response.get("Last-Modified")
+    return get_conditional_response(
+        request, etag=response["ETag"],
+        last_modified=parse_http_date(modified) if modified else None,
+        response=response,
+    )

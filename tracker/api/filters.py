@@ -25,6 +25,7 @@ from tracker.models import (
     Source,
     StatusEvent,
 )
+from tracker.query_names import places_matching, places_named
 from tracker.search import fold, matching
 
 
@@ -107,7 +108,7 @@ def _slug_filter(model, label: str, field_name: str, **kw) -> filters.ModelChoic
 def search_places(value: str) -> QuerySet[Location]:
     """Places any of whose names or aliases contain the query, folded or as its
     cross-script key (tracker.search: "Карабах" finds "Qarabağ")."""
-    return Location.objects.filter(matching("search_text", value))
+    return places_matching(value)
 
 
 class ObligationFilter(filters.FilterSet):
@@ -120,8 +121,13 @@ class ObligationFilter(filters.FilterSet):
     agreement = _slug_filter(Agreement, "Agreement slug", "agreement")
     kind = filters.ChoiceFilter(choices=V.KINDS)
     category = filters.CharFilter(method="filter_category", label="Category (e.g. withdrawal)")
-    responsible = _slug_filter(Party, "Party slug (responsible)", "responsible")
-    location = _slug_filter(Location, "Location slug", "locations")
+    party = _slug_filter(Party, "Party slug (a responsible party)", "responsible")
+    responsible = _slug_filter(Party, "Party slug (alias of `party`)", "responsible")
+    place = filters.CharFilter(
+        method="filter_place",
+        label="A place: its slug or any of its names or aliases, any case (e.g. Kelbajar)",
+    )
+    location = filters.CharFilter(method="filter_place", label="Alias of `place`")
     due_after = filters.DateFilter(field_name="due_date", lookup_expr="gte",
                                    label="Due on or after (local date)")
     due_before = filters.DateFilter(field_name="due_date", lookup_expr="lte",
@@ -165,6 +171,16 @@ class ObligationFilter(filters.FilterSet):
                               % {"value": value, "known": ", ".join(known)}]}
             )
         return queryset.filter(category=value)
+
+    def filter_place(self, queryset, name, value):
+        places = list(places_named(value).values_list("pk", flat=True))
+        if not places:
+            raise ValidationError({name: [
+                _("No place has a name or alias containing %(value)r; /api/v1/locations/ "
+                  "lists every place with its names.") % {"value": value.strip()}
+            ]})
+        through = Obligation.locations.through.objects.filter(location__in=places)
+        return queryset.filter(pk__in=through.values("obligation_id"))
 
     def filter_q(self, queryset, name, value):
         value = value.strip()

@@ -9,6 +9,7 @@ context as `as_of`.
 from __future__ import annotations
 
 import functools
+from urllib.parse import urlencode
 
 from django.urls import reverse as django_reverse
 from drf_spectacular.types import OpenApiTypes
@@ -42,6 +43,55 @@ def status_label(status: str) -> str:
     return str(V.STATUS_LABELS.get(status, status)) if status else ""
 
 
+def _reverse(viewname, args=None, kwargs=None, request=None, format=None, **extra) -> str:
+    """An object's own address. DRF's reverse would carry the request's `?format=csv`
+    into every link of a CSV export, and the JSON-only detail answers that with 404."""
+    path = django_reverse(viewname, args=args, kwargs=kwargs)
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+class Link(serializers.HyperlinkedIdentityField):
+    """The object's API address, whatever format the request asked for."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.reverse = _reverse
+
+
+class RelatedLink(serializers.HyperlinkedRelatedField):
+    """A related object's API address, whatever format the request asked for."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.reverse = _reverse
+
+
+def page_link(request, viewname: str, *args: str, query: str = "", anchor: str = "") -> str:
+    """The dashboard page a reader can cite for a thing (absolute when `request` is
+    given)."""
+    path = django_reverse(viewname, args=args) + (f"?{query}" if query else "") + anchor
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class PageLink(serializers.Field):
+    """`page_url`: the dashboard page for the object, from `page(obj)` → (view name,
+    args, query, anchor)."""
+
+    def __init__(self, page, **kwargs) -> None:
+        self.page = page
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, obj) -> str:
+        viewname, args, query, anchor = self.page(obj)
+        return page_link(self.context.get("request"), viewname, *args, query=query,
+                         anchor=anchor)
+
+
+def _obligation_page(obligation: Obligation, anchor: str = "") -> tuple:
+    return ("web:obligation", (obligation.agreement.slug, obligation.slug), "", anchor)
+
+
 class PartyRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Party
@@ -64,7 +114,7 @@ class SourceRefSerializer(serializers.ModelSerializer):
 
 
 class PartySerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:party-detail", lookup_field="slug")
+    url = Link(view_name="api:party-detail", lookup_field="slug")
 
     class Meta:
         model = Party
@@ -72,8 +122,10 @@ class PartySerializer(serializers.ModelSerializer):
 
 
 class LocationSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(
-        view_name="api:location-detail", lookup_field="slug"
+    url = Link(view_name="api:location-detail", lookup_field="slug")
+    page_url = PageLink(
+        lambda loc: ("web:places", (), urlencode({"q": loc.name}), ""),
+        help_text="The dashboard's page for the place (the places page, found by name).",
     )
     name = serializers.CharField(read_only=True)
     label = serializers.CharField(read_only=True)
@@ -84,7 +136,7 @@ class LocationSerializer(serializers.ModelSerializer):
         model = Location
         fields = [
             "slug", "kind", "name", "label", "names", "alt_name", "aliases", "latitude",
-            "longitude", "coordinates_note", "url",
+            "longitude", "coordinates_note", "url", "page_url",
         ]
 
 
@@ -114,9 +166,9 @@ class PartyCountsSerializer(serializers.Serializer):
 
 
 class AgreementSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(
-        view_name="api:agreement-detail", lookup_field="slug"
-    )
+    url = Link(view_name="api:agreement-detail", lookup_field="slug")
+    page_url = PageLink(lambda a: ("web:agreement", (a.slug,), "", ""),
+                        help_text="The agreement's dashboard page.")
     parties = PartyRefSerializer(many=True, read_only=True)
     status_counts = serializers.SerializerMethodField()
     party_counts = serializers.SerializerMethodField()
@@ -128,7 +180,7 @@ class AgreementSerializer(serializers.ModelSerializer):
         fields = [
             "slug", "title", "description", "signed_at", "effective_at", "timezone",
             "warning_days", "parties", "status_counts", "party_counts", "as_of", "obligations",
-            "url",
+            "url", "page_url",
         ]
 
     @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
@@ -150,8 +202,10 @@ class AgreementSerializer(serializers.ModelSerializer):
 
 
 class ObligationSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:obligation-detail")
-    history_url = serializers.HyperlinkedIdentityField(view_name="api:obligation-history")
+    url = Link(view_name="api:obligation-detail")
+    history_url = Link(view_name="api:obligation-history")
+    page_url = PageLink(lambda o: _obligation_page(o),
+                        help_text="The obligation's dashboard page.")
     agreement = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     timezone = serializers.CharField(source="agreement.timezone", read_only=True)
     clause = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
@@ -199,7 +253,7 @@ class ObligationSerializer(serializers.ModelSerializer):
             "renews_years", "notice_months", "status", "status_label", "status_since",
             "days_remaining",
             "days_overdue", "term_ends_at", "notice_deadline", "status_report", "unconfirmed",
-            "as_of", "assessed_at", "sources", "url", "history_url",
+            "as_of", "assessed_at", "sources", "url", "history_url", "page_url",
         ]
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
@@ -254,7 +308,16 @@ class ObligationSerializer(serializers.ModelSerializer):
             "sources": rel.sources,
             "url": f"{base}{obj.pk}/",
             "history_url": f"{base}{obj.pk}/history/",
+            "page_url": self._page_url(agreement.slug, obj.slug),
         }
+
+    def _page_url(self, agreement_slug: str, slug: str) -> str:
+        # As `_base_url`: the dashboard's path reversed once, filled per row.
+        if not hasattr(self, "_page_base"):
+            self._page_base = page_link(self.context.get("request"), "web:obligation",
+                                        "AGREEMENT", "OBLIGATION")
+        return self._page_base.replace("AGREEMENT", agreement_slug, 1).replace(
+            "OBLIGATION", slug, 1)
 
     def _base_url(self) -> str:
         # The detail URLs are the list URL plus "<id>/" (a DRF router's shape): reversed
@@ -273,7 +336,7 @@ def _obligations_path() -> str:
 
 
 class ReportRefSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:report-detail")
+    url = Link(view_name="api:report-detail")
 
     class Meta:
         model = Report
@@ -297,20 +360,22 @@ class HistorySerializer(serializers.Serializer):
 class EventSerializer(serializers.ModelSerializer):
     obligation = serializers.PrimaryKeyRelatedField(read_only=True)
     obligation_title = serializers.CharField(source="obligation.title", read_only=True)
-    obligation_url = serializers.HyperlinkedRelatedField(
+    obligation_url = RelatedLink(
         source="obligation", view_name="api:obligation-detail", read_only=True
     )
     agreement = serializers.CharField(source="obligation.agreement.slug", read_only=True)
     report = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     from_status_label = serializers.SerializerMethodField()
     to_status_label = serializers.SerializerMethodField()
+    page_url = PageLink(lambda e: _obligation_page(e.obligation),
+                        help_text="The dashboard page of the obligation whose status changed.")
 
     class Meta:
         model = StatusEvent
         fields = [
             "id", "obligation", "obligation_title", "obligation_url", "agreement",
             "from_status", "from_status_label", "to_status", "to_status_label",
-            "effective_at", "detected_at", "cause", "report",
+            "effective_at", "detected_at", "cause", "report", "page_url",
         ]
 
     def get_from_status_label(self, obj: StatusEvent) -> str:
@@ -321,9 +386,11 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class ReportSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:report-detail")
+    url = Link(view_name="api:report-detail")
+    page_url = PageLink(lambda r: _obligation_page(r.obligation, f"#report-{r.pk}"),
+                        help_text="The report on its obligation's dashboard page.")
     obligation = serializers.PrimaryKeyRelatedField(read_only=True)
-    obligation_url = serializers.HyperlinkedRelatedField(
+    obligation_url = RelatedLink(
         source="obligation", view_name="api:obligation-detail", read_only=True
     )
     agreement = serializers.CharField(source="obligation.agreement.slug", read_only=True)
@@ -342,7 +409,7 @@ class ReportSerializer(serializers.ModelSerializer):
             "id", "obligation", "obligation_url", "agreement", "claim", "occurred_at",
             "occurred_date_only", "summary", "sources", "unconfirmed", "note", "review_state",
             "published_at", "written_by", "reviewed_by", "rejection_reason", "supersedes",
-            "retracts", "correction_reason", "superseded_at", "version", "url",
+            "retracts", "correction_reason", "superseded_at", "version", "url", "page_url",
         ]
 
     def get_written_by(self, obj: Report) -> str:

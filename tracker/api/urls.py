@@ -1,4 +1,4 @@
-"""/api/: v1 resources, the calendar, the OpenAPI schema and its interactive reference.
+"""/api/: the v1 index and resources, the calendar, the OpenAPI schema and its reference.
 
 Anything else under /api/ is a JSON 404 (the last pattern).
 """
@@ -13,6 +13,7 @@ from rest_framework.routers import DefaultRouter
 
 from tracker.api import views
 from tracker.api.exceptions import not_found
+from tracker.api.index import index
 
 app_name = "api"
 
@@ -37,6 +38,7 @@ urlpatterns = [
         by_slug,
         name="obligation-by-slug",
     ),
+    path("v1/", index, name="index"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script from its own URL (CSP: no inline

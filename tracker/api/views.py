@@ -41,7 +41,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from deadlines.facts import with_facts
-from tracker import editorial, feeds, statuses
+from tracker import editorial, feeds, query_names, statuses
 from tracker import vocabulary as V
 from tracker.api import detail, exports, fastcache, filters, params, serializers
 from tracker.api.conditional import anonymous_etag, etag_for, matches
@@ -189,11 +189,39 @@ class ReadMixin:
             return [JSONRenderer(), CSVRenderer()]
         return [JSONRenderer()]
 
+    def accepted_parameters(self) -> set[str]:
+        """The query parameters this request may carry: the FilterSet's names (aliases
+        are filters there too) and pagination on a list, `as_of` and `format` everywhere."""
+        names = {"as_of", "format"}
+        if getattr(self, "action", None) == "list":
+            if self.filterset_class is not None:
+                names |= set(self.filterset_class.base_filters)
+            if self.pagination_class is not None:
+                names |= {"page", "page_size"}
+        return names
+
+    def _check_parameters(self, request) -> None:
+        """A 400 naming every parameter this endpoint would ignore, or a `format` it
+        cannot answer in, with what it accepts."""
+        try:
+            query_names.check(request.query_params, self.accepted_parameters())
+        except query_names.UnknownParameters as exc:
+            raise ValidationError({n: [exc.describe(n)] for n in exc.unknown}) from exc
+        wanted = request.query_params.get("format")
+        offered = [r.format for r in self.get_renderers()]
+        if wanted is not None and wanted not in offered:
+            raise ValidationError({"format": [
+                _("Unknown format %(wanted)r; this endpoint answers in %(offered)s.")
+                % {"wanted": wanted, "offered": ", ".join(offered)}
+            ]})
+
     def initial(self, request, *args, **kwargs):
         if getattr(self, request.method.lower(), None) is None:
             # A method the view lacks is a 405 for everyone, before authentication (not a
             # 401 that suggests a token would help) and before any parameter is read.
             raise MethodNotAllowed(request.method)
+        if request.method in ("GET", "HEAD"):
+            self._check_parameters(request)
         super().initial(request, *args, **kwargs)
         raw = request.query_params.get("as_of")
         if raw is not None and not self.supports_as_of:
@@ -330,7 +358,7 @@ class AgreementViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
     lookup_field = "slug"
     supports_as_of = True
     csv_columns = ["slug", "title", "signed_at", "effective_at", "timezone", "parties",
-                   "status_counts", "url"]
+                   "status_counts", "url", "page_url"]
 
     def prepare(self, rows: list) -> list:
         self._counts = statuses.status_counts_many(rows, self.as_of)
@@ -356,7 +384,7 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
         "id", "slug", "agreement", "clause", "title", "kind", "category", "responsible",
         "locations", "due_date", "due_at", "original_due_date", "deadline_changes", "status",
         "status_since", "days_remaining", "days_overdue", "term_ends_at", "notice_deadline",
-        "unconfirmed", "as_of", "sources", "url",
+        "unconfirmed", "as_of", "sources", "url", "page_url",
     ]
 
     def get_queryset(self) -> QuerySet[Obligation]:
@@ -438,7 +466,8 @@ class EventViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = filters.EventFilter
     supports_as_of = True
     csv_columns = ["id", "obligation", "obligation_title", "agreement", "from_status",
-                   "to_status", "effective_at", "detected_at", "cause", "report"]
+                   "to_status", "effective_at", "detected_at", "cause", "report",
+                   "obligation_url", "page_url"]
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -470,7 +499,7 @@ class ReportViewSet(ReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelVi
     filterset_class = filters.ReportFilter
     csv_columns = ["id", "obligation", "agreement", "claim", "occurred_at", "summary",
                    "sources", "unconfirmed", "review_state", "published_at", "written_by",
-                   "reviewed_by", "superseded_at", "url"]
+                   "reviewed_by", "superseded_at", "url", "page_url"]
 
     def get_queryset(self) -> QuerySet[Report]:
         queryset = Report.objects.select_related(
@@ -578,7 +607,7 @@ class LocationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = filters.LocationFilter
     lookup_field = "slug"
     csv_columns = ["slug", "kind", "name", "alt_name", "aliases", "latitude", "longitude",
-                   "url"]
+                   "url", "page_url"]
 
 
 @extend_schema_view(list=extend_schema(parameters=[FORMAT]))

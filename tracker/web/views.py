@@ -25,7 +25,7 @@ from django.utils.translation import ngettext
 
 from deadlines import engine
 from deadlines.facts import facts_of, with_facts
-from tracker import instants, statuses
+from tracker import instants, query_names, statuses
 from tracker import vocabulary as V
 from tracker.credits import credits
 from tracker.instants import AsOf, InstantError
@@ -40,7 +40,7 @@ from tracker.models import (
     Source,
 )
 from tracker.search import matching
-from tracker.web import map_svg, queries, timeline_svg
+from tracker.web import data_links, map_svg, queries, timeline_svg
 
 AGREEMENT_ROWS = 500  # obligations listed on one agreement page; filters narrow further
 TIMELINE_ROWS = 60
@@ -72,18 +72,27 @@ class BadParameter(ValueError):
     """A query-string value the page cannot use; the page answers 400 with this text."""
 
 
-def page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """A dashboard page: a `BadParameter` anywhere in it is a 400 page saying why."""
+def page(*accepts: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """A dashboard page reading the query parameters `accepts` (and `as_of`, and the
+    older names of any of them): any other parameter, or a `BadParameter` anywhere in
+    it, is a 400 page saying why."""
+    accepted = query_names.with_aliases({"as_of", *accepts})
 
-    @functools.wraps(view)
-    def answer(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except BadParameter as exc:
-            return render(request, "web/error.html",
-                          {"message": str(exc), "home": reverse("web:overview")}, status=400)
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def answer(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                query_names.check(request.GET, accepted)
+                return view(request, *args, **kwargs)
+            except (BadParameter, query_names.UnknownParameters) as exc:
+                return render(request, "web/error.html",
+                              {"message": str(exc), "home": reverse("web:overview")},
+                              status=400)
 
-    return answer
+        answer.accepts = accepted
+        return answer
+
+    return decorate
 
 
 def _as_of(request: HttpRequest, zone: ZoneInfo) -> AsOf:
@@ -184,7 +193,7 @@ def _obligation_url(o: Obligation, keep: dict) -> str:
 # ---------------------------------------------------------------- overview
 
 
-@page
+@page()
 def overview(request: HttpRequest) -> HttpResponse:
     agreements = list(Agreement.objects.order_by("-signed_at", "slug"))
     zone = queries.overview_zone(agreements)
@@ -209,6 +218,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "events": _event_rows(data.events, keep),
         "time": time_control(request, asof, zone, start, data.prev_event, data.next_event,
                              queries.each_zone(asof, agreements, at) is not None),
+        "data": data_links.overview(asof.label or ""),
     })
 
 
@@ -294,6 +304,7 @@ class AgreementFilters:
     places: list[Location]
     chosen: dict[str, str]
     window: str
+    place_slugs: list[str]  # the places the `place` filter names here (any spelling)
 
 
 def _agreement_filters(request: HttpRequest, agreement: Agreement) -> AgreementFilters:
@@ -309,7 +320,12 @@ def _agreement_filters(request: HttpRequest, agreement: Agreement) -> AgreementF
         Location.objects.filter(obligations__agreement=agreement).distinct(),
         key=lambda loc: loc.label.casefold(),
     )
-    chosen = {k: request.GET.get(k, "").strip() for k in FILTERS}
+    older = {new: old for old, new in query_names.ALIASES.items()}
+    chosen = {
+        k: (request.GET.get(k) or request.GET.get(older.get(k, k)) or "").strip()
+        for k in FILTERS
+    }
+    place_slugs: list[str] = []
     # Default period: around the date asked for when travelling in time (so the
     # Kalbajar move shows on 16 November 2020), around the deadlines otherwise.
     default_window = "around" if request.GET.get("as_of", "").strip() else "deadlines"
@@ -325,18 +341,27 @@ def _agreement_filters(request: HttpRequest, agreement: Agreement) -> AgreementF
         problems.append(_("category=%(value)r is not used in this agreement; use one of "
                           "%(known)s.") % {"value": chosen["category"],
                                            "known": ", ".join(categories)})
-    if chosen["place"] and chosen["place"] not in {p.slug for p in places}:
-        problems.append(_("place=%(value)r has no obligation under this agreement.")
-                        % {"value": chosen["place"]})
+    if chosen["place"]:
+        # Any spelling of the place (Kelbajar, Kəlbəcər); the page then shows its slug.
+        named = set(query_names.places_named(chosen["place"]).values_list("slug", flat=True))
+        here = [p.slug for p in places if p.slug in named]
+        if len(here) == 1:
+            chosen["place"] = here[0]  # shown selected in the form
+        if here:
+            place_slugs = here
+        else:
+            problems.append(_("place=%(value)r names no place with an obligation under "
+                              "this agreement.") % {"value": chosen["place"]})
     if window not in timeline_svg.WINDOWS:
         problems.append(_("window=%(value)r must be one of %(known)s.") % {
             "value": window, "known": ", ".join(timeline_svg.WINDOWS)})
     if problems:
         raise BadParameter(" ".join(problems))
-    return AgreementFilters(parties, categories, places, chosen, window)
+    return AgreementFilters(parties, categories, places, chosen, window, place_slugs)
 
 
-def _narrowed(qs: QuerySet[Obligation], chosen: dict[str, str], asof: AsOf) -> QuerySet:
+def _narrowed(qs: QuerySet[Obligation], chosen: dict[str, str], place_slugs: list[str],
+              asof: AsOf) -> QuerySet:
     """`qs` narrowed by the chosen filters (the status as it stood at `asof`), in clause
     order."""
     if chosen["party"]:
@@ -344,20 +369,20 @@ def _narrowed(qs: QuerySet[Obligation], chosen: dict[str, str], asof: AsOf) -> Q
     if chosen["category"]:
         qs = qs.filter(category=chosen["category"])
     if chosen["place"]:
-        qs = qs.filter(locations__slug=chosen["place"])
+        qs = qs.filter(locations__slug__in=place_slugs)
     if chosen["status"]:
         qs = statuses.filter_status(qs, [chosen["status"]], asof)
     return qs.distinct().order_by("clause__position", "clause__number", "position", "pk")
 
 
-@page
+@page(*FILTERS, "window")
 def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     agreement = get_object_or_404(Agreement, slug=slug)
     zone = agreement.zone
     asof = _as_of(request, zone)
     at = asof.at(zone)
     filters = _agreement_filters(request, agreement)
-    qs = _narrowed(agreement.obligations.all(), filters.chosen, asof)
+    qs = _narrowed(agreement.obligations.all(), filters.chosen, filters.place_slugs, asof)
     total = qs.count()
     rows = list(
         with_facts(qs[:AGREEMENT_ROWS])
@@ -413,6 +438,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
             for m in markers
         ],
         "time": time_control(request, asof, zone, agreement.signed_at, prev, nxt),
+        "data": data_links.agreement(agreement, filters.chosen, asof.label or ""),
     })
 
 
@@ -467,7 +493,7 @@ def _numbered(where: dict[int, Location], per_place: dict[int, Counter], url_for
 # ---------------------------------------------------------------- obligation
 
 
-@page
+@page()
 def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpResponse:
     o = get_object_or_404(
         Obligation.objects.select_related("agreement", "clause").prefetch_related(
@@ -525,6 +551,7 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
             for loc in o.locations.all()
         ],
         "time": time_control(request, asof, zone, agreement.signed_at, prev, nxt),
+        "data": data_links.obligation(o, asof.label or ""),
     })
 
 
@@ -574,7 +601,7 @@ def _history_rows(history: list[engine.Transition], zone: ZoneInfo) -> list[dict
 PLACE_OBLIGATIONS_SHOWN = 10
 
 
-@page
+@page("q")
 def places(request: HttpRequest) -> HttpResponse:
     agreements = list(Agreement.objects.all())
     zone = queries.overview_zone(agreements)
@@ -624,10 +651,11 @@ def places(request: HttpRequest) -> HttpResponse:
         "results": results,
         "time": time_control(request, asof, zone, start, None, None,
                              queries.each_zone(asof, agreements, asof.at(zone)) is not None),
+        "data": data_links.places(q),
     })
 
 
-@page
+@page("agreement")
 def map_view(request: HttpRequest) -> HttpResponse:
     agreements = list(Agreement.objects.all())
     slug = request.GET.get("agreement", "").strip()
@@ -683,4 +711,5 @@ def map_view(request: HttpRequest) -> HttpResponse:
         "unplaced": unplaced,
         "time": time_control(request, asof, zone, start, prev, nxt,
                              queries.each_zone(asof, shown_agreements, at) is not None),
+        "data": data_links.map_page(slug, asof.label or ""),
     })
