@@ -46,9 +46,14 @@ class UnknownParameters(ValueError):
         return f"{text} {self.accepts()}"
 
 
+# Accepted by every page and API answer: the interface language (tracker.i18n).
+EVERYWHERE = frozenset({"lang"})
+
+
 def check(given: Iterable[str], accepted: Iterable[str]) -> None:
-    """`UnknownParameters` naming every name in `given` that is not in `accepted`."""
-    accepted = set(accepted)
+    """`UnknownParameters` naming every name in `given` that is not in `accepted` (or
+    accepted everywhere)."""
+    accepted = set(accepted) | EVERYWHERE
     unknown = sorted({name for name in given if name not in accepted})
     if unknown:
         raise UnknownParameters(unknown, accepted)
