@@ -10,13 +10,16 @@ the picture never depends on colour alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from deadlines import engine
 from tracker import vocabulary as V
@@ -32,20 +35,10 @@ TRACK_Y = 36
 ABOVE, BELOW, BELOW_2 = -9, 16, 29
 WINDOWS = ("around", "deadlines", "all")
 WINDOW_LABELS = {
-    "around": "six weeks around the date shown",
-    "deadlines": "around the deadlines",
-    "all": "whole period",
+    "around": gettext_lazy("six weeks around the date shown"),
+    "deadlines": gettext_lazy("around the deadlines"),
+    "all": gettext_lazy("whole period"),
 }
-
-
-@dataclass
-class Row:
-    title: str
-    kind: str
-    status: str
-    facts: engine.Facts
-    marks: list[str] = field(default_factory=list)
-    sentence: list[str] = field(default_factory=list)
 
 
 def text_width(text: str, size: float = 11) -> float:
@@ -86,24 +79,31 @@ class Lanes:
         return f'<text class="{css}" x="{spot[0]}" y="{spot[1]}">{escape(text)}</text>'
 
 
+# Dates in the active language's formats (config/formats): "16 Nov 2020", "16.11.2020".
+def _date(day: date) -> str:
+    return date_format(day, "SHORT_DATE_FORMAT")
+
+
+def _md(day: date) -> str:
+    return date_format(day, "MONTH_DAY_FORMAT")
+
+
 def _day(at: datetime, zone: ZoneInfo) -> str:
-    local = at.astimezone(zone)
-    return f"{local.day} {local:%b %Y}"
+    return _date(at.astimezone(zone))
 
 
 def _short(at: datetime, zone: ZoneInfo) -> str:
-    local = at.astimezone(zone)
-    return f"{local.day} {local:%b}"
+    return _md(at.astimezone(zone))
 
 
 def _term_dates(facts: engine.Facts, at: datetime) -> list[tuple[str, datetime]]:
     """A renewable term's notice deadline and end ahead at `at`, as the engine counts
-    them (renewals rolled forward)."""
+    them (renewals rolled forward), each with its words ("notice by %(date)s")."""
     dates = [
-        (gettext("notice by"), engine.notice_deadline(facts, at)),
-        (gettext("term ends"), engine.term_end(facts, at)),
+        (_("notice by %(date)s"), engine.notice_deadline(facts, at)),
+        (_("term ends %(date)s"), engine.term_end(facts, at)),
     ]
-    return [(what, when) for what, when in dates if when is not None and when > at]
+    return [(words, when) for words, when in dates if when is not None and when > at]
 
 
 def window_for(
@@ -116,10 +116,10 @@ def window_for(
         return first, max(at + timedelta(days=14), first + timedelta(days=42))
     due_dates = []
     last_fact = start
-    for _, _, status, facts in rows:
+    for _title, _kind, status, facts in rows:
         zone = facts.zone
         if status != V.TERMINATED:
-            due_dates += [when for _, when in _term_dates(facts, at)]
+            due_dates += [when for _words, when in _term_dates(facts, at)]
         for due in {facts.original_due_date, *(c.due_date for c in facts.changes)} - {None}:
             due_dates.append(engine.due_instant(due, zone))
         for instant in [c.agreed_at for c in facts.changes] + [
@@ -140,7 +140,7 @@ def _ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetim
     if span <= timedelta(days=75):
         t = local + timedelta(days=(7 - local.weekday()) % 7)  # Mondays
         while t <= end:
-            ticks.append((t, f"{t.day} {t:%b}"))
+            ticks.append((t, _md(t)))
             t += timedelta(days=7)
     elif span <= timedelta(days=900):
         y, m = local.year, local.month
@@ -153,11 +153,53 @@ def _ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetim
             if t > end:
                 break
             if (m - 1) % step == 0:
-                ticks.append((t, f"{t:%b %Y}"))
+                ticks.append((t, date_format(t, "YEAR_MONTH_FORMAT")))
     else:
         for year in range(local.year + 1, end.year + 1):
             ticks.append((local.replace(year=year, month=1, day=1), str(year)))
     return ticks
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """Places instants between `start` and `end` across the drawing's width."""
+
+    start: datetime
+    end: datetime
+
+    def x(self, t: datetime) -> float:
+        span = (self.end - self.start).total_seconds() or 1.0
+        inner = WIDTH - LEFT - RIGHT
+        clamped = min(max(t, self.start), self.end)
+        return round(LEFT + (clamped - self.start).total_seconds() / span * inner, 1)
+
+    def inside(self, t: datetime) -> bool:
+        return self.start <= t <= self.end
+
+
+@dataclass
+class _Row:
+    """One obligation's track: the facts that held at the page's instant `at`, the marks
+    drawn for them, where their labels went, and the same said in words (the figure's
+    description)."""
+
+    scale: _Scale
+    zone: ZoneInfo
+    at: datetime
+    top: int
+    status: str
+    facts: engine.Facts
+    changes: list[engine.DeadlineChangeFact]
+    reports: list[engine.ReportFact]
+    marks: list[str] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.track = self.top + TRACK_Y
+        self.lanes = Lanes(self.track + ABOVE, self.track + BELOW, self.track + BELOW_2)
+        # Label lanes to try, nearest first: the one above the track, or the two below.
+        self.above = (self.track + ABOVE, self.track + BELOW, self.track + BELOW_2)
+        self.below = (self.track + BELOW, self.track + BELOW_2, self.track + ABOVE)
 
 
 def draw(
@@ -169,201 +211,287 @@ def draw(
     label: str,
 ) -> SafeString:
     """SVG for `rows` = (title, kind, status at `at`, facts) between `start` and `end`."""
-    span = (end - start).total_seconds() or 1.0
-    inner = WIDTH - LEFT - RIGHT
-
-    def x(t: datetime) -> float:
-        clamped = min(max(t, start), end)
-        return round(LEFT + (clamped - start).total_seconds() / span * inner, 1)
-
-    def inside(t: datetime) -> bool:
-        return start <= t <= end
-
+    scale = _Scale(start, end)
     height = TOP + ROW * len(rows) + 16
-    parts: list[str] = []
-    sentences: list[str] = []
-
-    # Axis with ticks; the instant shown is labelled above the tick labels.
+    # The instant shown is labelled above the tick labels, and placed first so that a
+    # tick label gives way to it, never the reverse.
     header = Lanes(TOP - 34, TOP - 18)
-    now_label = ""
-    if inside(at):
-        # Placed first so that a tick label gives way to it, never the reverse.
-        now_label = header.text(x(at) - 16 - text_width(label, 12), label, (TOP - 34,),
-                                css="tl-now-label", size=12)
-    parts.append(
+    now_label = _now_label(scale, at, label, header) if scale.inside(at) else ""
+    parts = [_axis(scale, zone, height, header)]
+    sentences: list[str] = []
+    for i, (title, kind, status, facts) in enumerate(rows):
+        row = _Row(
+            scale, zone, at, TOP + i * ROW, status, facts,
+            changes=sorted(
+                (c for c in facts.changes if c.agreed_at <= at),
+                key=lambda c: (c.agreed_at, c.id or 0),
+            ),
+            reports=sorted(
+                (r for r in facts.reports if r.occurred_at <= at),
+                key=lambda r: (r.occurred_at, r.id or 0),
+            ),
+        )
+        _DRAW_BY_KIND.get(kind, _draw_open)(row)
+        status_label = V.STATUS_LABELS.get(status, status)
+        parts.append(_row_group(row, title, status_label))
+        facts_said = ", ".join(row.said) or _("nothing yet")
+        sentences.append(f"{title} ({status_label}): {facts_said}.")
+    if scale.inside(at):
+        parts.append(_now_line(scale, at, height, now_label))
+    desc = " ".join(sentences) or _("No obligation to draw.")
+    return _figure(parts, height, scale, zone, label, desc)
+
+
+def _axis(scale: _Scale, zone: ZoneInfo, height: int, header: Lanes) -> str:
+    """The time axis with a tick line at each period's start, labelled where there is
+    room in the header."""
+    x = scale.x
+    parts = [
         f'<line class="tl-axis" x1="{LEFT}" y1="{TOP - 14}" x2="{WIDTH - RIGHT}" y2="{TOP - 14}"/>'
-    )
-    for t, text in _ticks(start, end, zone):
+    ]
+    for t, text in _ticks(scale.start, scale.end, zone):
         parts.append(
             f'<line class="tl-tick" x1="{x(t)}" y1="{TOP - 16}" x2="{x(t)}" y2="{height - 10}"/>'
             + header.text(x(t) - 5, text, (TOP - 18,), css="tl-tick-label")
         )
+    return "".join(parts)
 
-    for i, (title, kind, status, facts) in enumerate(rows):
-        y0 = TOP + i * ROW
-        track = y0 + TRACK_Y
-        lanes = Lanes(track + ABOVE, track + BELOW, track + BELOW_2)
-        above = (track + ABOVE, track + BELOW, track + BELOW_2)
-        below = (track + BELOW, track + BELOW_2, track + ABOVE)
-        marks: list[str] = []
-        said: list[str] = []
-        label_text = escape(title)
-        marks.append(
-            f'<text class="tl-row-label" x="{LEFT}" y="{y0 + TITLE_Y}">{label_text}</text>'
+
+def _row_group(row: _Row, title: str, status_label: str) -> str:
+    """The row's title, its track line and its marks, titled with its status."""
+    label_text = escape(title)
+    return (
+        f'<g class="tl-row tl-status-{escape(row.status)}"><title>{label_text}: '
+        f"{escape(status_label)}</title>"
+        f'<text class="tl-row-label" x="{LEFT}" y="{row.top + TITLE_Y}">{label_text}</text>'
+        f'<line class="tl-track" x1="{LEFT}" y1="{row.track}" x2="{WIDTH - RIGHT}" '
+        f'y2="{row.track}"/>'
+        f"{''.join(row.marks)}</g>"
+    )
+
+
+def _draw_deadline(row: _Row) -> None:
+    due = _draw_moves(row)
+    done = next((r for r in row.reports if r.claim == V.CLAIM_COMPLETED), None)
+    if due:
+        _draw_due(row, due, done)
+    if done:
+        _draw_done(row, done)
+
+
+def _draw_moves(row: _Row) -> date | None:
+    """Each agreed move of the deadline, as an arrow from the old date to the new one;
+    returns the deadline in force at the page's instant."""
+    x, zone, track = row.scale.x, row.zone, row.track
+    due = row.facts.original_due_date
+    if due:
+        row.said.append(_("due by %(date)s") % {"date": _date(due)})
+    for c in row.changes:
+        old_at = engine.due_instant(due, zone) if due else None
+        new_at = engine.due_instant(c.due_date, zone)
+        if old_at and (row.scale.inside(old_at) or row.scale.inside(new_at)):
+            x1, x2 = x(old_at), x(new_at)
+            mid = (x1 + x2) / 2
+            row.marks.append(_mark(
+                "tl-move",
+                _("Deadline moved from %(old)s to %(new)s, agreed %(agreed)s")
+                % {"old": _md(due), "new": _date(c.due_date), "agreed": _day(c.agreed_at, zone)},
+                f'<path class="tl-move-arrow" d="M{x1},{track} Q{mid},{track - 26} '
+                f'{x2},{track}" marker-end="url(#tl-arrow)"/>'
+                f'<rect class="tl-old-due" x="{x1 - 4}" y="{track - 4}" width="8" '
+                f'height="8" transform="rotate(45 {x1} {track})"/>',
+                row.lanes.text(min(x1, x2), _("moved %(old)s → %(new)s")
+                               % {"old": _md(due), "new": _md(c.due_date)}, row.above),
+            ))
+        row.said.append(
+            _("moved to %(new)s (agreed %(agreed)s)")
+            % {"new": _date(c.due_date), "agreed": _day(c.agreed_at, zone)}
         )
-        marks.append(
-            f'<line class="tl-track" x1="{LEFT}" y1="{track}" x2="{WIDTH - RIGHT}" y2="{track}"/>'
-        )
-        changes = sorted(
-            (c for c in facts.changes if c.agreed_at <= at), key=lambda c: (c.agreed_at, c.id or 0)
-        )
-        reports = sorted(
-            (r for r in facts.reports if r.occurred_at <= at),
-            key=lambda r: (r.occurred_at, r.id or 0),
-        )
-        if kind == V.DEADLINE:
-            due = facts.original_due_date
-            if due:
-                said.append(f"due by {due:%-d %b %Y}")
-            for c in changes:
-                old_at = engine.due_instant(due, zone) if due else None
-                new_at = engine.due_instant(c.due_date, zone)
-                if old_at and (inside(old_at) or inside(new_at)):
-                    x1, x2 = x(old_at), x(new_at)
-                    mid = (x1 + x2) / 2
-                    marks.append(
-                        f'<g class="tl-move"><title>Deadline moved from {due:%-d %b} to '
-                        f'{c.due_date:%-d %b %Y}, agreed {_day(c.agreed_at, zone)}</title>'
-                        f'<path class="tl-move-arrow" d="M{x1},{track} Q{mid},{track - 26} '
-                        f'{x2},{track}" marker-end="url(#tl-arrow)"/>'
-                        f'<rect class="tl-old-due" x="{x1 - 4}" y="{track - 4}" width="8" '
-                        f'height="8" transform="rotate(45 {x1} {track})"/>'
-                        + lanes.text(min(x1, x2), f"moved {due:%-d %b} → {c.due_date:%-d %b}",
-                                     above)
-                        + "</g>"
-                    )
-                said.append(
-                    f"moved to {c.due_date:%-d %b %Y} (agreed {_day(c.agreed_at, zone)})"
-                )
-                due = c.due_date
-            done = next((r for r in reports if r.claim == V.CLAIM_COMPLETED), None)
-            if due:
-                due_at = engine.due_instant(due, zone)
-                if inside(due_at):
-                    marks.append(
-                        f'<g class="tl-due"><title>Due by {due:%-d %b %Y}</title>'
-                        f'<rect class="tl-due-mark" x="{x(due_at) - 5}" y="{track - 5}" '
-                        f'width="10" height="10" transform="rotate(45 {x(due_at)} {track})"/>'
-                        + lanes.text(x(due_at), f"due {due:%-d %b}", below)
-                        + "</g>"
-                    )
-                late_until = done.occurred_at if done else at
-                if late_until > due_at:
-                    marks.append(
-                        f'<rect class="tl-span tl-span-overdue" x="{x(due_at)}" y="{track - 4}" '
-                        f'width="{max(1.0, x(late_until) - x(due_at))}" height="8">'
-                        f"<title>Overdue from {_day(due_at, zone)}</title></rect>"
-                    )
-                    said.append(f"overdue from {_day(due_at, zone)}")
-            if done:
-                css = "tl-done-late" if status == V.COMPLETED_LATE else "tl-done"
-                word = "done late" if status == V.COMPLETED_LATE else "done"
-                if inside(done.occurred_at):
-                    marks.append(
-                        f'<g class="{css}"><title>Completed {_day(done.occurred_at, zone)}</title>'
-                        f'<circle cx="{x(done.occurred_at)}" cy="{track}" r="6"/>'
-                        + lanes.text(x(done.occurred_at),
-                                     f"{word} {_short(done.occurred_at, zone)}", above)
-                        + "</g>"
-                    )
-                said.append(f"{word} {_day(done.occurred_at, zone)}")
-        elif kind == V.ONGOING:
-            begin = facts.starts_at or facts.effective_at
-            finish = None
-            termination = next((r for r in reports if r.claim == V.CLAIM_TERMINATED), None)
-            for candidate in (facts.ends_at, termination.occurred_at if termination else None):
-                if candidate and candidate <= at:
-                    finish = min(finish or candidate, candidate)
-            bar_end = finish or at
-            if bar_end > begin:
-                marks.append(
-                    f'<rect class="tl-span tl-span-force" x="{x(begin)}" y="{track - 3}" '
-                    f'width="{max(1.0, x(bar_end) - x(begin))}" height="6">'
-                    f"<title>In force from {_day(begin, zone)}</title></rect>"
-                )
-            said.append(f"in force from {_day(begin, zone)}")
+        due = c.due_date
+    return due
+
+
+def _draw_due(row: _Row, due: date, done: engine.ReportFact | None) -> None:
+    """The deadline in force, and the overdue stretch after it until done (or now)."""
+    x, zone, track = row.scale.x, row.zone, row.track
+    due_at = engine.due_instant(due, zone)
+    if row.scale.inside(due_at):
+        row.marks.append(_mark(
+            "tl-due", _("Due by %(date)s") % {"date": _date(due)},
+            f'<rect class="tl-due-mark" x="{x(due_at) - 5}" y="{track - 5}" '
+            f'width="10" height="10" transform="rotate(45 {x(due_at)} {track})"/>',
+            row.lanes.text(x(due_at), _("due %(date)s") % {"date": _md(due)}, row.below),
+        ))
+    late_until = done.occurred_at if done else row.at
+    if late_until > due_at:
+        row.marks.append(_bar(
+            "tl-span-overdue", x(due_at), x(late_until), track, 8,
+            _("Overdue from %(date)s") % {"date": _day(due_at, zone)},
+        ))
+        row.said.append(_("overdue from %(date)s") % {"date": _day(due_at, zone)})
+
+
+def _draw_done(row: _Row, done: engine.ReportFact) -> None:
+    x, zone, track = row.scale.x, row.zone, row.track
+    late = row.status == V.COMPLETED_LATE
+    css = "tl-done-late" if late else "tl-done"
+    words = _("done late %(date)s") if late else _("done %(date)s")
+    if row.scale.inside(done.occurred_at):
+        cx = x(done.occurred_at)
+        row.marks.append(_mark(
+            css, _("Completed %(date)s") % {"date": _day(done.occurred_at, zone)},
+            f'<circle cx="{cx}" cy="{track}" r="6"/>',
+            row.lanes.text(cx, words % {"date": _short(done.occurred_at, zone)}, row.above),
+        ))
+    row.said.append(words % {"date": _day(done.occurred_at, zone)})
+
+
+def _draw_ongoing(row: _Row) -> None:
+    """The bar while in force, its violations, and its end once it has come (or, while
+    a renewable term runs, its notice deadline and end ahead)."""
+    x, zone, track, facts = row.scale.x, row.zone, row.track, row.facts
+    begin = facts.starts_at or facts.effective_at
+    finish = None
+    termination = next((r for r in row.reports if r.claim == V.CLAIM_TERMINATED), None)
+    for candidate in (facts.ends_at, termination.occurred_at if termination else None):
+        if candidate and candidate <= row.at:
+            finish = min(finish or candidate, candidate)
+    bar_end = finish or row.at
+    if bar_end > begin:
+        row.marks.append(_bar(
+            "tl-span-force", x(begin), x(bar_end), track, 6,
+            _("In force from %(date)s") % {"date": _day(begin, zone)},
+        ))
+    row.said.append(_("in force from %(date)s") % {"date": _day(begin, zone)})
+    _draw_violations(row)
+    if finish and row.scale.inside(finish):
+        row.marks.append(_mark(
+            "tl-ended", _("Ended %(date)s") % {"date": _day(finish, zone)},
+            f'<rect x="{x(finish) - 5}" y="{track - 5}" width="10" height="10"/>',
+            row.lanes.text(x(finish), _("ended %(date)s") % {"date": _short(finish, zone)},
+                           row.above),
+        ))
+        row.said.append(_("ended %(date)s") % {"date": _day(finish, zone)})
+    elif row.status != V.TERMINATED:
+        _draw_term_dates(row)
+
+
+def _draw_violations(row: _Row) -> None:
+    """Each reported violation, from its start to its end (or termination, or now)."""
+    zone = row.zone
+    open_from = None
+    for r in row.reports:
+        if r.claim == V.CLAIM_VIOLATION and open_from is None:
+            open_from = r.occurred_at
+        elif r.claim in (V.CLAIM_VIOLATION_ENDED, V.CLAIM_TERMINATED) and open_from:
+            row.marks.append(_violation(row, open_from, r.occurred_at))
+            row.said.append(
+                _("violated %(start)s to %(end)s")
+                % {"start": _day(open_from, zone), "end": _day(r.occurred_at, zone)}
+            )
             open_from = None
-            for r in reports:
-                if r.claim == V.CLAIM_VIOLATION and open_from is None:
-                    open_from = r.occurred_at
-                elif r.claim in (V.CLAIM_VIOLATION_ENDED, V.CLAIM_TERMINATED) and open_from:
-                    marks.append(_violation(x, open_from, r.occurred_at, track, zone, lanes,
-                                            below))
-                    said.append(
-                        f"violated {_day(open_from, zone)} to {_day(r.occurred_at, zone)}"
-                    )
-                    open_from = None
-            if open_from:
-                marks.append(_violation(x, open_from, at, track, zone, lanes, below,
-                                        ongoing=True))
-                said.append(f"violated since {_day(open_from, zone)}")
-            if finish and inside(finish):
-                marks.append(
-                    f'<g class="tl-ended"><title>Ended {_day(finish, zone)}</title>'
-                    f'<rect x="{x(finish) - 5}" y="{track - 5}" width="10" height="10"/>'
-                    + lanes.text(x(finish), f"ended {_short(finish, zone)}", above)
-                    + "</g>"
-                )
-                said.append(f"ended {_day(finish, zone)}")
-            elif status != V.TERMINATED:
-                for what, when in _term_dates(facts, at):
-                    if inside(when):
-                        marks.append(
-                            f'<g class="tl-term-date"><title>{escape(what)} {_day(when, zone)}'
-                            f'</title><rect class="tl-due-mark" x="{x(when) - 5}" '
-                            f'y="{track - 5}" width="10" height="10" '
-                            f'transform="rotate(45 {x(when)} {track})"/>'
-                            + lanes.text(x(when), f"{what} {_short(when, zone)}", below)
-                            + "</g>"
-                        )
-                    said.append(f"{what} {_day(when, zone)}")
-        else:  # open
-            for r in reports:
-                if r.claim not in (V.CLAIM_PROGRESS, V.CLAIM_COMPLETED):
-                    continue
-                word = "progress" if r.claim == V.CLAIM_PROGRESS else "done"
-                if inside(r.occurred_at):
-                    cx = x(r.occurred_at)
-                    marks.append(
-                        f'<g class="tl-{"progress" if word == "progress" else "done"}">'
-                        f"<title>{word.capitalize()} {_day(r.occurred_at, zone)}</title>"
-                        f'<path d="M{cx - 6},{track + 5} L{cx},{track - 6} '
-                        f'L{cx + 6},{track + 5}Z"/>'
-                        + lanes.text(cx, f"{word} {_short(r.occurred_at, zone)}", above)
-                        + "</g>"
-                    )
-                said.append(f"{word} {_day(r.occurred_at, zone)}")
-            if not reports:
-                said.append("no date set, nothing reported")
-        status_label = V.STATUS_LABELS.get(status, status)
-        parts.append(
-            f'<g class="tl-row tl-status-{escape(status)}"><title>{label_text}: '
-            f"{escape(status_label)}</title>{''.join(marks)}</g>"
-        )
-        sentences.append(f"{title} ({status_label}): {', '.join(said) or 'nothing yet'}.")
+    if open_from:
+        row.marks.append(_violation(row, open_from, row.at, ongoing=True))
+        row.said.append(_("violated since %(date)s") % {"date": _day(open_from, zone)})
 
-    if inside(at):
-        parts.append(
-            f'<g class="tl-now"><line x1="{x(at)}" y1="{TOP - 30}" x2="{x(at)}" '
-            f'y2="{height - 6}"/>{now_label}</g>'
+
+def _draw_term_dates(row: _Row) -> None:
+    """A running renewable term's notice deadline and end ahead, as deadlines."""
+    x, zone, track = row.scale.x, row.zone, row.track
+    for words, when in _term_dates(row.facts, row.at):
+        if row.scale.inside(when):
+            row.marks.append(_mark(
+                "tl-term-date", words % {"date": _day(when, zone)},
+                f'<rect class="tl-due-mark" x="{x(when) - 5}" '
+                f'y="{track - 5}" width="10" height="10" '
+                f'transform="rotate(45 {x(when)} {track})"/>',
+                row.lanes.text(x(when), words % {"date": _short(when, zone)}, row.below),
+            ))
+        row.said.append(words % {"date": _day(when, zone)})
+
+
+def _draw_open(row: _Row) -> None:
+    """Progress and completion reports of a term with no date set."""
+    x, zone, track = row.scale.x, row.zone, row.track
+    for r in row.reports:
+        if r.claim not in (V.CLAIM_PROGRESS, V.CLAIM_COMPLETED):
+            continue
+        css = "progress" if r.claim == V.CLAIM_PROGRESS else "done"
+        words, title_words = (
+            (_("progress %(date)s"), _("Progress %(date)s")) if css == "progress"
+            else (_("done %(date)s"), _("Done %(date)s"))
         )
-    desc = " ".join(sentences) or "No obligation to draw."
+        if row.scale.inside(r.occurred_at):
+            cx = x(r.occurred_at)
+            row.marks.append(_mark(
+                f"tl-{css}", title_words % {"date": _day(r.occurred_at, zone)},
+                f'<path d="M{cx - 6},{track + 5} L{cx},{track - 6} L{cx + 6},{track + 5}Z"/>',
+                row.lanes.text(cx, words % {"date": _short(r.occurred_at, zone)}, row.above),
+            ))
+        row.said.append(words % {"date": _day(r.occurred_at, zone)})
+    if not row.reports:
+        row.said.append(_("no date set, nothing reported"))
+
+
+def _violation(row: _Row, begin: datetime, end: datetime, ongoing: bool = False) -> str:
+    """A violation's hatched span, labelled below the track."""
+    x, zone = row.scale.x, row.zone
+    until = _("ongoing") if ongoing else _("to %(date)s") % {"date": _short(end, zone)}
+    return _mark(
+        "tl-violation",
+        _("Violated from %(date)s %(until)s") % {"date": _day(begin, zone), "until": until},
+        f'<rect class="tl-span tl-span-violated" x="{x(begin)}" y="{row.track - 6}" '
+        f'width="{max(2.0, x(end) - x(begin))}" height="12"/>',
+        row.lanes.text(x(begin) - 8, _("violated %(date)s %(until)s")
+                       % {"date": _short(begin, zone), "until": until}, row.below),
+    )
+
+
+def _mark(css: str, title: str, shape: str, label: str) -> str:
+    """A mark on the track: its <title>, its shape and its placed label (SVG or "")."""
+    return f'<g class="{css}"><title>{escape(title)}</title>{shape}{label}</g>'
+
+
+def _bar(css: str, x1: float, x2: float, track: int, height: int, title: str) -> str:
+    """A stretch of time on the track (at least a pixel wide, so it is never lost)."""
+    return (
+        f'<rect class="tl-span {css}" x="{x1}" y="{track - height // 2}" '
+        f'width="{max(1.0, x2 - x1)}" height="{height}"><title>{escape(title)}</title></rect>'
+    )
+
+
+# Any other kind draws as an open term: its reports alone.
+_DRAW_BY_KIND: dict[str, Callable[[_Row], None]] = {
+    V.DEADLINE: _draw_deadline,
+    V.ONGOING: _draw_ongoing,
+}
+
+
+def _now_label(scale: _Scale, at: datetime, label: str, header: Lanes) -> str:
+    return header.text(scale.x(at) - 16 - text_width(label, 12), label, (TOP - 34,),
+                       css="tl-now-label", size=12)
+
+
+def _now_line(scale: _Scale, at: datetime, height: int, now_label: str) -> str:
+    x = scale.x(at)
+    return (
+        f'<g class="tl-now"><line x1="{x}" y1="{TOP - 30}" x2="{x}" '
+        f'y2="{height - 6}"/>{now_label}</g>'
+    )
+
+
+def _figure(
+    parts: list[str], height: int, scale: _Scale, zone: ZoneInfo, label: str, desc: str
+) -> SafeString:
+    """The <svg> element: its title and description, the shared arrow head and hatching."""
+    title = _("Timeline from %(start)s to %(end)s, %(shown)s") % {
+        "start": _day(scale.start, zone), "end": _day(scale.end, zone), "shown": label,
+    }
     svg = (
         f'<svg class="timeline" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
         f'height="{height}" role="img" aria-labelledby="tl-title tl-desc" '
         f'xmlns="http://www.w3.org/2000/svg">'
-        f'<title id="tl-title">Timeline from {_day(start, zone)} to {_day(end, zone)}, '
-        f"{escape(label)}</title><desc id=\"tl-desc\">{escape(desc)}</desc>"
+        f'<title id="tl-title">{escape(title)}</title><desc id="tl-desc">{escape(desc)}</desc>'
         '<defs><marker id="tl-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10z" '
         'class="tl-arrow-head"/></marker>'
@@ -373,17 +501,3 @@ def draw(
         f"{''.join(parts)}</svg>"
     )
     return mark_safe(svg)  # noqa: S308 - every interpolated text is escaped above
-
-
-def _violation(
-    x, begin: datetime, end: datetime, track: float, zone, lanes: Lanes,
-    order: tuple[float, ...], ongoing: bool = False,
-) -> str:
-    until = "ongoing" if ongoing else f"to {_short(end, zone)}"
-    return (
-        f'<g class="tl-violation"><title>Violated from {_day(begin, zone)} {until}</title>'
-        f'<rect class="tl-span tl-span-violated" x="{x(begin)}" y="{track - 6}" '
-        f'width="{max(2.0, x(end) - x(begin))}" height="12"/>'
-        + lanes.text(x(begin) - 8, f"violated {_short(begin, zone)} {until}", order)
-        + "</g>"
-    )
