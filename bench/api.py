@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/api.py [--n 100000] [--duration 10] [--connections 32]
         [--workers W] [--threads T] [--worker-connections C] [--reuse] [--write-docs]
+        [--port P] [--database tracker_api_bench_<suffix>] [--only WORD]
 
 Needs PostgreSQL on 127.0.0.1, Redis (REDIS_URL, default db 3) and wrk (`apt-get
 install -y wrk`). It creates (drops first unless --reuse finds it filled) the database
@@ -188,14 +189,18 @@ def main() -> None:
     parser.add_argument("--worker-connections", type=int)
     parser.add_argument("--port", type=int, default=18474)
     parser.add_argument("--reuse", action="store_true", help="keep a filled database")
+    parser.add_argument("--database", default=DB,
+                        help=f"the bench drops it: {DB} or {DB}_<suffix> only")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--only", default="",
                         help="run only scenarios whose label contains this (and the baselines)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install -y wrk")
+    if not (args.database == DB or args.database.startswith(DB + "_")):
+        sys.exit(f"refusing: the bench drops its database; name it {DB}[_*]")
 
-    url = f"postgres://postgres@{HOST}:5432/{DB}"
+    url = f"postgres://postgres@{HOST}:5432/{args.database}"
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -212,7 +217,8 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "bench.api_settings",
     }
     os.environ.update(env)
-    fill = prepare_database(f"postgres://postgres@{HOST}:5432/postgres", DB, args.reuse)
+    fill = prepare_database(f"postgres://postgres@{HOST}:5432/postgres", args.database,
+                            args.reuse)
 
     import django
 
