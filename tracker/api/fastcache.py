@@ -1,4 +1,5 @@
-"""One Redis client per process for the API's hot path (throttle counter, cached bodies).
+"""One Redis client per process for the API's hot path (throttle counter, and the
+bodies `tracker.api.fastpath` keeps).
 
 Django's Redis cache backend builds a new redis-py client object for every operation
 (about a millisecond of Python each: it copies the response-callback table). On the
@@ -10,7 +11,6 @@ back to Django's cache API.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -31,47 +31,3 @@ def redis_client():
             client = _clients.setdefault(key, backend._cache.get_client(None, write=True))
     return client
 
-
-# Bodies are keyed by ETag, which changes with the data, so an entry never goes stale:
-# a small per-process LRU in front of Redis saves the round trip for the hottest URLs.
-LOCAL_ENTRIES = 256
-_recent: OrderedDict[str, bytes] = OrderedDict()
-
-
-def _remember(key: str, body: bytes) -> None:
-    with _local:
-        _recent[key] = body
-        _recent.move_to_end(key)
-        while len(_recent) > LOCAL_ENTRIES:
-            _recent.popitem(last=False)
-
-
-def body_get(key: str, shared: bool = True) -> bytes | None:
-    """The body kept under `key`: from this process's LRU, else (when `shared`) Redis."""
-    body = _recent.get(key)
-    if body is not None or not shared:
-        return body
-    client = redis_client()
-    backend = caches["default"]
-    body = backend.get(key) if client is None else client.get(backend.make_key(key))
-    if body is not None:
-        _remember(key, body)
-    return body
-
-
-def body_set(key: str, body: bytes, seconds: int, shared: bool = True) -> None:
-    _remember(key, body)
-    if not shared:
-        return
-    client = redis_client()
-    backend = caches["default"]
-    if client is None:
-        backend.set(key, body, seconds)
-        return
-    client.set(backend.make_key(key), body, ex=seconds)
-
-
-def forget_local() -> None:
-    """Empty the per-process LRU (tests that clear the shared cache call it too)."""
-    with _local:
-        _recent.clear()
