@@ -295,7 +295,7 @@ def main() -> None:
             ("304 revalidation (If-None-Match)", base + LIST, None, [f"If-None-Match: {etag}"]),
             # The slow scenarios last: requests wrk abandons at its deadline keep the
             # server busy for seconds, which would bleed into the next scenario.
-            ("obligation detail (random id of 100,000)", base + "/", str(detail_lua), []),
+            (f"obligation detail (random id of {args.n:,})", base + "/", str(detail_lua), []),
             ("filtered list, cold (unique query string each time)", base + "/", str(cold_lua), []),
             (f"CSV export, filtered ({csv_rows} rows, same URL: ETag body cache)", base + CSV,
              None, []),
