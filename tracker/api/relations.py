@@ -5,9 +5,9 @@ Read as plain values in one query (two when there are deadline changes), already
 their JSON shape, rather than through `prefetch_related` and nested serializers: those
 build a model instance per related row, a serializer per nested object and compile five
 ORM queries, which made Python the largest cost of a page or a detail
-(docs/performance.md, "API", says what this buys today). The SQL is fixed text (identifiers from model metadata,
-ids as placeholders) that reads the same on PostgreSQL and SQLite.
-`tests/api/test_representation.py` checks the result against the declared
+(docs/performance.md, "API", says what this buys today). The SQL is fixed text
+(identifiers from model metadata, ids as placeholders) that reads the same on PostgreSQL
+and SQLite. `tests/api/test_representation.py` checks the result against the declared
 serializers field for field.
 """
 
