@@ -39,10 +39,10 @@ from rest_framework.reverse import reverse
 from deadlines.facts import with_facts
 from tracker import editorial, feeds, statuses
 from tracker import vocabulary as V
-from tracker.api import detail, filters, params, serializers
+from tracker.api import filters, params, serializers
 from tracker.api.conditional import etag_for, matches
 from tracker.api.exceptions import NotModified
-from tracker.api.fastpath import FastReads
+from tracker.api.fastpath import FastObligationReads, FastReads
 from tracker.api.pagination import Pagination
 from tracker.api.params import AS_OF_HELP
 from tracker.api.relations import relations_for
@@ -205,7 +205,7 @@ class AgreementViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
 
 @_as_of_views("list", "retrieve")
 @extend_schema_view(list=extend_schema(parameters=[FORMAT]))
-class ObligationViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
+class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     """Obligations with their status now, or as it stood at `as_of`."""
 
     serializer_class = serializers.ObligationSerializer
@@ -233,13 +233,6 @@ class ObligationViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
                     {"ordering": ["Ordering by status is only available without as_of."]}
                 )
         return super().filter_queryset(queryset)
-
-    def get_object(self) -> Obligation:
-        if self.as_of.explicit:
-            return super().get_object()
-        obligation = detail.obligation(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
-        self.check_object_permissions(self.request, obligation)
-        return obligation
 
     def prepare(self, rows: list) -> list:
         states = statuses.states_for(rows, self.as_of)
