@@ -6,9 +6,10 @@
 
 Needs PostgreSQL on 127.0.0.1, Redis (REDIS_URL, default db 3) and wrk (`apt-get
 install -y wrk`). It creates (drops first unless --reuse finds it filled) the database
-`tracker_api_bench`, migrates it, bulk-creates N obligations (three agreements, a
-third each deadline / ongoing / open, five parties, twenty places, reports on a
-quarter, deadline changes on 2%), stores statuses with `deadlines.sweep.run()`,
+`tracker_api_bench` (or `--database tracker_api_bench_<suffix>`), migrates it,
+bulk-creates N obligations (three agreements, a third each deadline / ongoing / open,
+five parties, twenty places, reports on a quarter, deadline changes on 2%), stores
+statuses with `deadlines.sweep.run()`,
 serves `config.wsgi` with settings `bench.api_settings` (the product settings plus a
 bare JSON view at /bench/baseline/) under gunicorn on 127.0.0.1 with the service's
 own settings (config/gunicorn.conf.py, unless --workers/--threads/--worker-connections
@@ -371,7 +372,8 @@ scenario, all in one run, on the same {cpu}-core machine as the server and Postg
 
 The filtered list is `{LIST}` ({list_bytes:,} bytes of JSON).
 """
-    pattern = re.compile(r"^## API\n.*?(?=^## |\Z)", re.S | re.M)
+    # Up to the next heading: the "What each speed-up buys" subsection stays.
+    pattern = re.compile(r"^## API\n.*?(?=^### |^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text, count=1)
     else:
