@@ -24,6 +24,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from django.core.cache import caches
 from django.http import HttpResponse, HttpResponseNotModified
@@ -35,6 +36,24 @@ from tracker.api import detail
 from tracker.api.conditional import anonymous_etag, matches
 from tracker.api.fastcache import redis_client
 from tracker.api.throttles import AnonThrottle
+
+if TYPE_CHECKING:
+    from django.http import StreamingHttpResponse
+    from rest_framework.viewsets import GenericViewSet
+
+    from tracker.instants import AsOf
+
+    class _Base(GenericViewSet):
+        """What the mixin expects of the viewset it is mixed into (`views.ReadMixin`)."""
+
+        etag: str | None
+        as_of: AsOf
+        csv_columns: list[str]
+        default_format: str
+
+        def stream_csv(self, queryset) -> StreamingHttpResponse: ...
+else:
+    _Base = object
 
 # Bodies are keyed by ETag (data version + request), so this only bounds memory.
 RESPONSE_CACHE_SECONDS = 300
@@ -55,7 +74,7 @@ class ServeCached(exceptions.APIException):
         self.response = response
 
 
-class FastReads:
+class FastReads(_Base):
     """Put first in a read viewset's bases (before `views.ReadMixin`)."""
 
     @classmethod
@@ -133,8 +152,9 @@ class FastReads:
         response = super().stream_csv(queryset)
         key = getattr(self, "cache_key", None)
         if key:
+            streamed = response.streaming_content  # bytes: the WSGI server's side
             response.streaming_content = _kept_while_streamed(
-                response.streaming_content, response, key
+                streamed, response, key  # type: ignore[arg-type]
             )
         return response
 
