@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/api.py [--n 100000] [--duration 10] [--connections 32]
         [--workers W] [--threads T] [--worker-connections C] [--reuse] [--write-docs]
+        [--port P] [--database tracker_api_bench_<suffix>] [--only WORD]
 
 Needs PostgreSQL on 127.0.0.1, Redis (REDIS_URL, default db 3) and wrk (`apt-get
 install -y wrk`). It creates (drops first unless --reuse finds it filled) the database
-`tracker_api_bench`, migrates it, bulk-creates N obligations (three agreements, a
-third each deadline / ongoing / open, five parties, twenty places, reports on a
-quarter, deadline changes on 2%), stores statuses with `deadlines.sweep.run()`,
+`tracker_api_bench` (or `--database tracker_api_bench_<suffix>`), migrates it,
+bulk-creates N obligations (three agreements, a third each deadline / ongoing / open,
+five parties, twenty places, reports on a quarter, deadline changes on 2%), stores
+statuses with `deadlines.sweep.run()`,
 serves `config.wsgi` with settings `bench.api_settings` (the product settings plus a
 bare JSON view at /bench/baseline/) under gunicorn on 127.0.0.1 with the service's
 own settings (config/gunicorn.conf.py, unless --workers/--threads/--worker-connections
@@ -188,14 +190,18 @@ def main() -> None:
     parser.add_argument("--worker-connections", type=int)
     parser.add_argument("--port", type=int, default=18474)
     parser.add_argument("--reuse", action="store_true", help="keep a filled database")
+    parser.add_argument("--database", default=DB,
+                        help=f"the bench drops it: {DB} or {DB}_<suffix> only")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--only", default="",
                         help="run only scenarios whose label contains this (and the baselines)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install -y wrk")
+    if not (args.database == DB or args.database.startswith(DB + "_")):
+        sys.exit(f"refusing: the bench drops its database; name it {DB}[_*]")
 
-    url = f"postgres://postgres@{HOST}:5432/{DB}"
+    url = f"postgres://postgres@{HOST}:5432/{args.database}"
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -212,7 +218,8 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "bench.api_settings",
     }
     os.environ.update(env)
-    fill = prepare_database(f"postgres://postgres@{HOST}:5432/postgres", DB, args.reuse)
+    fill = prepare_database(f"postgres://postgres@{HOST}:5432/postgres", args.database,
+                            args.reuse)
 
     import django
 
@@ -289,7 +296,7 @@ def main() -> None:
             ("304 revalidation (If-None-Match)", base + LIST, None, [f"If-None-Match: {etag}"]),
             # The slow scenarios last: requests wrk abandons at its deadline keep the
             # server busy for seconds, which would bleed into the next scenario.
-            ("obligation detail (random id of 100,000)", base + "/", str(detail_lua), []),
+            (f"obligation detail (random id of {args.n:,})", base + "/", str(detail_lua), []),
             ("filtered list, cold (unique query string each time)", base + "/", str(cold_lua), []),
             (f"CSV export, filtered ({csv_rows} rows, same URL: ETag body cache)", base + CSV,
              None, []),
@@ -365,7 +372,8 @@ scenario, all in one run, on the same {cpu}-core machine as the server and Postg
 
 The filtered list is `{LIST}` ({list_bytes:,} bytes of JSON).
 """
-    pattern = re.compile(r"^## API\n.*?(?=^## |\Z)", re.S | re.M)
+    # Up to the next heading: the "What each speed-up buys" subsection stays.
+    pattern = re.compile(r"^## API\n.*?(?=^### |^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text, count=1)
     else:

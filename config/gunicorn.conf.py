@@ -5,14 +5,14 @@
 Each value can be set from the environment (WEB_*); the defaults are for a machine of
 two cores that also runs PostgreSQL (docs/performance.md, "API").
 
-Why a cap on connections per worker: a worker holds every connection it accepts for
-as long as the client keeps it alive, and serves them `threads` at a time. Without a
-cap, one worker of three was seen holding 29 of 32 keep-alive clients while the
-others idled: its clients queued behind each other (p99 of an obligation detail 200+
-ms) while a core was free. At the cap a worker stops accepting, so further clients
-wait in the shared accept queue for whichever worker frees a slot first, and a worker
-already holding `worker_connections - threads` idle connections closes the next one it
-answers (the client reconnects, usually to a less busy worker). A client that leaves a
+Why a cap on connections per worker: a worker holds every connection it accepts for as
+long as the client keeps it alive, and serves them `threads` at a time. Without a cap,
+one worker of three was seen holding 29 of 32 keep-alive clients while the others idled:
+its clients queued behind each other (the slowest requests took several times as long)
+while a core was free. At the cap a worker stops accepting, so further clients wait in
+the shared accept queue for whichever worker frees a slot first, and a worker already
+holding `worker_connections - threads` idle connections closes the next one it answers
+(the client reconnects, usually to a less busy worker). A client that leaves a
 connection idle holds a slot for at most `keepalive` seconds.
 """
 

@@ -1,13 +1,13 @@
 """One obligation by id for the "now" detail, read in one plain query.
 
 An obligation detail is the API's most frequent uncached read (links are shared one
-obligation at a time, so a crawler or a breaking story spreads over many ids). The
-ORM's `select_related("agreement", "clause").get(pk=...)` cost ~0.9 ms, most of it
-compiling the join; this reads the row with fixed SQL (clause number joined in),
-prepared once per connection (`tracker.api.prepared`), and takes the agreement from a
-per-process table of agreements, which are few and reloaded whenever the data version
-moves (`tracker.api.conditional.data_version`). Answers `as_of` go through the ORM
-(they need the facts annotated).
+obligation at a time, so a crawler or a breaking story spreads over many ids). The ORM's
+`select_related("agreement", "clause").get(pk=...)` spends most of its time compiling
+the join, which is the same every time; this reads the row with fixed SQL (clause number
+joined in), prepared once per connection (`tracker.api.prepared`), and takes the
+agreement from a per-process table of agreements, which are few and reloaded whenever
+the data version moves (`tracker.api.conditional.data_version`). Answers `as_of` go
+through the ORM (they need the facts annotated).
 """
 
 from __future__ import annotations

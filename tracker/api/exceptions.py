@@ -33,17 +33,6 @@ class NotModified(exceptions.APIException):
     default_code = "not_modified"
 
 
-class ServeCached(exceptions.APIException):
-    """Raised before any data is read when a rendered body for this ETag is cached."""
-
-    status_code = status.HTTP_200_OK
-    default_code = "cached"
-
-    def __init__(self, response: HttpResponse):
-        super().__init__()
-        self.response = response
-
-
 def _django_validation_errors(exc: DjangoValidationError) -> dict:
     if hasattr(exc, "error_dict"):
         return {field: [m for e in errs for m in e.messages] for field, errs in
@@ -70,8 +59,6 @@ def _summary(errors: dict) -> str:
 def handle(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, NotModified):
         return Response(status=status.HTTP_304_NOT_MODIFIED)
-    if isinstance(exc, ServeCached):
-        return exc.response
     if isinstance(exc, StaleEdit):
         return Response(
             {"detail": exc.message, "code": "stale_edit"}, status=status.HTTP_409_CONFLICT

@@ -1,11 +1,12 @@
 """Fixed reads prepared once per database connection (PostgreSQL), planned once.
 
-An obligation detail is two small fixed statements. On a random id (always a cache
-miss) PostgreSQL spent more time planning them (~0.5 ms, mostly the five-branch UNION
-of `tracker.api.relations`) than running them (~0.1 ms), on the same two cores as the
-web workers. A server-side prepared statement is planned once per connection and
-reused: with persistent connections (`CONN_MAX_AGE` other than 0) the plan is paid
-once per connection (docs/performance.md, "API"); without them nothing is prepared.
+An obligation detail is two small fixed statements. On a random id (always a cache miss)
+PostgreSQL spends longer planning them (mostly the five-branch UNION of
+`tracker.api.relations`) than running them, which fetches a handful of rows by index, on
+the same cores as the web workers. A server-side prepared statement is planned once per
+connection and reused: with persistent connections (`CONN_MAX_AGE` other than 0) the
+plan is paid once per connection (docs/performance.md, "API"); without them nothing is
+prepared.
 
 A prepared statement lives in one server session, so a pooler that hands one
 client's statements to another server session (PgBouncer in transaction mode) or

@@ -4,10 +4,10 @@ sources, published deadline changes), read for a page of obligations at once.
 Read as plain values in one query (two when there are deadline changes), already in
 their JSON shape, rather than through `prefetch_related` and nested serializers: those
 build a model instance per related row, a serializer per nested object and compile five
-ORM queries, which made an obligation detail cost ~11 ms of Python
-(docs/performance.md, "API"). The SQL is fixed text (identifiers from model metadata,
-ids as placeholders) that reads the same on PostgreSQL and SQLite.
-`tests/api/test_representation.py` checks the result against the declared
+ORM queries, which made Python the largest cost of a page or a detail
+(docs/performance.md, "API", says what this buys today). The SQL is fixed text
+(identifiers from model metadata, ids as placeholders) that reads the same on PostgreSQL
+and SQLite. `tests/api/test_representation.py` checks the result against the declared
 serializers field for field.
 """
 

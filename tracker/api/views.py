@@ -8,13 +8,11 @@ filters.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from itertools import batched
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import get_random_string
@@ -43,9 +41,10 @@ from rest_framework.reverse import reverse
 from deadlines.facts import with_facts
 from tracker import editorial, feeds, query_names, statuses
 from tracker import vocabulary as V
-from tracker.api import detail, exports, fastcache, filters, params, serializers
-from tracker.api.conditional import anonymous_etag, etag_for, matches
-from tracker.api.exceptions import NotModified, ServeCached
+from tracker.api import exports, filters, params, serializers
+from tracker.api.conditional import etag_for, matches
+from tracker.api.exceptions import NotModified
+from tracker.api.fastpath import FastObligationReads, FastReads
 from tracker.api.pagination import Pagination
 from tracker.api.params import AS_OF_HELP
 from tracker.api.relations import relations_for
@@ -68,59 +67,6 @@ FORMAT = OpenApiParameter(
     description="`csv`: the whole filtered list as CSV, streamed, unpaginated.",
 )
 CSV_BATCH = 1000
-# Bodies are keyed by ETag (data version + request), so this only bounds memory.
-RESPONSE_CACHE_SECONDS = 300
-
-
-# The headers a cached body is served with (the rest are set per request).
-_BODY_HEADERS = ("Content-Type", "Content-Disposition", "X-As-Of")
-# A CSV export is kept for the next reader only up to this size; bigger ones stream.
-CSV_CACHE_BYTES = 4 * 1024 * 1024
-
-
-def _body_key(etag: str) -> str:
-    """Where a rendered public body is kept: its ETag names the data version and the
-    request, so the entry never goes stale."""
-    return f"api:body:{etag}"
-
-
-def _pack(headers: dict[str, str], body: bytes) -> bytes:
-    """A cached body with the headers that depend on it."""
-    kept = {h: headers[h] for h in _BODY_HEADERS if h in headers}
-    return json.dumps(kept).encode() + b"\0" + body
-
-
-def _cached_response(packed: bytes) -> HttpResponse:
-    head, _, body = packed.partition(b"\0")
-    response = HttpResponse(body)
-    for header, value in json.loads(head).items():
-        response[header] = value
-    return response
-
-
-def _kept_while_streamed(chunks: Iterator[str], response, key: str) -> Iterator[bytes]:
-    """Stream `chunks` and, when the whole export is small enough, cache it under
-    `key` for the next reader (the headers are read at the end, once all are set)."""
-    parts: list[bytes] | None = []
-    size = 0
-    for chunk in chunks:
-        data = chunk.encode()
-        if parts is not None:
-            parts.append(data)
-            size += len(data)
-            if size > CSV_CACHE_BYTES:
-                parts = None
-        yield data
-    if parts is not None:
-        fastcache.body_set(key, _pack(response.headers, b"".join(parts)),
-                           RESPONSE_CACHE_SECONDS)
-
-
-def _public(response: HttpResponse, etag: str) -> HttpResponse:
-    response["ETag"] = etag
-    response["Cache-Control"] = "public, max-age=60"
-    patch_vary_headers(response, ["Accept", "Authorization"])
-    return response
 
 
 class ReadMixin:
@@ -136,45 +82,6 @@ class ReadMixin:
 
     # The format a request with no Accept preference and no ?format= gets.
     default_format = "json"
-
-    @classmethod
-    def as_view(cls, actions=None, **initkwargs):
-        view = super().as_view(actions, **initkwargs)
-
-        def revalidate_first(request, *args, **kwargs):
-            # Anonymous reads of the default format (or a list's CSV export) are
-            # answered before DRF runs when they can be: a revalidation (304, no
-            # throttle slot: it costs a remembered version and a hash) or a body
-            # already rendered for this ETag (after the throttle). Everything else,
-            # and every miss, goes through DRF.
-            lists_csv = bool(cls.csv_columns) and (actions or {}).get("get") == "list"
-            shared = cls.shares_bodies((actions or {}).get("get"))
-            etag = anonymous_etag(request, cls.default_format, ("csv",) if lists_csv else ())
-            if etag is None:
-                return view(request, *args, **kwargs)
-            inm = request.META.get("HTTP_IF_NONE_MATCH")
-            if inm and matches(inm, etag):
-                return _public(HttpResponseNotModified(), etag)
-            if cls.default_format == "json":
-                throttle = AnonThrottle()
-                if throttle.allow_request(request, None):
-                    request.api_throttled = True  # counted: DRF's check lets it through
-                    hit = fastcache.body_get(_body_key(etag), shared=shared)
-                    if hit is not None:
-                        return _public(_cached_response(hit), etag)
-                    request.api_body_missed = etag  # DRF need not look again
-            return view(request, *args, **kwargs)
-
-        revalidate_first.__dict__.update(view.__dict__)  # cls, initkwargs, actions, csrf
-        return revalidate_first
-
-    @staticmethod
-    def shares_bodies(action: str | None) -> bool:
-        """Whether rendered bodies go to Redis for every process, or stay in this
-        process's LRU. Lists are shared: a story sends everyone to the same few URLs.
-        A single object is one of many ids: a shared copy seldom helps and would cost
-        two Redis round trips on every miss, so only the LRU keeps the hot ones."""
-        return action != "retrieve"
 
     def get_throttles(self):
         throttles = super().get_throttles()
@@ -228,22 +135,10 @@ class ReadMixin:
             raise ValidationError({"as_of": [_("This endpoint does not travel in time.")]})
         self.as_of = params.as_of(raw)
         self.etag = None
-        self.cache_key = None
         if request.method in ("GET", "HEAD"):
             self.etag = etag_for(request)
             if matches(request.headers.get("If-None-Match"), self.etag):
                 raise NotModified()
-            if not request.user.is_authenticated and request.accepted_renderer.format in (
-                "json", "csv"
-            ):
-                # Public JSON bodies are cached under their ETag, which changes with the
-                # data: when a story breaks, most readers get a body already rendered.
-                self.cache_key = _body_key(self.etag)
-                looked = getattr(request, "api_body_missed", None) == self.etag
-                shared = self.shares_bodies(self.action)
-                hit = None if looked else fastcache.body_get(self.cache_key, shared=shared)
-                if hit is not None:
-                    raise ServeCached(_cached_response(hit))
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -261,14 +156,6 @@ class ReadMixin:
                 response["Cache-Control"] = "public, max-age=60"
         elif "Cache-Control" not in response:
             response["Cache-Control"] = "no-store"
-        key = getattr(self, "cache_key", None)
-        if key and isinstance(response, Response) and response.status_code == 200:
-            shared = self.shares_bodies(getattr(self, "action", None))
-            response.add_post_render_callback(
-                lambda r: fastcache.body_set(
-                    key, _pack(r.headers, r.content), RESPONSE_CACHE_SECONDS, shared=shared
-                )
-            )
         label = self.as_of.label if self.as_of else None
         if label and response.status_code == 200 and "X-As-Of" not in response:
             response["X-As-Of"] = label
@@ -334,11 +221,7 @@ class ReadMixin:
                 yield from self.get_serializer(ordered, many=True).data
 
         response = StreamingHttpResponse(content_type="text/csv; charset=utf-8")
-        lines = csv_lines(self.csv_columns, rows())
-        key = getattr(self, "cache_key", None)
-        response.streaming_content = slot.wrap(
-            _kept_while_streamed(lines, response, key) if key else lines
-        )
+        response.streaming_content = slot.wrap(csv_lines(self.csv_columns, rows()))
         response["Content-Disposition"] = f'attachment; filename="{self.basename}.csv"'
         return response
 
@@ -349,7 +232,7 @@ def _as_of_views(*actions: str):
 
 @_as_of_views("list", "retrieve")
 @extend_schema_view(list=extend_schema(parameters=[FORMAT]))
-class AgreementViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
+class AgreementViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     """Agreements with counts of their obligations by status and by responsible party."""
 
     queryset = Agreement.objects.prefetch_related("parties")
@@ -374,7 +257,7 @@ class AgreementViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
 
 @_as_of_views("list", "retrieve")
 @extend_schema_view(list=extend_schema(parameters=[FORMAT]))
-class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
+class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     """Obligations with their status now, or as it stood at `as_of`."""
 
     serializer_class = serializers.ObligationSerializer
@@ -402,13 +285,6 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
                     {"ordering": [_("Ordering by status is only available without as_of.")]}
                 )
         return super().filter_queryset(queryset)
-
-    def get_object(self) -> Obligation:
-        if self.as_of.explicit:
-            return super().get_object()
-        obligation = detail.obligation(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
-        self.check_object_permissions(self.request, obligation)
-        return obligation
 
     def prepare(self, rows: list) -> list:
         states = statuses.states_for(rows, self.as_of)
@@ -456,7 +332,7 @@ class ObligationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
 
 @_as_of_views("list")
 @extend_schema_view(list=extend_schema(parameters=[FORMAT]))
-class EventViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
+class EventViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     """Status transitions, newest first (the history and the feeds' source)."""
 
     queryset = StatusEvent.current.select_related("obligation__agreement").order_by(
@@ -491,7 +367,9 @@ class EventViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
         },
     ),
 )
-class ReportViewSet(ReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ReportViewSet(
+    FastReads, ReadMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+):
     """Reports: published ones for everyone, drafts too for editors and reviewers.
     Editors POST drafts; reviewers publish or reject other people's drafts."""
 
@@ -599,7 +477,7 @@ def _new_source(obligation: Obligation, fields: dict) -> Source:
 
 
 @extend_schema_view(list=extend_schema(parameters=[FORMAT]))
-class LocationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
+class LocationViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     """Places with every name form and alias."""
 
     queryset = Location.objects.all()
@@ -611,7 +489,7 @@ class LocationViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(list=extend_schema(parameters=[FORMAT]))
-class PartyViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
+class PartyViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     """Signatories, guarantors and monitors."""
 
     queryset = Party.objects.all()
@@ -622,7 +500,7 @@ class PartyViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(list=extend_schema(parameters=[FORMAT]))
-class SourceViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
+class SourceViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     """Where each fact comes from."""
 
     queryset = Source.objects.select_related("agreement")
@@ -632,7 +510,7 @@ class SourceViewSet(ReadMixin, viewsets.ReadOnlyModelViewSet):
                    "language"]
 
 
-class CalendarViewSet(ReadMixin, viewsets.GenericViewSet):
+class CalendarViewSet(FastReads, ReadMixin, viewsets.GenericViewSet):
     """Deadlines as an iCalendar feed (RFC 5545): one all-day event per deadline, per
     notice deadline and per term end."""
 
