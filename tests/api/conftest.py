@@ -199,13 +199,13 @@ def _exact_data_version(monkeypatch):
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters and bodies live in the cache; a test must not inherit another's.
-    from tracker.api import fastpath
+    from tracker.api import fastcache
 
     cache.clear()
-    fastpath.forget_local()
+    fastcache.forget_local()
     yield
     cache.clear()
-    fastpath.forget_local()
+    fastcache.forget_local()
 
 
 @pytest.fixture

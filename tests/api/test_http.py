@@ -202,9 +202,9 @@ def test_never_500(client, world, path):
 
 def test_public_bodies_cached_by_etag(client, world, django_assert_max_num_queries):
     first = client.get(OBL, {"kind": "deadline"})
-    from tracker.api import fastpath
+    from tracker.api import fastcache
 
-    assert fastpath.body_get(f"api:body:{first['ETag']}").endswith(first.content)
+    assert fastcache.body_get(f"api:body:{first['ETag']}").endswith(first.content)
     with django_assert_max_num_queries(1):  # only the data version
         again = client.get(OBL, {"kind": "deadline"})
     assert again.status_code == 200 and again.content == first.content
@@ -217,14 +217,14 @@ def test_public_bodies_cached_by_etag(client, world, django_assert_max_num_queri
 
 
 def test_detail_bodies_stay_in_the_process(client, world, django_assert_max_num_queries):
-    from tracker.api import fastpath
+    from tracker.api import fastcache
 
     url = f"{OBL}{world.aghdam_return.pk}/"
     first = client.get(url)
     key = f"api:body:{first['ETag']}"
-    assert fastpath.body_get(key).endswith(first.content)  # this process's LRU
+    assert fastcache.body_get(key).endswith(first.content)  # this process's LRU
     def in_redis(key):
-        return fastpath.redis_client().get(cache.make_key(key)) is not None
+        return fastcache.redis_client().get(cache.make_key(key)) is not None
 
     assert not in_redis(key)  # one id of many: not worth a Redis round trip
     with django_assert_max_num_queries(1):  # only the data version

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from deadlines import sweep
-from tracker.api import fastpath, prepared
+from tracker.api import fastcache, prepared
 from tracker.models import Obligation
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ def test_details_equal_plain_sql_and_prepare_once(client, nov2020, persistent, s
     assert not any(n.startswith("tracker_obligation_") for n in _prepared_names())
 
     settings.DATABASE_PREPARED_STATEMENTS = True
-    fastpath.forget_local()  # rendered bodies are kept per process: read again
+    fastcache.forget_local()  # rendered bodies are kept per process: read again
     with CaptureQueriesContext(connection) as first:
         for pk in ids:
             assert client.get(f"/api/v1/obligations/{pk}/").json() == plain[pk]
@@ -53,7 +53,7 @@ def test_details_equal_plain_sql_and_prepare_once(client, nov2020, persistent, s
     assert {n.rsplit("_", 1)[0] for n in _prepared_names()} >= {
         "tracker_obligation_detail", "tracker_obligation_links", "tracker_change_sources"}
 
-    fastpath.forget_local()
+    fastcache.forget_local()
     with CaptureQueriesContext(connection) as later:
         for pk in ids:
             assert client.get(f"/api/v1/obligations/{pk}/").json() == plain[pk]
@@ -66,7 +66,7 @@ def test_a_new_connection_prepares_again(client, nov2020, persistent):
     pk = Obligation.objects.order_by("pk").values_list("pk", flat=True)[0]
     body = client.get(f"/api/v1/obligations/{pk}/").json()
     connection.close()
-    fastpath.forget_local()
+    fastcache.forget_local()
     with CaptureQueriesContext(connection) as captured:
         assert client.get(f"/api/v1/obligations/{pk}/").json() == body
     assert _statements(captured).count("PREPARE") >= 2  # the row and its relations
@@ -77,7 +77,7 @@ def test_a_rollback_keeps_what_was_prepared(client, nov2020, persistent):
     with pytest.raises(RuntimeError), transaction.atomic():
         body = client.get(f"/api/v1/obligations/{pk}/").json()
         raise RuntimeError
-    fastpath.forget_local()
+    fastcache.forget_local()
     with CaptureQueriesContext(connection) as captured:
         assert client.get(f"/api/v1/obligations/{pk}/").json() == body
     assert "PREPARE" not in _statements(captured)

@@ -133,14 +133,14 @@ def two_zones(db) -> dict[str, Agreement]:
 @pytest.fixture
 def fresh_api_cache():
     # API bodies are cached by data version; another test's must not answer here.
-    from tracker.api import conditional, fastpath
+    from tracker.api import conditional, fastcache
 
     cache.clear()
-    fastpath.forget_local()
+    fastcache.forget_local()
     conditional.forget()
     yield
     cache.clear()
-    fastpath.forget_local()
+    fastcache.forget_local()
 
 
 def api_counts(client, as_of: str) -> dict[str, Counter]:
