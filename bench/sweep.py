@@ -309,14 +309,15 @@ def build(n: int) -> None:
              due_date, due_at, original_due_date, starts_at, ends_at, term_years,
              renews_years, notice_months, status, status_since, assessed_at, due_soon_at,
              active_at, active_status, violated_at, done_at, done_status, facts_from,
-             facts_until, next_change_at, needs_assessment, version)
+             facts_until, next_change_at, needs_assessment, version, search_text)
         SELECT agreement_id, 'o-' || g, 'Obligation ' || g, '', kind, 'bench', g,
                due_date, due_at, due_date, starts_at, ends_at, term_years,
                renews_years, notice_months,
                CASE WHEN facts_from IS NULL THEN '' ELSE {at_facts} END,
                facts_from, facts_from, due_soon_at, active_at, active_status, violated_at,
                done_at, done_status, facts_from, NULL,
-               CASE WHEN facts_from IS NULL THEN NULL ELSE {next_after} END, false, 1
+               CASE WHEN facts_from IS NULL THEN NULL ELSE {next_after} END, false, 1,
+               'obligation ' || g
         FROM bench_obl b ORDER BY g
         """
     )
