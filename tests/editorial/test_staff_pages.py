@@ -260,3 +260,18 @@ def test_the_report_form_preselects_no_claim(world, users):
     response = client.post(reverse("staff:report_new"), form(world, claim=""))
     assert response.status_code == 200 and not Report.objects.exists()
     assert "This field is required." in response.content.decode()
+
+
+def test_the_report_form_offers_the_terms_own_sources_first(world, users):
+    other = Source.objects.create(agreement=world.aghdam.agreement, key="other-source",
+                                  url="https://example.org/other", publisher="Other Publisher")
+    world.aghdam.sources.add(world.source)  # the term's text cites it
+    client = logged_in(users.editor)
+    page = client.get(reverse("staff:report_new") + f"?obligation={world.aghdam.pk}")
+    html = page.content.decode()
+    cited, rest = html.index("Cited by this term"), html.index("Other sources of this agreement")
+    assert cited < html.index(str(world.source.publisher), cited) < rest
+    assert html.index("Other Publisher") > rest
+    # Without a term chosen, the sources come grouped by agreement.
+    blank = client.get(reverse("staff:report_new")).content.decode()
+    assert world.aghdam.agreement.title in blank and str(other.pk) in blank

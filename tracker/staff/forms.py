@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -132,11 +133,37 @@ class DraftForm(NewSourceMixin):
         """Editing or correcting: the obligation is fixed, whatever the POST says."""
         self.fields["obligation"].disabled = True
         self.fields["obligation"].initial = obligation
-        self.cite_from(obligation.agreement_id)
+        self.cite_from(obligation)
 
-    def cite_from(self, agreement_id: int) -> None:
-        """Offer only the sources of the obligation's agreement."""
-        self.fields["sources"].queryset = Source.objects.filter(agreement_id=agreement_id)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Before a term is chosen, every source, grouped by agreement, so that a long
+        # list can be scanned agreement by agreement.
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for source in Source.objects.select_related("agreement").order_by(
+            "agreement__signed_at", "publisher", "published_at", "key"
+        ):
+            groups.setdefault(source.agreement.title, []).append((source.pk, str(source)))
+        self.fields["sources"].widget.choices = list(groups.items())
+
+    def cite_from(self, obligation: Obligation) -> None:
+        """Offer only the sources of the obligation's agreement, those this term already
+        cites (its text's, its published facts') first, as the likely ones."""
+        sources = Source.objects.filter(agreement_id=obligation.agreement_id)
+        self.fields["sources"].queryset = sources
+        cited = set(sources.filter(
+            Q(obligations=obligation)
+            | Q(reports__obligation=obligation, reports__review_state=V.PUBLISHED)
+            | Q(deadline_changes__obligation=obligation,
+                deadline_changes__review_state=V.PUBLISHED)
+        ).values_list("pk", flat=True))
+        ordered = list(sources.order_by("publisher", "published_at", "key"))
+        groups = [
+            (_("Cited by this term"), [(s.pk, str(s)) for s in ordered if s.pk in cited]),
+            (_("Other sources of this agreement"),
+             [(s.pk, str(s)) for s in ordered if s.pk not in cited]),
+        ]
+        self.fields["sources"].widget.choices = [g for g in groups if g[1]]
 
     def clean(self):
         cleaned = super().clean()
@@ -173,7 +200,7 @@ class ReportForm(DraftForm):
         if obligation is None and self.data.get("obligation"):
             obligation = obligation_from(self.data.get("obligation"))
         if obligation is not None:
-            self.cite_from(obligation.agreement_id)
+            self.cite_from(obligation)
 
     def clean(self):
         cleaned = super().clean()
