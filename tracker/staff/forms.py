@@ -101,6 +101,17 @@ class DraftForm(NewSourceMixin):
         required=False, widget=forms.HiddenInput, error_messages={"required": VERSION_MISSING}
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Before a term is chosen, every source, grouped by agreement, so that a long
+        # list can be scanned agreement by agreement.
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for source in Source.objects.select_related("agreement").order_by(
+            "agreement__signed_at", "publisher", "published_at", "key"
+        ):
+            groups.setdefault(source.agreement.title, []).append((source.pk, str(source)))
+        self.fields["sources"].widget.choices = list(groups.items())
+
     @staticmethod
     def order(*own: str) -> list[str]:
         """The order the page shows a draft's fields in: adding a new source, the draft's
@@ -134,17 +145,6 @@ class DraftForm(NewSourceMixin):
         self.fields["obligation"].disabled = True
         self.fields["obligation"].initial = obligation
         self.cite_from(obligation)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Before a term is chosen, every source, grouped by agreement, so that a long
-        # list can be scanned agreement by agreement.
-        groups: dict[str, list[tuple[str, str]]] = {}
-        for source in Source.objects.select_related("agreement").order_by(
-            "agreement__signed_at", "publisher", "published_at", "key"
-        ):
-            groups.setdefault(source.agreement.title, []).append((source.pk, str(source)))
-        self.fields["sources"].widget.choices = list(groups.items())
 
     def cite_from(self, obligation: Obligation) -> None:
         """Offer only the sources of the obligation's agreement, those this term already
