@@ -48,6 +48,33 @@ class Party(models.Model):
         return self.name
 
 
+class Claimant(models.Model):
+    """Who asserts a report: a party's government or ministry, a monitor, the press, or
+    the tracker itself (an editorial finding, kind `tracker`)."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=V.CLAIMANT_KINDS)
+    # The party whose government or ministry this is (empty for the press, monitors
+    # that are not parties, and the tracker).
+    party = models.ForeignKey(
+        Party, on_delete=models.PROTECT, null=True, blank=True, related_name="claimants"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=[k for k, _ in V.CLAIMANT_KINDS]), name="claimant_kind_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Location(models.Model):
     """A place, with its name in each language and every spelling a reader may type."""
 
@@ -130,6 +157,10 @@ class Agreement(models.Model):
         default=3, validators=[MaxValueValidator(366)]
     )
     description = models.TextField(blank=True)
+    # Title and description in other languages: {"ru": "...", "az": "...", "hy": "..."};
+    # English is `title`/`description`.
+    titles = models.JSONField(default=dict, blank=True)
+    descriptions = models.JSONField(default=dict, blank=True)
     parties = models.ManyToManyField(Party, related_name="agreements", blank=True)
     locations = models.ManyToManyField(Location, related_name="agreements", blank=True)
 
@@ -196,6 +227,29 @@ class Clause(models.Model):
         return f"{self.agreement.slug} §{self.number}"
 
 
+class ClauseText(models.Model):
+    """A clause's text as published in one language, with the source it is read from;
+    `translation` when no text in that language was published and this is a translation."""
+
+    clause = models.ForeignKey(Clause, on_delete=models.CASCADE, related_name="texts")
+    language = models.CharField(max_length=16)
+    text = models.TextField()
+    translation = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+    sources = models.ManyToManyField(Source, related_name="clause_texts", blank=True)
+
+    history = HistoricalRecords(m2m_fields=["sources"])
+
+    class Meta:
+        ordering = ["clause", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["clause", "language"], name="clause_text_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clause} [{self.language}]"
+
+
 class ClauseVariant(models.Model):
     """A reading of a clause that differs between language versions of the text."""
 
@@ -231,6 +285,12 @@ class Obligation(models.Model):
     slug = models.SlugField(max_length=100, db_index=False)
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
+    # Title and description in other languages ({"ru": "..."}); English is the fields above.
+    titles = models.JSONField(default=dict, blank=True)
+    descriptions = models.JSONField(default=dict, blank=True)
+    # Non-empty when the term exists only in some versions of the text (clause variants):
+    # which versions carry it and which do not. Such a term is `disputed`, never a breach.
+    text_dispute = models.TextField(blank=True)
     kind = models.CharField(max_length=10, choices=V.KINDS)
     category = models.SlugField(max_length=40, db_index=False)
     position = models.PositiveIntegerField(default=0)
@@ -262,6 +322,7 @@ class Obligation(models.Model):
     active_at = models.DateTimeField(null=True, blank=True)
     active_status = models.CharField(max_length=20, blank=True, default="")
     violated_at = models.DateTimeField(null=True, blank=True)
+    disputed_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     done_status = models.CharField(max_length=20, blank=True, default="")
     facts_from = models.DateTimeField(null=True, blank=True)
@@ -279,7 +340,7 @@ class Obligation(models.Model):
     history = HistoricalRecords(
         excluded_fields=[
             "search_text", "status", "status_since", "assessed_at", "due_soon_at", "active_at",
-            "active_status", "violated_at", "done_at", "done_status", "facts_from",
+            "active_status", "violated_at", "disputed_at", "done_at", "done_status", "facts_from",
             "facts_until", "next_change_at", "needs_assessment",
         ]
     )
@@ -425,6 +486,20 @@ class Report(Reviewable):
     occurred_date_only = models.BooleanField(default=False)
     summary = models.TextField()
     sources = models.ManyToManyField(Source, related_name="reports", blank=True)
+    # Whose act it is (may differ from the term's responsible parties); empty: the
+    # term's responsible parties.
+    actors = models.ManyToManyField(Party, related_name="acts", blank=True)
+    # Who says so; a claimant of kind `tracker` makes the report an editorial finding.
+    claimant = models.ForeignKey(
+        Claimant, on_delete=models.PROTECT, null=True, blank=True, related_name="reports"
+    )
+    # The report on the same term this one contests (a denial or another account); a
+    # finding contests the report whose dispute it settles.
+    contests = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="contested_by"
+    )
+    # The report's key in its agreement file (for `contests:`), empty for staff reports.
+    key = models.SlugField(max_length=100, blank=True)
     # Corrections, not edits: a published report is never changed; a newer one
     # supersedes it (or retracts it, with `retracts`), with a reason.
     supersedes = models.OneToOneField(
@@ -435,7 +510,7 @@ class Report(Reviewable):
     superseded_at = models.DateTimeField(null=True, blank=True)
 
     # Which sources a fact cites is part of its audit trail (simple_history m2m).
-    history = HistoricalRecords(m2m_fields=["sources"])
+    history = HistoricalRecords(m2m_fields=["sources", "actors"])
 
     class Meta:
         ordering = ["obligation", "occurred_at", "id"]
@@ -461,6 +536,54 @@ class Report(Reviewable):
     def is_fact(self) -> bool:
         """Published and neither superseded nor a retraction: the engine counts it."""
         return self.review_state == V.PUBLISHED and self.superseded_at is None and not self.retracts
+
+
+class AgreementRelation(models.Model):
+    """What a later agreement does to an earlier one, or to one term of it, from `at`:
+    implements, amends, supersedes or terminates it. A term superseded by a term of the
+    later agreement names it in `replacement`."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="relations")
+    kind = models.CharField(max_length=12, choices=V.RELATION_KINDS)
+    target_agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, related_name="followed_by"
+    )
+    # One term of the earlier agreement; empty: the agreement as a whole.
+    target = models.ForeignKey(
+        Obligation, on_delete=models.CASCADE, null=True, blank=True, related_name="ended_by"
+    )
+    # The later agreement's term that takes the target's place (supersedes only).
+    replacement = models.ForeignKey(
+        Obligation, on_delete=models.CASCADE, null=True, blank=True, related_name="replaces"
+    )
+    at = models.DateTimeField(help_text="From when it holds in the world (UTC)")
+    note = models.TextField(blank=True)
+    sources = models.ManyToManyField(Source, related_name="relations", blank=True)
+    unconfirmed = models.BooleanField(default=False)
+    # When the tracker published it (the source's date for a relation from a file).
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(m2m_fields=["sources"])
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=[k for k, _ in V.RELATION_KINDS]), name="relation_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(replacement__isnull=True) | Q(kind=V.SUPERSEDES),
+                name="relation_replacement_only_supersedes",
+            ),
+            models.CheckConstraint(
+                condition=~Q(agreement=models.F("target_agreement")),
+                name="relation_not_to_itself",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.target or self.target_agreement
+        return f"{self.agreement.slug} {self.kind} {target}"
 
 
 class CurrentEventManager(models.Manager):

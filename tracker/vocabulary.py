@@ -18,12 +18,19 @@ IN_FORCE = "in_force"
 VIOLATED = "violated"
 TERMINATED = "terminated"
 IN_PROGRESS = "in_progress"
+# Every kind: none of these is a breach or a completion, and none is charged to a party.
+DISPUTED = "disputed"  # published claims conflict and no finding settles them, or contested text
+SUPERSEDED = "superseded"  # replaced by a term of a later instrument (a relation says which)
+OVERTAKEN = "overtaken"  # events removed its premise: it can no longer be met or breached
+EVERY_KIND = [DISPUTED, SUPERSEDED, OVERTAKEN, TERMINATED]
 
 STATUSES_BY_KIND = {
-    DEADLINE: [PENDING, DUE_SOON, OVERDUE, COMPLETED, COMPLETED_LATE],
-    ONGOING: [PENDING, IN_FORCE, VIOLATED, TERMINATED],
-    OPEN: [PENDING, IN_PROGRESS, COMPLETED],
+    DEADLINE: [PENDING, DUE_SOON, OVERDUE, COMPLETED, COMPLETED_LATE, *EVERY_KIND],
+    ONGOING: [PENDING, IN_FORCE, VIOLATED, *EVERY_KIND],
+    OPEN: [PENDING, IN_PROGRESS, COMPLETED, *EVERY_KIND],
 }
+# A breach is charged to the parties whose act it was (docs/method.md).
+BREACHES = [OVERDUE, VIOLATED, COMPLETED_LATE]
 STATUS_LABELS = {
     PENDING: _("Pending"),
     DUE_SOON: _("Due soon"),
@@ -34,6 +41,9 @@ STATUS_LABELS = {
     VIOLATED: _("Violated"),
     TERMINATED: _("Terminated"),
     IN_PROGRESS: _("In progress"),
+    DISPUTED: _("Disputed"),
+    SUPERSEDED: _("Superseded"),
+    OVERTAKEN: _("Overtaken by events"),
 }
 STATUSES = list(STATUS_LABELS.items())
 ALL_STATUSES = list(STATUS_LABELS)
@@ -44,18 +54,49 @@ CLAIM_PROGRESS = "progress"
 CLAIM_VIOLATION = "violation"
 CLAIM_VIOLATION_ENDED = "violation_ended"
 CLAIM_TERMINATED = "terminated"
+# Events removed the term's premise (refugee return under UNHCR after the 2023 exodus).
+CLAIM_OVERTAKEN = "overtaken"
+# "It did not happen": only as a contest of another report (`Report.contests`).
+CLAIM_DENIAL = "denial"
 CLAIMS = [
     (CLAIM_COMPLETED, _("Completed")),
     (CLAIM_PROGRESS, _("Progress")),
     (CLAIM_VIOLATION, _("Violation")),
     (CLAIM_VIOLATION_ENDED, _("Violation ended")),
     (CLAIM_TERMINATED, _("Terminated")),
+    (CLAIM_OVERTAKEN, _("Overtaken by events")),
+    (CLAIM_DENIAL, _("Denial")),
 ]
+_EVERY_KIND_CLAIMS = {CLAIM_TERMINATED, CLAIM_OVERTAKEN, CLAIM_DENIAL}
 CLAIMS_BY_KIND = {
-    DEADLINE: {CLAIM_COMPLETED, CLAIM_PROGRESS},
-    ONGOING: {CLAIM_PROGRESS, CLAIM_VIOLATION, CLAIM_VIOLATION_ENDED, CLAIM_TERMINATED},
-    OPEN: {CLAIM_COMPLETED, CLAIM_PROGRESS},
+    DEADLINE: {CLAIM_COMPLETED, CLAIM_PROGRESS, *_EVERY_KIND_CLAIMS},
+    ONGOING: {CLAIM_PROGRESS, CLAIM_VIOLATION, CLAIM_VIOLATION_ENDED, *_EVERY_KIND_CLAIMS},
+    OPEN: {CLAIM_COMPLETED, CLAIM_PROGRESS, *_EVERY_KIND_CLAIMS},
 }
+
+# Who asserts a report. A finding is the tracker's own, reviewed like any report; it
+# settles a dispute either way.
+CLAIMANT_GOVERNMENT = "government"
+CLAIMANT_MONITOR = "monitor"
+CLAIMANT_PRESS = "press"
+CLAIMANT_TRACKER = "tracker"
+CLAIMANT_KINDS = [
+    (CLAIMANT_GOVERNMENT, _("Government or ministry")),
+    (CLAIMANT_MONITOR, _("Monitor")),
+    (CLAIMANT_PRESS, _("Press")),
+    (CLAIMANT_TRACKER, _("Editorial finding")),
+]
+
+# What a later agreement does to an earlier one (or to particular terms of it).
+IMPLEMENTS, AMENDS, SUPERSEDES, TERMINATES = "implements", "amends", "supersedes", "terminates"
+RELATION_KINDS = [
+    (IMPLEMENTS, _("Implements")),
+    (AMENDS, _("Amends")),
+    (SUPERSEDES, _("Supersedes")),
+    (TERMINATES, _("Terminates")),
+]
+# The status a relation gives the terms it ends, from its instant; the others only link.
+RELATION_ENDINGS = {SUPERSEDES: SUPERSEDED, TERMINATES: TERMINATED}
 
 # Categories are open-ended slugs in agreement files; these are the ones with a label
 # in every language. Any other shows as written.
