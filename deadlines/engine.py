@@ -413,6 +413,13 @@ def _concerns(report: ReportFact, facts: Facts, party: str | None) -> bool:
     return party is None or party in actors_of(report, facts)
 
 
+def _case_concerns(case: Case, facts: Facts, party: str | None) -> bool:
+    """A dispute is about the acts its accounts report: a denial, naming no actor of its
+    own, is about the act it denies."""
+    accounts = [r for r in case.reports if r.claim != V.CLAIM_DENIAL] or list(case.reports)
+    return any(_concerns(r, facts, party) for r in accounts)
+
+
 def _summarize(
     facts: Facts, known_at: datetime, cases: list[Case], scope: _Scope
 ) -> Summary:
@@ -450,8 +457,7 @@ def _summarize(
     # Disputes: the contested text from the entry into force, else the earliest open case.
     disputed = [
         c for c in cases
-        if c.disputed_from is not None
-        and any(_concerns(r, facts, scope.party) for r in c.reports)
+        if c.disputed_from is not None and _case_concerns(c, facts, scope.party)
     ]
     accounts = tuple(r for c in disputed for r in c.reports)
     if facts.text_dispute:
