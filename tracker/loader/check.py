@@ -138,6 +138,18 @@ def _placed(when: date | datetime, zone: ZoneInfo) -> tuple[datetime, bool]:
     return engine.local_midnight(when, zone), True
 
 
+def default_published(dates: list[date], happened: datetime, zone: ZoneInfo,
+                      floor: datetime | None = None) -> datetime:
+    """When a fact from a file became public, when the file does not say: the earliest
+    of its sources' dates (00:00 local), but not before `floor` (default: when it
+    happened; a source older than the event, such as the agreement's text, does not
+    make it public earlier); with no dated source, when it happened. The exporter
+    leaves out a `published_at` equal to this."""
+    if not dates:
+        return happened
+    return max(engine.local_midnight(min(dates), zone), floor or happened)
+
+
 def _dicts(value: Any) -> list[tuple[int, dict]]:
     """The mapping items of a list, with their index; tolerant of shapes the schema rejected."""
     if not isinstance(value, list):
@@ -365,30 +377,30 @@ class _Checker:
                 self.add((*path, language), _unknown_language(language, allowed, key))
 
     def _published(self, item: dict, path: KeyPath, cited: list[str],
-                   happened: datetime | None) -> datetime | None:
+                   happened: datetime | None, floor: datetime | None = None,
+                   ) -> datetime | None:
         """When the tracker published a fact from the file: `published_at` if given,
-        else the earliest cited source's date (00:00 local), else when it happened;
-        never before it happened (a source older than the event, such as the
-        agreement's text, does not make the event public earlier). Never the load time.
-        """
+        else the earliest cited source's date (00:00 local), else when it happened
+        (`default_published`); never the load time. Not before `floor`: by default when
+        it happened (a relation may be announced before it holds: its floor is the
+        signing of the agreement that makes it)."""
         if self.zone is None or happened is None:
             return None
+        floor = floor or happened
         when = self._get(item, "published_at", path, "either")
         if when is not None:
             given = _placed(when, self.zone)[0]
             if given > self.now:
                 self.add((*path, "published_at"), FUTURE_FACT)
-            elif given < happened:
+            elif given < floor:
                 self.add((*path, "published_at"),
-                         "published before it happened (published_at is before "
-                         f"{happened.astimezone(self.zone).isoformat()})")
+                         "published before it could be known (published_at is before "
+                         f"{floor.astimezone(self.zone).isoformat()})")
             return given
         if item.get("published_at") is not None:  # given but unreadable: reported above
             return None
-        dates = [self.source_dates[k] for k in cited if k in self.source_dates]
-        if not dates:
-            return happened
-        return max(engine.local_midnight(min(dates), self.zone), happened)
+        return default_published([self.source_dates[k] for k in cited
+                                  if k in self.source_dates], happened, self.zone, floor)
 
     def _relations(self, relations: list[tuple[int, dict]], signed: datetime | None,
                    obligations: set[str], sources: set[str]) -> list[RelationSpec]:
@@ -421,7 +433,7 @@ class _Checker:
             if at and signed and at < signed:
                 self.add((*path, "at"),
                          "a relation before this agreement was signed (at is before signed_at)")
-            published = self._published(r, path, _strs(r.get("sources")), at)
+            published = self._published(r, path, _strs(r.get("sources")), at, signed)
             if at and published:
                 out.append(RelationSpec(
                     kind=str(kind), agreement=str(target), term=str(term),
