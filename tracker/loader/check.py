@@ -410,14 +410,16 @@ class _Checker:
         for i, r in relations:
             path: KeyPath = ("relations", i)
             self._refs((*path, "sources"), r.get("sources"), sources, "source")
-            kind, target, term = r.get("kind"), r.get("agreement"), r.get("term") or ""
+            # Wrong types are the schema's errors; here they only must not crash.
+            kind, target, term, replacement = (
+                v if isinstance(v, str) else "" for v in (
+                    r.get("kind"), r.get("agreement"), r.get("term"), r.get("replacement")))
             if target == own:
                 self.add((*path, "agreement"), "an agreement cannot relate to itself")
             identity = (kind, target, term)
             if identity in seen:
                 self.add(path, f"the same relation twice ({kind} {target} {term})".rstrip())
             seen.add(identity)
-            replacement = r.get("replacement") or ""
             if replacement and replacement not in obligations:
                 self.add((*path, "replacement"),
                          f"replacement {replacement!r} is not a term of this file")
@@ -580,7 +582,7 @@ class _Checker:
                   if isinstance(r.get("key"), str) and isinstance(r.get("contests"), str)}
         for j, r in reports:
             start = r.get("key")
-            if start not in target or target[start] == start:
+            if not isinstance(start, str) or start not in target or target[start] == start:
                 continue
             seen, key = {start}, target[start]
             while key in target:
