@@ -6,7 +6,9 @@ format documents; lists are sorted by something stable (position, slug, time).
 
 What the format cannot express is left out: draft and rejected facts, superseded
 reports and retractions. Published staff-entered facts are exported; reloading such a
-file matches them by content and leaves them as they are (see the loader).
+file matches them by content and leaves them as they are (see the loader). A staff
+report that another contests gets a key made from its id (`report-<id>`), and a
+`published_at` is written only where it differs from the default the loader would give.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Any
 import yaml
 
 from tracker import vocabulary as V
-from tracker.models import Agreement, Location, Party
+from tracker.loader.check import TRACKER_CLAIMANT, default_published
+from tracker.loader.facts import report_key
+from tracker.models import Agreement, Claimant, Location, Party
 
 
 def _instant(at: datetime, zone) -> str:
@@ -44,45 +48,100 @@ def _keys(row) -> list[str]:
     return sorted(s.key for s in row.sources.all())
 
 
+def _published(out: dict[str, Any], row, happened: datetime, zone,
+               floor: datetime | None = None) -> None:
+    """`published_at` when the loader's default (from the sources) would differ."""
+    if row.published_at is None:
+        return
+    dates = [s.published_at for s in row.sources.all() if s.published_at]
+    if row.published_at != default_published(dates, happened, zone, floor):
+        out["published_at"] = _date_or_instant(row.published_at, zone, date_only=False)
+
+
+def _languages(out: dict[str, Any], key: str, texts: dict[str, str]) -> None:
+    if texts:
+        out[key] = {lang: texts[lang] for lang in sorted(texts)}
+
+
 def export_agreement(agreement: Agreement) -> dict[str, Any]:
     """The agreement as the plain data of an agreement file (keys in documented order)."""
     zone = agreement.zone
     obligations = list(
         agreement.obligations.select_related("clause")
         .prefetch_related("responsible", "monitors", "locations", "sources",
-                          "deadline_changes__sources", "reports__sources")
+                          "deadline_changes__sources", "reports__sources", "reports__actors",
+                          "reports__claimant")
         .order_by("position", "id")
     )
     party_ids = set(agreement.parties.values_list("pk", flat=True))
     location_ids = set(agreement.locations.values_list("pk", flat=True))
+    claimant_ids = set()
     for o in obligations:
         party_ids |= {p.pk for p in o.responsible.all()} | {p.pk for p in o.monitors.all()}
         location_ids |= {loc.pk for loc in o.locations.all()}
+        for r in _exported_reports(o):
+            party_ids |= {p.pk for p in r.actors.all()}
+            if r.claimant and r.claimant.slug != TRACKER_CLAIMANT:
+                claimant_ids.add(r.claimant.pk)
+    claimants = list(Claimant.objects.filter(pk__in=claimant_ids).order_by("slug"))
+    party_ids |= {c.party_id for c in claimants if c.party_id}
 
-    data: dict[str, Any] = {
-        "slug": agreement.slug,
-        "title": agreement.title,
+    data: dict[str, Any] = {"slug": agreement.slug, "title": agreement.title}
+    _languages(data, "titles", agreement.titles)
+    data.update({
         "signed_at": _instant(agreement.signed_at, zone),
         "effective_at": _instant(agreement.effective_at, zone),
         "timezone": agreement.timezone,
         "warning_days": agreement.warning_days,
-    }
+    })
     if agreement.description:
         data["description"] = agreement.description
+    _languages(data, "descriptions", agreement.descriptions)
     data["parties"] = [
         {"slug": p.slug, "name": p.name, "kind": p.kind}
         for p in Party.objects.filter(pk__in=party_ids).order_by("slug")
     ]
+    if claimants:
+        data["claimants"] = [_claimant(c) for c in claimants]
     data["locations"] = [
         _location(loc) for loc in Location.objects.filter(pk__in=location_ids).order_by("slug")
     ]
     data["sources"] = [_source(s) for s in agreement.sources.order_by("key")]
+    relations = list(agreement.relations.select_related("target_agreement", "target",
+                                                        "replacement")
+                     .prefetch_related("sources").order_by("at", "id"))
+    if relations:
+        data["relations"] = [_relation(r, zone, agreement.signed_at) for r in relations]
     data["clauses"] = [
-        _clause(c) for c in agreement.clauses.prefetch_related("variants__sources")
+        _clause(c) for c in agreement.clauses.prefetch_related("variants__sources",
+                                                               "texts__sources")
         .order_by("position", "number")
     ]
     data["obligations"] = [_obligation(o, zone) for o in obligations]
     return data
+
+
+def _claimant(c: Claimant) -> dict[str, Any]:
+    out: dict[str, Any] = {"slug": c.slug, "name": c.name, "kind": c.kind}
+    if c.party_id:
+        out["party"] = c.party.slug
+    return out
+
+
+def _relation(r, zone, signed_at: datetime) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": r.kind, "agreement": r.target_agreement.slug}
+    if r.target:
+        out["term"] = r.target.slug
+    if r.replacement:
+        out["replacement"] = r.replacement.slug
+    out["at"] = _date_or_instant(r.at, zone, date_only=False)
+    out["sources"] = _keys(r)
+    if r.note:
+        out["note"] = r.note
+    if r.unconfirmed:
+        out["unconfirmed"] = True
+    _published(out, r, r.at, zone, floor=signed_at)
+    return out
 
 
 def _location(loc: Location) -> dict[str, Any]:
@@ -119,6 +178,18 @@ def _clause(c) -> dict[str, Any]:
             if v.sources.exists():
                 item["sources"] = _keys(v)
             out["variants"].append(item)
+    texts = sorted(c.texts.all(), key=lambda t: t.language)
+    if texts:
+        out["texts"] = []
+        for t in texts:
+            text: dict[str, Any] = {"language": t.language, "text": t.text}
+            if t.sources.all():
+                text["sources"] = _keys(t)
+            if t.translation:
+                text["translation"] = True
+            if t.note:
+                text["note"] = t.note
+            out["texts"].append(text)
     return out
 
 
@@ -128,8 +199,12 @@ def _obligation(o, zone) -> dict[str, Any]:
         "clause": _clause_number(o.clause.number) if o.clause else None,
         "title": o.title,
     }
+    _languages(out, "titles", o.titles)
     if o.description:
         out["description"] = o.description
+    _languages(out, "descriptions", o.descriptions)
+    if o.text_dispute:
+        out["text_dispute"] = o.text_dispute
     out["kind"] = o.kind
     out["category"] = o.category
     out["responsible"] = sorted(p.slug for p in o.responsible.all())
@@ -160,14 +235,20 @@ def _obligation(o, zone) -> dict[str, Any]:
     )
     if changes and o.kind == V.DEADLINE:
         out["deadline_changes"] = [_change(c, zone) for c in changes]
-    reports = sorted(
+    reports = _exported_reports(o)
+    if reports:
+        exported = {r.pk: r for r in reports}
+        contested = {r.contests_id for r in reports if r.contests_id in exported}
+        out["reports"] = [_report(r, zone, exported, contested) for r in reports]
+    return out
+
+
+def _exported_reports(o) -> list:
+    return sorted(
         # A report must cite a source in the format; an unsourced one cannot be written.
         (r for r in o.reports.all() if r.is_fact and r.sources.all()),
         key=lambda r: (r.occurred_at, r.id),
     )
-    if reports:
-        out["reports"] = [_report(r, zone) for r in reports]
-    return out
 
 
 def _facts_tail(out: dict[str, Any], row) -> dict[str, Any]:
@@ -185,11 +266,16 @@ def _change(c, zone) -> dict[str, Any]:
         "agreed_at": _date_or_instant(c.agreed_at, zone, date_only=False),
         "reason": c.reason,
     }
-    return _facts_tail(out, c)
+    _facts_tail(out, c)
+    _published(out, c, c.agreed_at, zone)
+    return out
 
 
-def _report(r, zone) -> dict[str, Any]:
-    out = {
+def _report(r, zone, exported: dict[int, Any], contested: set[int]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if r.key or r.pk in contested:
+        out["key"] = report_key(r)
+    out.update({
         "claim": r.claim,
         "occurred_at": (
             _date_or_instant(r.occurred_at, zone, date_only=True)
@@ -197,8 +283,18 @@ def _report(r, zone) -> dict[str, Any]:
             else _instant(r.occurred_at, zone)
         ),
         "summary": r.summary,
-    }
-    return _facts_tail(out, r)
+    })
+    actors = sorted(p.slug for p in r.actors.all())
+    if actors:
+        out["actors"] = actors
+    if r.claimant:
+        out["claimant"] = r.claimant.slug
+    # A contest of a report the format cannot write (superseded, unsourced) is left out.
+    if r.contests_id in exported:
+        out["contests"] = report_key(exported[r.contests_id])
+    _facts_tail(out, r)
+    _published(out, r, r.occurred_at, zone)
+    return out
 
 
 class _Dumper(yaml.SafeDumper):

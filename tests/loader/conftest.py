@@ -11,6 +11,8 @@ from django.apps import apps
 EXAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "examples"
 RIVER = EXAMPLES / "river-truce-2022.yaml"
 MINIMAL = EXAMPLES / "minimal.yaml"
+# Follows RIVER (relations to it): claims, findings, contests, relations, languages.
+ACCORD = EXAMPLES / "river-accord-2023.yaml"
 BAD = sorted((EXAMPLES / "bad").glob("*.yaml"))
 
 
@@ -59,3 +61,19 @@ def river(db):
     from tracker.loader import load
 
     return load(RIVER)
+
+
+@pytest.fixture
+def accord(river):
+    """The river truce, then the accord that follows it: the accord's LoadResult."""
+    from tracker.loader import load
+
+    return load(ACCORD)
+
+
+def line_with(path: Path, needle: str) -> int:
+    """The number of the one line of `path` that contains `needle`."""
+    numbers = [n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+               if needle in line]
+    assert len(numbers) == 1, f"{needle!r} is on lines {numbers}"
+    return numbers[0]

@@ -14,6 +14,7 @@ def test_every_bad_example_marks_its_errors():
     assert {
         "broken-yaml.yaml", "unknown-key.yaml", "unknown-reference.yaml", "bad-date.yaml",
         "no-offset.yaml", "change-before-agreement.yaml", "claim-kind.yaml",
+        "actor-not-a-party.yaml", "relation-unknown-term.yaml", "relation-replacement.yaml",
     } <= names
     for path in BAD:
         assert expected_errors(path), f"{path.name} marks no expected error"
@@ -48,6 +49,13 @@ def test_bad_file_names_file_key_and_line_and_changes_nothing(db, path):
         ("change-before-agreement.yaml", "a deadline change before the agreement"),
         ("claim-kind.yaml", "claim 'violation' does not fit a deadline obligation"),
         ("facts-from-the-future.yaml", "is after the present: a fact records what already"),
+        ("actor-not-a-party.yaml", "actor 'example-stranger' is not a party of this agreement"),
+        ("actor-not-a-party.yaml", "unknown claimant 'example-press'"),
+        ("actor-not-a-party.yaml", "a denial must say which report it denies"),
+        ("actor-not-a-party.yaml", "a finding (claimant 'tracker') must cite at least one"),
+        ("relation-replacement.yaml", "only a relation of kind 'supersedes' has a replacement"),
+        ("relation-replacement.yaml", "replacement 'example-elsewhere' is not a term of this"),
+        ("relation-replacement.yaml", "unknown language code 'en'"),
     ],
 )
 def test_messages_say_what_is_wrong(name, fragment):

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from tests.loader.conftest import RIVER
+from tests.loader.conftest import ACCORD, RIVER
 from tracker.loader import LoaderError, check_data, check_file, read_yaml
 
 REPLACEMENTS = [None, 7, "2022-13-45", [], {"x": 1}]
@@ -33,8 +33,9 @@ def replaced(data, path, value):
     return out
 
 
-def test_every_place_every_type():
-    data, _ = read_yaml(RIVER)
+@pytest.mark.parametrize("example", [RIVER, ACCORD], ids=lambda p: p.stem)
+def test_every_place_every_type(example):
+    data, _ = read_yaml(example)
     paths = list(leaves(data))
     assert len(paths) > 150
     outcomes = {"loaded": 0, "refused": 0}

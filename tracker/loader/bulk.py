@@ -46,12 +46,13 @@ def rows_in(queryset: Any, field: str, values: list[Any]) -> list[Any]:
 
 def upsert(model: type[models.Model], label: str, existing: dict[Hashable, Any],
            wanted: Iterable[tuple[Hashable, dict[str, Any], dict[str, Any]]], tally: Tally,
-           bump_version: bool = False) -> Upserted:
+           bump_version: bool = False, history: bool = True) -> Upserted:
     """Create or update rows so that each `(key, identity, values)` holds.
 
     A row is written only if one of its values differs, and then only the fields that
     differ (never columns others own, such as the sweep's); `bump_version` makes a staff
-    form opened before the load refuse to overwrite the row.
+    form opened before the load refuse to overwrite the row. Without `history` the
+    caller records it (after writing what the record should include, such as sources).
     """
     out = Upserted({}, set(), {})
     new: list[Any] = []
@@ -80,11 +81,11 @@ def upsert(model: type[models.Model], label: str, existing: dict[Hashable, Any],
     if derived:
         for obj in [*new, *(o for objs in by_fields.values() for o in objs)]:
             obj.refresh_search_text()
-    create(model, new)
+    create(model, new, history=history)
     tally.created[label] += len(new)
     for fields, objs in by_fields.items():
         extra = ("search_text",) if derived else ()
-        update(model, objs, [*fields, *extra])
+        update(model, objs, [*fields, *extra], history=history)
         tally.updated[label] += len(objs)
     return out
 
@@ -98,12 +99,15 @@ def create(model: type[models.Model], objs: list[Any], history: bool = True) -> 
         record_history(model, objs, update=False)
 
 
-def update(model: type[models.Model], objs: list[Any], fields: list[str]) -> None:
-    """UPDATE `fields` of `objs` from their attributes, with a "~" history record each."""
+def update(model: type[models.Model], objs: list[Any], fields: list[str],
+           history: bool = True) -> None:
+    """UPDATE `fields` of `objs` from their attributes, with a "~" history record each
+    (unless `history` is False: rows just created, whose "+" record is still to come)."""
     if not objs:
         return
     model.objects.bulk_update(objs, fields, batch_size=BATCH)
-    record_history(model, objs, update=True)
+    if history:
+        record_history(model, objs, update=True)
 
 
 def record_history(model: type[models.Model], objs: list[Any], update: bool) -> None:

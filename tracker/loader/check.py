@@ -26,10 +26,13 @@ from tracker.loader.read import gc_paused, read_yaml
 from tracker.loader.spec import (
     AgreementSpec,
     ChangeSpec,
+    ClaimantSpec,
     ClauseSpec,
+    ClauseTextSpec,
     LocationSpec,
     ObligationSpec,
     PartySpec,
+    RelationSpec,
     ReportSpec,
     SourceSpec,
     VariantSpec,
@@ -135,11 +138,29 @@ def _placed(when: date | datetime, zone: ZoneInfo) -> tuple[datetime, bool]:
     return engine.local_midnight(when, zone), True
 
 
+def default_published(dates: list[date], happened: datetime, zone: ZoneInfo,
+                      floor: datetime | None = None) -> datetime:
+    """When a fact from a file became public, when the file does not say: the earliest
+    of its sources' dates (00:00 local), but not before `floor` (default: when it
+    happened; a source older than the event, such as the agreement's text, does not
+    make it public earlier); with no dated source, when it happened. The exporter
+    leaves out a `published_at` equal to this."""
+    if not dates:
+        return happened
+    return max(engine.local_midnight(min(dates), zone), floor or happened)
+
+
 def _dicts(value: Any) -> list[tuple[int, dict]]:
     """The mapping items of a list, with their index; tolerant of shapes the schema rejected."""
     if not isinstance(value, list):
         return []
     return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _unknown_language(language: str, allowed: tuple[str, ...], key: str = "") -> str:
+    english = f" (English is the plain `{key}`)" if key and language == "en" else ""
+    return (f"unknown language code {language!r}{english}; allowed here: "
+            f"{', '.join(allowed)}")
 
 
 def _a(word: str) -> str:
@@ -149,6 +170,13 @@ def _a(word: str) -> str:
 def _strs(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
+
+# The built-in claimant of editorial findings: created on first use, never in a file.
+TRACKER_CLAIMANT = "tracker"
+# English is the plain keys (`title`, `description`, a clause's `text`); these the others.
+OTHER_LANGUAGES = ("az", "hy", "ru")
+# A clause's text as published may also be English (where `text` is a paraphrase).
+TEXT_LANGUAGES = ("en", *OTHER_LANGUAGES)
 
 FUTURE_FACT = ("is after the present: a fact records what already happened (a date still "
                "to come belongs in a deadline, not in a fact)")
@@ -168,6 +196,10 @@ class _Checker:
         self.errors: list[tuple[KeyPath, str]] = []
         # Facts are what already happened: one dated later than this is refused.
         self.now = datetime.now(UTC)
+        self.zone: ZoneInfo | None = None
+        self.source_dates: dict[str, date] = {}
+        self.claimants: set[str] = {TRACKER_CLAIMANT}
+        self.report_keys: dict[str, int] = {}
 
     def add(self, path: KeyPath, message: str) -> None:
         self.errors.append((path, message))
@@ -216,15 +248,29 @@ class _Checker:
             self.add(("effective_at",), "effective_at is before signed_at")
 
         parties = _dicts(d.get("parties"))
+        claimants = _dicts(d.get("claimants"))
         locations = _dicts(d.get("locations"))
         sources = _dicts(d.get("sources"))
+        relations = _dicts(d.get("relations"))
         clauses = _dicts(d.get("clauses"))
         obligations = _dicts(d.get("obligations"))
         party_slugs = self._unique(parties, "slug", "parties")
+        claimant_slugs = self._unique(claimants, "slug", "claimants")
         location_slugs = self._unique(locations, "slug", "locations")
         source_keys = self._unique(sources, "key", "sources")
         clause_numbers = self._unique(clauses, "number", "clauses")
-        self._unique(obligations, "slug", "obligations")
+        obligation_slugs = self._unique(obligations, "slug", "obligations")
+        self._languages(("titles",), d.get("titles"), OTHER_LANGUAGES, "title")
+        self._languages(("descriptions",), d.get("descriptions"), OTHER_LANGUAGES, "description")
+        for i, c in claimants:
+            if c.get("slug") == TRACKER_CLAIMANT:
+                self.add(("claimants", i, "slug"),
+                         f"{TRACKER_CLAIMANT!r} is built in (the tracker's editorial "
+                         "findings); a file may not define it")
+            party = c.get("party")
+            if isinstance(party, str) and party not in party_slugs:
+                self.add(("claimants", i, "party"), f"unknown party {party!r}")
+        self.claimants = claimant_slugs | {TRACKER_CLAIMANT}
 
         source_specs = []
         for i, s in sources:
@@ -234,6 +280,11 @@ class _Checker:
                 "title": s.get("title") or "", "published_at": published,
                 "language": s.get("language") or "",
             }))
+        self.source_dates = {
+            spec.key: spec.values["published_at"] for spec in source_specs
+            if spec.values["published_at"] is not None
+        }
+        self.zone = zone
 
         clause_specs = []
         for i, c in clauses:
@@ -248,7 +299,37 @@ class _Checker:
                 seen_versions.add(version)
                 variants.append(VariantSpec(str(v.get("version")), str(v.get("text")),
                                             _strs(v.get("sources"))))
-            clause_specs.append(ClauseSpec(str(c.get("number")), str(c.get("text")), i, variants))
+            texts = []
+            seen_languages: set[str] = set()
+            for j, t in _dicts(c.get("texts")):
+                path = ("clauses", i, "texts", j)
+                self._refs((*path, "sources"), t.get("sources"), source_keys, "source")
+                language = t.get("language")
+                if isinstance(language, str):
+                    if language not in TEXT_LANGUAGES:
+                        self.add((*path, "language"), _unknown_language(language, TEXT_LANGUAGES))
+                    elif language in seen_languages:
+                        self.add((*path, "language"), f"a second text in {language!r}")
+                    seen_languages.add(language)
+                texts.append(ClauseTextSpec(
+                    str(language), str(t.get("text")), _strs(t.get("sources")),
+                    bool(t.get("translation", False)), t.get("note") or "",
+                ))
+            clause_specs.append(ClauseSpec(str(c.get("number")), str(c.get("text")), i, variants,
+                                           texts))
+
+        # Report keys are unique in the file; `contests` names one of the same obligation.
+        self.report_keys: dict[str, int] = {}
+        for i, o in obligations:
+            for j, r in _dicts(o.get("reports")):
+                key = r.get("key")
+                if not isinstance(key, str):
+                    continue
+                if key in self.report_keys:
+                    self.add(("obligations", i, "reports", j, "key"),
+                             f"duplicate report key {key!r} (keys are unique in the file)")
+                else:
+                    self.report_keys[key] = i
 
         obligation_specs = [
             spec
@@ -256,6 +337,7 @@ class _Checker:
             if (spec := self._obligation(i, o, zone, signed, party_slugs, location_slugs,
                                          source_keys, clause_numbers)) is not None
         ]
+        relation_specs = self._relations(relations, signed, obligation_slugs, source_keys)
         if self.errors or not self.build:
             return None
         assert zone is not None and signed is not None  # the schema made them required
@@ -264,7 +346,8 @@ class _Checker:
             values={
                 "title": d["title"], "signed_at": signed, "effective_at": effective,
                 "timezone": d["timezone"], "warning_days": d.get("warning_days", 3),
-                "description": d.get("description", ""),
+                "description": d.get("description", ""), "titles": d.get("titles", {}),
+                "descriptions": d.get("descriptions", {}),
             },
             zone=zone,
             parties=[PartySpec(p["slug"], p["name"], p["kind"]) for _, p in parties],
@@ -281,7 +364,86 @@ class _Checker:
             sources=source_specs,
             clauses=clause_specs,
             obligations=obligation_specs,
+            claimants=[ClaimantSpec(c["slug"], c["name"], c["kind"], c.get("party", ""))
+                       for _, c in claimants],
+            relations=relation_specs,
         )
+
+    def _languages(self, path: KeyPath, value: Any, allowed: tuple[str, ...], key: str) -> None:
+        if not isinstance(value, dict):
+            return
+        for language in value:
+            if language not in allowed:
+                self.add((*path, language), _unknown_language(language, allowed, key))
+
+    def _published(self, item: dict, path: KeyPath, cited: list[str],
+                   happened: datetime | None, floor: datetime | None = None,
+                   ) -> datetime | None:
+        """When the tracker published a fact from the file: `published_at` if given,
+        else the earliest cited source's date (00:00 local), else when it happened
+        (`default_published`); never the load time. Not before `floor`: by default when
+        it happened (a relation may be announced before it holds: its floor is the
+        signing of the agreement that makes it)."""
+        if self.zone is None or happened is None:
+            return None
+        floor = floor or happened
+        when = self._get(item, "published_at", path, "either")
+        if when is not None:
+            given = _placed(when, self.zone)[0]
+            if given > self.now:
+                self.add((*path, "published_at"), FUTURE_FACT)
+            elif given < floor:
+                self.add((*path, "published_at"),
+                         "published before it could be known (published_at is before "
+                         f"{floor.astimezone(self.zone).isoformat()})")
+            return given
+        if item.get("published_at") is not None:  # given but unreadable: reported above
+            return None
+        return default_published([self.source_dates[k] for k in cited
+                                  if k in self.source_dates], happened, self.zone, floor)
+
+    def _relations(self, relations: list[tuple[int, dict]], signed: datetime | None,
+                   obligations: set[str], sources: set[str]) -> list[RelationSpec]:
+        out = []
+        seen: set[tuple] = set()
+        own = self.data.get("slug")
+        for i, r in relations:
+            path: KeyPath = ("relations", i)
+            self._refs((*path, "sources"), r.get("sources"), sources, "source")
+            # Wrong types are the schema's errors; here they only must not crash.
+            kind, target, term, replacement = (
+                v if isinstance(v, str) else "" for v in (
+                    r.get("kind"), r.get("agreement"), r.get("term"), r.get("replacement")))
+            if target == own:
+                self.add((*path, "agreement"), "an agreement cannot relate to itself")
+            identity = (kind, target, term)
+            if identity in seen:
+                self.add(path, f"the same relation twice ({kind} {target} {term})".rstrip())
+            seen.add(identity)
+            if replacement and replacement not in obligations:
+                self.add((*path, "replacement"),
+                         f"replacement {replacement!r} is not a term of this file")
+            if replacement and kind != V.SUPERSEDES:
+                self.add((*path, "replacement"),
+                         f"only a relation of kind {V.SUPERSEDES!r} has a replacement, "
+                         f"not {kind!r}")
+            if replacement and not term:
+                self.add((*path, "replacement"),
+                         "a replacement takes the place of one term: give `term` too")
+            when = self._get(r, "at", path, "either") if self.zone else None
+            at = _placed(when, self.zone)[0] if when and self.zone else None
+            if at and signed and at < signed:
+                self.add((*path, "at"),
+                         "a relation before this agreement was signed (at is before signed_at)")
+            published = self._published(r, path, _strs(r.get("sources")), at, signed)
+            if at and published:
+                out.append(RelationSpec(
+                    kind=str(kind), agreement=str(target), term=str(term),
+                    replacement=str(replacement), at=at, sources=_strs(r.get("sources")),
+                    note=r.get("note") or "", unconfirmed=bool(r.get("unconfirmed", False)),
+                    published_at=published, path=path,
+                ))
+        return out
 
     def _obligation(self, i, o, zone, signed, parties, locations, sources, clauses):
         path: KeyPath = ("obligations", i)
@@ -294,6 +456,9 @@ class _Checker:
         self._refs((*path, "monitors"), o.get("monitors"), parties, "party")
         self._refs((*path, "locations"), o.get("locations"), locations, "location")
         self._refs((*path, "sources"), o.get("sources"), sources, "source")
+        self._languages((*path, "titles"), o.get("titles"), OTHER_LANGUAGES, "title")
+        self._languages((*path, "descriptions"), o.get("descriptions"), OTHER_LANGUAGES,
+                        "description")
 
         only_for = {"due": V.DEADLINE, "deadline_changes": V.DEADLINE, "starts_at": V.ONGOING,
                     "ends_at": V.ONGOING, "term": V.ONGOING}
@@ -321,10 +486,12 @@ class _Checker:
                          "a deadline change before the agreement (agreed_at is before signed_at)")
             if agreed and agreed[0] > self.now:
                 self.add((*cpath, "agreed_at"), FUTURE_FACT)
-            if new_due and agreed:
+            published = self._published(c, cpath, _strs(c.get("sources")),
+                                         agreed[0] if agreed else None)
+            if new_due and agreed and published:
                 changes.append(ChangeSpec(
                     new_due, agreed[0], c.get("reason") or "", frozenset(_strs(c.get("sources"))),
-                    bool(c.get("unconfirmed", False)), c.get("note") or "",
+                    bool(c.get("unconfirmed", False)), c.get("note") or "", published,
                 ))
 
         reports = []
@@ -340,12 +507,37 @@ class _Checker:
             occurred = _placed(when, zone) if when and zone else None
             if occurred and occurred[0] > self.now:
                 self.add((*rpath, "occurred_at"), FUTURE_FACT)
-            if occurred:
+            if len(_strs(r.get("actors"))) != len(set(_strs(r.get("actors")))):
+                self.add((*rpath, "actors"), "a party is listed twice")
+            for k, actor in enumerate(_strs(r.get("actors"))):
+                if actor not in parties:  # say why, beyond "unknown party"
+                    self.add((*rpath, "actors", k),
+                             f"actor {actor!r} is not a party of this agreement")
+            claimant = r.get("claimant") if isinstance(r.get("claimant"), str) else ""
+            if claimant and claimant not in self.claimants:
+                self.add((*rpath, "claimant"),
+                         f"unknown claimant {claimant!r} (define it under `claimants`, or "
+                         f"use {TRACKER_CLAIMANT!r} for an editorial finding)")
+            if claimant == TRACKER_CLAIMANT and not _strs(r.get("sources")):
+                self.add((*rpath, "sources"),
+                         "a finding (claimant 'tracker') must cite at least one source")
+            contests = r.get("contests") if isinstance(r.get("contests"), str) else ""
+            if claim == V.CLAIM_DENIAL and not contests:
+                self.add((*rpath, "claim"),
+                         "a denial must say which report it denies (`contests`)")
+            if contests:
+                self._contest(rpath, i, r.get("key"), contests)
+            published = self._published(r, rpath, _strs(r.get("sources")),
+                                        occurred[0] if occurred else None)
+            if occurred and published:
                 reports.append(ReportSpec(
                     claim, occurred[0], occurred[1], r.get("summary"),
                     frozenset(_strs(r.get("sources"))), bool(r.get("unconfirmed", False)),
-                    r.get("note") or "",
+                    r.get("note") or "", published, key=r.get("key") or "",
+                    actors=frozenset(_strs(r.get("actors"))), claimant=claimant,
+                    contests=contests,
                 ))
+        self._no_contest_cycle(path, _dicts(o.get("reports")))
 
         if self.errors or not self.build:
             return None
@@ -355,7 +547,9 @@ class _Checker:
             clause=str(o["clause"]),
             position=i,
             values={
-                "title": o["title"], "description": o.get("description", ""), "kind": kind,
+                "title": o["title"], "description": o.get("description", ""),
+                "titles": o.get("titles", {}), "descriptions": o.get("descriptions", {}),
+                "text_dispute": o.get("text_dispute", ""), "kind": kind,
                 "category": o["category"], "position": i, "original_due_date": due,
                 "starts_at": starts, "ends_at": ends, "term_years": term.get("years"),
                 "renews_years": term.get("renews_years"),
@@ -370,7 +564,40 @@ class _Checker:
         )
 
 
-def _line_of(lines: dict[KeyPath, int], path: KeyPath) -> int | None:
+    def _contest(self, path: KeyPath, obligation: int, own: Any, contests: str) -> None:
+        where = self.report_keys.get(contests)
+        if where is None:
+            self.add((*path, "contests"), f"contests an unknown report key {contests!r}")
+        elif where != obligation:
+            slug = _dicts(self.data.get("obligations"))[where][1].get("slug")
+            self.add((*path, "contests"),
+                     f"contests {contests!r}, a report of another term ({slug!r}); a report "
+                     "may contest only one on the same term")
+        elif contests == own:
+            self.add((*path, "contests"), "a report cannot contest itself")
+
+    def _no_contest_cycle(self, path: KeyPath, reports: list[tuple[int, dict]]) -> None:
+        """A contest chain must end at a report that contests nothing (a case's root)."""
+        target = {r["key"]: r["contests"] for _, r in reports
+                  if isinstance(r.get("key"), str) and isinstance(r.get("contests"), str)}
+        for j, r in reports:
+            start = r.get("key")
+            if not isinstance(start, str) or start not in target or target[start] == start:
+                continue
+            seen, key = {start}, target[start]
+            while key in target:
+                if key == start:
+                    self.add((*path, "reports", j, "contests"),
+                             "reports contest each other in a circle; one of them must be "
+                             "the account the others contest")
+                    break
+                if key in seen:
+                    break
+                seen.add(key)
+                key = target[key]
+
+
+def line_of(lines: dict[KeyPath, int], path: KeyPath) -> int | None:
     """The line of `path`, or of its nearest ancestor the file has (e.g. for a missing key)."""
     for end in range(len(path), -1, -1):
         if path[:end] in lines:
@@ -400,8 +627,9 @@ def check_data(data: Any, file: str = "<data>", lines: dict[KeyPath, int] | None
     for key_path, message in problems:
         if (key_path, message) not in seen:
             seen.add((key_path, message))
-            errors.append(FileError(file, key_path, message, _line_of(lines, key_path)))
+            errors.append(FileError(file, key_path, message, line_of(lines, key_path)))
     if errors or spec is None:
         raise LoaderError(errors or [FileError(file, (), "not an agreement file", 1)])
+    spec.lines = lines
     return spec
 

@@ -19,7 +19,7 @@ from deadlines import engine
 from tracker import vocabulary as V
 from tracker.loader import bulk
 from tracker.loader.spec import ChangeSpec, ObligationSpec, ReportSpec
-from tracker.models import DeadlineChange, Obligation, Report, Source
+from tracker.models import Claimant, DeadlineChange, Obligation, Party, Report, Source
 
 FILE_ORIGIN = "file"
 REMOVED_REASON = "removed from the agreement file"
@@ -49,6 +49,15 @@ class FactSync:
         self.new_changes: list[tuple[str, ChangeSpec]] = []  # (obligation slug, spec)
         self.new_reports: list[tuple[str, ReportSpec]] = []
         self.in_force: dict[str, list[engine.DeadlineChangeFact]] = {}
+        # For reports: whose act (party slugs), who says so, which report each contests
+        # (by its key: the file's, or `report-<id>` for a staff report, as exported).
+        self.actors: dict[int, frozenset[str]] = {}
+        self.claimant_of: dict[int, str] = {}
+        self.contest_key: dict[int, str] = {}
+        # The stored report each file report stands for once written (matched or new):
+        # `contests` is resolved through it.
+        self.row_of: dict[tuple[str, str], Report] = {}  # (obligation slug, key) -> row
+        self.matched: list[tuple[str, ReportSpec, Report]] = []  # file rows kept as they are
 
     # -- read
 
@@ -78,6 +87,22 @@ class FactSync:
             for fact, source in rows:
                 found[(kind, fact)].add(key_of[source])
         self.keys = {k: frozenset(v) for k, v in found.items()}
+        acts = bulk.rows_in(Report.actors.through.objects.values_list("report_id", "party_id"),
+                            "report_id", [r.pk for r in reports])
+        party_slug = dict(Party.objects.filter(pk__in={p for _, p in acts})
+                          .values_list("pk", "slug"))
+        actors: dict[int, set[str]] = defaultdict(set)
+        for report, party in acts:
+            actors[report].add(party_slug[party])
+        self.actors = {k: frozenset(v) for k, v in actors.items()}
+        claimant_slug = dict(Claimant.objects.filter(
+            pk__in={r.claimant_id for r in reports if r.claimant_id}).values_list("pk", "slug"))
+        self.claimant_of = {r.pk: claimant_slug[r.claimant_id] for r in reports if r.claimant_id}
+        # A report contests one of the same obligation: all of them were read above,
+        # unless it contests a draft or rejected one (then it matches no file entry).
+        key_of_report = {r.pk: report_key(r) for r in reports}
+        self.contest_key = {r.pk: key_of_report.get(r.contests_id, f"report-{r.contests_id}")
+                            for r in reports if r.contests_id}
         superseded = [r.pk for r in reports if r.superseded_at]
         self.staff_successor = set(
             Report.objects.filter(supersedes__in=superseded)
@@ -100,19 +125,27 @@ class FactSync:
     def _plan_changes(self, obligation: Obligation, spec: ObligationSpec) -> bool:
         rows = self.changes.get(obligation.pk, [])
 
-        def identity(c: DeadlineChange) -> tuple:
+        def staff_identity(c: DeadlineChange) -> tuple:
             return (c.due_date, c.agreed_at, c.reason, self.keys.get(("change", c.pk),
                     frozenset()), c.unconfirmed, c.note)
 
+        def identity(c: DeadlineChange) -> tuple:
+            return (*staff_identity(c), c.published_at)
+
         # Match in order of preference: the file's own published changes; identical staff
         # ones (an exported file reloads cleanly); file ones a reviewer rejected (kept so).
+        # Only the file's own must match when they were published too: the others'
+        # publication is the tracker's act, not the file's.
         tiers = [
-            [c for c in rows if c.origin == FILE_ORIGIN and c.review_state == V.PUBLISHED],
-            [c for c in rows if c.origin != FILE_ORIGIN and c.review_state == V.PUBLISHED],
-            [c for c in rows if c.origin == FILE_ORIGIN and c.review_state == V.REJECTED
-             and c.rejection_reason != REMOVED_REASON],
+            ([c for c in rows if c.origin == FILE_ORIGIN and c.review_state == V.PUBLISHED],
+             identity, ChangeSpec.identity),
+            ([c for c in rows if c.origin != FILE_ORIGIN and c.review_state == V.PUBLISHED],
+             staff_identity, ChangeSpec.staff_identity),
+            ([c for c in rows if c.origin == FILE_ORIGIN and c.review_state == V.REJECTED
+              and c.rejection_reason != REMOVED_REASON], staff_identity,
+             ChangeSpec.staff_identity),
         ]
-        unmatched, leftovers = _match(spec.changes, tiers, identity)
+        unmatched, leftovers, _ = _match(spec.changes, tiers)
         retired = leftovers[0]
         kept = [c for c in rows if c.review_state == V.PUBLISHED and c not in retired]
         self.in_force[spec.slug] = self._in_force(kept, unmatched)
@@ -134,26 +167,44 @@ class FactSync:
     def _plan_reports(self, obligation: Obligation, spec: ObligationSpec) -> bool:
         rows = self.reports.get(obligation.pk, [])
 
-        def identity(r: Report) -> tuple:
+        def staff_identity(r: Report) -> tuple:
             return (r.claim, r.occurred_at, r.occurred_date_only, r.summary,
-                    self.keys.get(("report", r.pk), frozenset()), r.unconfirmed, r.note)
+                    self.keys.get(("report", r.pk), frozenset()), r.unconfirmed, r.note,
+                    self.actors.get(r.pk, frozenset()), self.claimant_of.get(r.pk, ""),
+                    self.contest_key.get(r.pk, ""))
+
+        def identity(r: Report) -> tuple:
+            return (*staff_identity(r), r.key, r.published_at)
 
         def current(r: Report) -> bool:
             return r.superseded_at is None and not r.retracts
 
         tiers = [
-            [r for r in rows if r.origin == FILE_ORIGIN and current(r)],
-            [r for r in rows if r.origin != FILE_ORIGIN and current(r)],
-            [r for r in rows if r.origin == FILE_ORIGIN and r.superseded_at is not None
-             and r.pk in self.staff_successor],
+            ([r for r in rows if r.origin == FILE_ORIGIN and current(r)], identity,
+             ReportSpec.identity),
+            ([r for r in rows if r.origin != FILE_ORIGIN and current(r)], staff_identity,
+             ReportSpec.staff_identity),
+            ([r for r in rows if r.origin == FILE_ORIGIN and r.superseded_at is not None
+              and r.pk in self.staff_successor], staff_identity, ReportSpec.staff_identity),
         ]
-        unmatched, leftovers = _match(spec.reports, tiers, identity)
+        unmatched, leftovers, pairs = _match(spec.reports, tiers)
+        for report in spec.reports:
+            row = pairs.get(id(report))
+            if row is not None:
+                if report.key:
+                    self.row_of[(spec.slug, report.key)] = row
+                if row.origin == FILE_ORIGIN and row.superseded_at is None:
+                    self.matched.append((spec.slug, report, row))
         retired = leftovers[0]
         # A changed report: the new one supersedes the old one with the same claim and
         # instant (or the only old one left with that claim); otherwise it was removed.
         pending = list(unmatched)
         for old in retired:
-            same = [s for s in pending if (s.claim, s.occurred_at) == (old.claim, old.occurred_at)]
+            # The same key first (two accounts of one event may share claim and instant).
+            same = [s for s in pending if old.key and s.key == old.key]
+            if not same:
+                same = [s for s in pending
+                        if (s.claim, s.occurred_at) == (old.claim, old.occurred_at)]
             if not same:
                 olds = [r for r in retired if r.claim == old.claim and r.pk not in self.successors]
                 news = [s for s in pending if s.claim == old.claim]
@@ -168,7 +219,8 @@ class FactSync:
 
     # -- write
 
-    def write(self, obligations: dict[str, Obligation], sources: dict[str, Source]) -> None:
+    def write(self, obligations: dict[str, Obligation], sources: dict[str, Source],
+              parties: dict[str, Party], claimants: dict[str, Claimant]) -> None:
         """Retire, then create, every planned fact (obligations all have pks by now)."""
         for old in self.retired_changes:
             old.review_state = V.REJECTED
@@ -196,25 +248,71 @@ class FactSync:
             DeadlineChange(
                 obligation=obligations[slug], due_date=c.due_date, agreed_at=c.agreed_at,
                 reason=c.reason, unconfirmed=c.unconfirmed, note=c.note,
-                review_state=V.PUBLISHED, origin=FILE_ORIGIN, published_at=self.now,
+                review_state=V.PUBLISHED, origin=FILE_ORIGIN, published_at=c.published_at,
             )
             for slug, c in self.new_changes
         ]
         self._create_with_sources(DeadlineChange, changes, [c for _, c in self.new_changes],
                                   sources)
         self.tally.created["deadline change"] += len(changes)
+        self._write_reports(obligations, sources, parties, claimants)
+
+    def _write_reports(self, obligations: dict[str, Obligation], sources: dict[str, Source],
+                       parties: dict[str, Party], claimants: dict[str, Claimant]) -> None:
         predecessor = {id(spec): pk for pk, spec in self.successors.items()}
         reports = []
         for slug, r in self.new_reports:
             old = predecessor.get(id(r))
-            reports.append(Report(
+            row = Report(
                 obligation=obligations[slug], claim=r.claim, occurred_at=r.occurred_at,
                 occurred_date_only=r.occurred_date_only, summary=r.summary,
                 unconfirmed=r.unconfirmed, note=r.note, review_state=V.PUBLISHED,
-                origin=FILE_ORIGIN, published_at=self.now, supersedes_id=old,
-                correction_reason=CHANGED_REASON if old else "",
-            ))
-        self._create_with_sources(Report, reports, [r for _, r in self.new_reports], sources)
+                origin=FILE_ORIGIN, published_at=r.published_at, supersedes_id=old,
+                correction_reason=CHANGED_REASON if old else "", key=r.key,
+                claimant=claimants[r.claimant] if r.claimant else None,
+            )
+            reports.append(row)
+            if r.key:
+                self.row_of[(slug, r.key)] = row
+        if reports:
+            bulk.create(Report, reports, history=False)
+        # What each report contests, now that every one has an id; a kept report whose
+        # contested report was just superseded follows it to its new version (`followed`).
+        for row, (slug, r) in zip(reports, self.new_reports, strict=True):
+            if r.contests:
+                row.contests_id = self.row_of[(slug, r.contests)].pk
+        bulk.update(Report, [row for row in reports if row.contests_id], ["contests"],
+                    history=False)
+        followed = []
+        for slug, r, row in self.matched:
+            target = self.row_of[(slug, r.contests)].pk if r.contests else None
+            if row.contests_id != target:
+                row.contests_id = target
+                row.version += 1
+                followed.append(row)
+        # Staff reports contesting a file report this load replaced follow it too.
+        row_of_spec = {id(r): row for row, (_, r) in zip(reports, self.new_reports, strict=True)}
+        new_version = {old: row_of_spec[id(spec)].pk for old, spec in self.successors.items()}
+        for rows in self.reports.values():
+            for row in rows:
+                if (row.origin != FILE_ORIGIN and row.contests_id in new_version
+                        and row.superseded_at is None):
+                    row.contests_id = new_version[row.contests_id]
+                    row.version += 1
+                    followed.append(row)
+        bulk.update(Report, followed, ["contests", "version"])
+        self.tally.updated["report"] += len(followed)
+
+        if reports:
+            through = Report.actors.through
+            through.objects.bulk_create(
+                [through(report_id=row.pk, party_id=parties[p].pk)
+                 for row, (_, r) in zip(reports, self.new_reports, strict=True)
+                 for p in sorted(r.actors)],
+                batch_size=bulk.BATCH,
+            )
+        self._create_with_sources(Report, reports, [r for _, r in self.new_reports], sources,
+                                  created=True)
         self.tally.created["report"] += len(reports)
 
     def _orphan_drafts(self) -> None:
@@ -237,11 +335,13 @@ class FactSync:
 
     @staticmethod
     def _create_with_sources(model: Any, rows: list[Any], specs: list[Any],
-                             sources: dict[str, Source]) -> None:
-        """Insert facts, then what they cite, then their history (sources included)."""
+                             sources: dict[str, Source], created: bool = False) -> None:
+        """Insert facts (unless `created`), then what they cite, then their history
+        (sources and every other relation included)."""
         if not rows:
             return
-        bulk.create(model, rows, history=False)
+        if not created:
+            bulk.create(model, rows, history=False)
         through = model.sources.through
         owner = model.sources.field.m2m_field_name() + "_id"
         through.objects.bulk_create(
@@ -252,25 +352,36 @@ class FactSync:
         bulk.record_history(model, rows, update=False)
 
 
-def _match(specs: list, tiers: list[list], identity: Callable[[Any], tuple],
-           ) -> tuple[list, list[list]]:
-    """Pair file entries with stored rows of equal content, tier by tier.
+Tier = tuple[list[Any], Callable[[Any], tuple], Callable[[Any], tuple]]
 
-    Returns (entries with no stored row, [unpaired rows of each tier]).
+
+def report_key(report: Report) -> str:
+    """The report's key in a file: the file's own, or one made from its id (a staff
+    report, exported so that another can contest it)."""
+    return report.key or f"report-{report.pk}"
+
+
+def _match(specs: list, tiers: list[Tier]) -> tuple[list, list[list], dict[int, Any]]:
+    """Pair file entries with stored rows of equal content, tier by tier; each tier is
+    (rows, the rows' identity, the entries' identity to compare with it).
+
+    Returns (entries with no stored row, [unpaired rows of each tier],
+    {id(entry): the row it was paired with}).
     """
     remaining = list(specs)
     leftovers = []
-    for rows in tiers:
+    pairs: dict[int, Any] = {}
+    for rows, identity, spec_identity in tiers:
         by_identity: dict[tuple, list] = defaultdict(list)
         for row in rows:
             by_identity[identity(row)].append(row)
         still = []
         for spec in remaining:
-            bucket = by_identity.get(spec.identity())
+            bucket = by_identity.get(spec_identity(spec))
             if bucket:
-                bucket.pop(0)
+                pairs[id(spec)] = bucket.pop(0)
             else:
                 still.append(spec)
         remaining = still
         leftovers.append([row for bucket in by_identity.values() for row in bucket])
-    return remaining, leftovers
+    return remaining, leftovers, pairs

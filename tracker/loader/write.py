@@ -19,6 +19,7 @@ from django.utils import timezone
 from deadlines import engine
 from tracker import vocabulary as V
 from tracker.loader import bulk
+from tracker.loader.check import TRACKER_CLAIMANT, line_of
 from tracker.loader.errors import FileError, KeyPath, LoaderError
 from tracker.loader.facts import (
     CHANGED_REASON,
@@ -30,7 +31,10 @@ from tracker.loader.facts import (
 from tracker.loader.spec import AgreementSpec, ObligationSpec
 from tracker.models import (
     Agreement,
+    AgreementRelation,
+    Claimant,
     Clause,
+    ClauseText,
     ClauseVariant,
     DeadlineChange,
     Location,
@@ -42,7 +46,7 @@ from tracker.models import (
 from tracker.services import SCHEDULE_FIELDS
 
 __all__ = ["CHANGED_REASON", "DRAFT_ORPHANED_REASON", "FILE_ORIGIN", "REMOVED_REASON",
-           "LoadResult", "Writer"]
+           "TRACKER_CLAIMANT_NAME", "LoadResult", "Writer"]
 
 
 @dataclass
@@ -65,8 +69,12 @@ class LoadResult:
 # Obligation fields whose change alters what the engine concludes.
 _FACT_FIELDS = {
     "kind", "original_due_date", "due_date", "due_at", "starts_at", "ends_at",
-    "term_years", "renews_years", "notice_months",
+    "term_years", "renews_years", "notice_months", "text_dispute",
 }
+# Relation fields whose change alters how the terms it ends end.
+_RELATION_FACT_FIELDS = {"at", "replacement_id"}
+# The built-in claimant of the tracker's editorial findings (created on first use).
+TRACKER_CLAIMANT_NAME = "Ceasefire-terms tracker (editorial finding)"
 
 
 class Writer:
@@ -80,10 +88,14 @@ class Writer:
         self.schedule_changed = False
 
     def fail(self, path: KeyPath, message: str) -> None:
-        self.errors.append(FileError(self.file, path, message))
+        self.errors.append(FileError(self.file, path, message, line_of(self.spec.lines, path)))
 
     def run(self) -> LoadResult:
         spec, tally = self.spec, self.tally
+        # What the file refers to outside itself, before anything is written.
+        targets, terms = self.relation_targets()
+        if self.errors:
+            raise LoaderError(self.errors)
         parties = bulk.upsert(
             Party, "party", {p.slug: p for p in Party.objects.filter(
                 slug__in=[p.slug for p in spec.parties])},
@@ -95,6 +107,7 @@ class Writer:
                 slug__in=[loc.slug for loc in spec.locations])},
             [(loc.slug, {"slug": loc.slug}, loc.values) for loc in spec.locations], tally,
         ).rows
+        claimants = self.claimants(parties)
         agreement, self.schedule_changed = self.agreement(parties, locations)
 
         sources = bulk.upsert(
@@ -110,12 +123,15 @@ class Writer:
             tally,
         ).rows
         self.variants(agreement, clauses, sources)
+        self.clause_texts(agreement, clauses, sources)
 
         # Locked: an editor's concurrent save waits, then sees the new version.
         existing = {o.slug: o for o in agreement.obligations.select_for_update()}
-        self.obligations(agreement, existing, clauses, parties, locations, sources)
+        rows = self.obligations(agreement, existing, clauses, parties, locations, sources,
+                                claimants)
         if self.schedule_changed:
             self.changed_ids.update(o.pk for o in existing.values())
+        self.relations(agreement, targets, terms, rows, sources)
 
         self.remove_missing(existing, stored_clauses, {s.key: s for s in
                                                        agreement.sources.all()})
@@ -126,6 +142,54 @@ class Writer:
             unchanged=tally.unchanged, removed=tally.removed, retired=tally.retired,
             changed_obligation_ids=self.changed_ids,
         )
+
+    def claimants(self, parties: dict[str, Party]) -> dict[str, Claimant]:
+        """The file's claimants (shared between agreements, like parties), and the
+        built-in `tracker` when a report of the file is a finding."""
+        spec = self.spec
+        slugs = [c.slug for c in spec.claimants]
+        rows = bulk.upsert(
+            Claimant, "claimant", {c.slug: c for c in Claimant.objects.filter(slug__in=slugs)},
+            [(c.slug, {"slug": c.slug}, {"name": c.name, "kind": c.kind,
+                                         "party_id": parties[c.party].pk if c.party else None})
+             for c in spec.claimants], self.tally,
+        ).rows
+        if any(r.claimant == TRACKER_CLAIMANT for o in spec.obligations for r in o.reports):
+            tracker, created = Claimant.objects.get_or_create(
+                slug=TRACKER_CLAIMANT,
+                defaults={"name": TRACKER_CLAIMANT_NAME, "kind": V.CLAIMANT_TRACKER},
+            )
+            self.tally.created["claimant"] += created
+            rows[TRACKER_CLAIMANT] = tracker
+        return rows
+
+    def relation_targets(self) -> tuple[dict[str, Agreement], dict[tuple[str, str], Obligation]]:
+        """The earlier agreements and terms the file's relations name, which must have
+        been loaded already (an earlier file of the same `load_agreement` is, by then);
+        a relation may not hold from before either agreement was signed."""
+        relations = self.spec.relations
+        if not relations:
+            return {}, {}
+        targets = {a.slug: a for a in Agreement.objects.filter(
+            slug__in={r.agreement for r in relations})}
+        terms = {(o.agreement.slug, o.slug): o for o in Obligation.objects.filter(
+            agreement__in=list(targets.values()), slug__in={r.term for r in relations if r.term},
+        ).select_related("agreement")}
+        for r in relations:
+            target = targets.get(r.agreement)
+            if target is None:
+                self.fail((*r.path, "agreement"),
+                          f"unknown agreement {r.agreement!r} (a relation refers to an "
+                          "agreement loaded before this file: load its file first)")
+                continue
+            if r.term and (r.agreement, r.term) not in terms:
+                self.fail((*r.path, "term"), f"agreement {r.agreement!r} has no term {r.term!r}")
+            if r.at < target.signed_at:
+                signed = target.signed_at.astimezone(target.zone).isoformat()
+                self.fail((*r.path, "at"),
+                          f"a relation before {r.agreement!r} was signed (at is before its "
+                          f"signed_at, {signed})")
+        return targets, terms
 
     def agreement(self, parties: dict, locations: dict) -> tuple[Agreement, bool]:
         """The agreement row and its party and place lists; True if its schedule (zone,
@@ -169,10 +233,80 @@ class Writer:
             ClauseVariant.objects.filter(pk__in=gone).delete()
             self.tally.removed["clause variant"] += len(gone)
 
+    def clause_texts(self, agreement: Agreement, clauses: dict[str, Clause],
+                     sources: dict[str, Source]) -> None:
+        numbers = {c.number for c in self.spec.clauses}
+        rows = ClauseText.objects.filter(clause__agreement=agreement).select_related("clause")
+        stored = {(t.clause_id, t.language): t for t in rows if t.clause.number in numbers}
+        wanted = {(clauses[c.number].pk, t.language): t
+                  for c in self.spec.clauses for t in c.texts}
+        self.with_sources(
+            ClauseText, "clause text", stored,
+            [(key, {"clause_id": key[0], "language": key[1]},
+              {"text": t.text, "translation": t.translation, "note": t.note})
+             for key, t in wanted.items()],
+            {key: [sources[k].pk for k in t.sources] for key, t in wanted.items()},
+            scope={"clausetext__clause__agreement_id": agreement.pk},
+        )
+        gone = [t.pk for key, t in stored.items() if key not in wanted]
+        if gone:  # nothing refers to a clause's text: safe to drop (history keeps it)
+            ClauseText.objects.filter(pk__in=gone).delete()
+            self.tally.removed["clause text"] += len(gone)
+
+    def with_sources(self, model: Any, label: str, stored: dict, wanted: list,
+                     cited: dict[Any, list[int]], scope: dict[str, Any]) -> bulk.Upserted:
+        """`bulk.upsert` for a model whose history records which sources it cites: the
+        rows, then their sources, then one history record for each row that changed."""
+        result = bulk.upsert(model, label, stored, wanted, self.tally, history=False)
+        changed = bulk.sync_relation(
+            model.sources, {result.rows[key].pk: pks for key, pks in cited.items()}, scope=scope
+        )
+        bulk.count_relations(label, result, changed, self.tally)
+        new = [result.rows[key] for key in result.new]
+        touched = [obj for key, obj in result.rows.items() if key not in result.new
+                   and (key in result.changed or obj.pk in changed)]
+        if new:
+            bulk.record_history(model, new, update=False)
+        if touched:
+            bulk.record_history(model, touched, update=True)
+        return result
+
+    def relations(self, agreement: Agreement, targets: dict[str, Agreement],
+                  terms: dict[tuple[str, str], Obligation], obligations: dict[str, Obligation],
+                  sources: dict[str, Source]) -> None:
+        """What this agreement does to earlier ones. A relation is a fact about the terms
+        it ends: those of a new, changed or dropped one are flagged for re-assessment."""
+        stored = {(r.kind, r.target_agreement.slug, r.target.slug if r.target else ""): r
+                  for r in agreement.relations.select_related("target_agreement", "target")}
+        wanted = {r.identity(): r for r in self.spec.relations}
+        result = self.with_sources(
+            AgreementRelation, "relation", stored,
+            [(key, {"agreement": agreement, "kind": r.kind,
+                    "target_agreement": targets[r.agreement],
+                    "target": terms[(r.agreement, r.term)] if r.term else None},
+              {"replacement_id": obligations[r.replacement].pk if r.replacement else None,
+               "at": r.at, "note": r.note, "unconfirmed": r.unconfirmed,
+               "published_at": r.published_at})
+             for key, r in wanted.items()],
+            {key: [sources[k].pk for k in r.sources] for key, r in wanted.items()},
+            scope={"agreementrelation__agreement_id": agreement.pk},
+        )
+        gone = [r for key, r in stored.items() if key not in wanted]
+        moved = [*(result.rows[key] for key in result.new), *gone, *(
+            result.rows[key] for key, fields in result.changed.items()
+            if fields & _RELATION_FACT_FIELDS)]
+        whole = {r.target_agreement_id for r in moved if r.target_id is None}
+        self.changed_ids.update(r.target_id for r in moved if r.target_id is not None)
+        if whole:
+            self.changed_ids.update(Obligation.objects.filter(agreement_id__in=whole)
+                                    .values_list("pk", flat=True))
+        self.delete(AgreementRelation, "relation", [r.pk for r in gone])
+
     # -- obligations and their facts
 
     def obligations(self, agreement: Agreement, existing: dict[str, Obligation],
-                    clauses: dict, parties: dict, locations: dict, sources: dict) -> None:
+                    clauses: dict, parties: dict, locations: dict, sources: dict,
+                    claimants: dict) -> dict[str, Obligation]:
         facts = FactSync(self.tally, self.now)
         if existing:
             facts.read(list(existing.values()))
@@ -203,12 +337,13 @@ class Writer:
                 for o in self.spec.obligations
             }, scope={"obligation__agreement": agreement})
         bulk.count_relations("obligation", result, changed, self.tally)
-        facts.write(rows, sources)
+        facts.write(rows, sources, parties, claimants)
         for slug, obj in rows.items():
             if slug in result.new or slug in facts_changed or (
                 result.changed.get(slug, set()) & _FACT_FIELDS
             ):
                 self.changed_ids.add(obj.pk)
+        return rows
 
     def due_values(self, spec: ObligationSpec, changes: list[engine.DeadlineChangeFact],
                    zone: ZoneInfo) -> dict[str, Any]:
@@ -240,9 +375,17 @@ class Writer:
                               .values_list("obligation_id", flat=True))
             changes = Counter(DeadlineChange.objects.filter(obligation__in=list(gone.values()))
                               .values_list("obligation_id", flat=True))
+            # A later agreement's relation that ends or replaces it would go with it.
+            ended = dict(AgreementRelation.objects.filter(target__in=list(gone.values()))
+                         .values_list("target_id", "agreement__slug"))
             free = []
             for slug, o in gone.items():
-                if reports[o.pk] or changes[o.pk]:
+                if o.pk in ended:
+                    self.fail(("obligations",),
+                              f"obligation {slug!r} is no longer in the file but agreement "
+                              f"{ended[o.pk]!r} relates to it; put it back, or change that "
+                              "agreement's file first")
+                elif reports[o.pk] or changes[o.pk]:
                     self.fail(("obligations",),
                               f"obligation {slug!r} is no longer in the file but has "
                               f"{reports[o.pk]} report(s) and {changes[o.pk]} deadline "
@@ -265,7 +408,8 @@ class Writer:
         wanted_sources = {s.key for s in self.spec.sources}
         gone_sources = {k: s for k, s in sources.items() if k not in wanted_sources}
         cited: Counter = Counter()
-        for model in (Report, DeadlineChange, Obligation, ClauseVariant):
+        for model in (Report, DeadlineChange, Obligation, ClauseVariant, ClauseText,
+                      AgreementRelation):
             cited.update(model.sources.through.objects.filter(
                 source__in=list(gone_sources.values())).values_list("source_id", flat=True))
         # A source the file does not name but something still cites stays: an editor

@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tracker.loader import LoaderError, LoadResult, load
 
-LABELS = ("party", "location", "agreement", "source", "clause", "clause variant",
-          "obligation", "deadline change", "report")
+LABELS = ("party", "claimant", "location", "agreement", "source", "relation", "clause",
+          "clause variant", "clause text", "obligation", "deadline change", "report")
 
 
 # What `retired` means per kind of row: kept as history, never edited or deleted.
