@@ -275,7 +275,8 @@ def test_ceasefire_history_has_only_the_pk_zone_violations(nov2020):
 def test_today_what_is_still_open(nov2020):
     now = _by_slug(nov2020, timezone.now())
     assert now["nakhchivan-link-guarantee"].status == V.IN_PROGRESS
-    assert now["nakhchivan-link-guarantee"].unconfirmed  # Washington, Aug 2025
+    # Washington, Aug 2025: the agreement on a route is confirmed, its operation is not.
+    assert not now["nakhchivan-link-guarantee"].unconfirmed
     # Superseded by the Washington declaration of 2025, whose file is not loaded here
     # (see test_today_with_the_whole_chain_loaded).
     assert now["nakhchivan-link-fsb-control"].status == V.PENDING
