@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.utils import translation
@@ -79,6 +80,15 @@ class Shown:
         return self.text
 
 
+class Worded(Protocol):
+    """An agreement or an obligation: English main fields, other languages beside."""
+
+    title: Any
+    description: Any
+    titles: Any
+    descriptions: Any
+
+
 def codes() -> list[str]:
     return [code for code, _name in settings.LANGUAGES]
 
@@ -102,15 +112,14 @@ def pick(main: str, per_language: Mapping[str, str] | None, language: str | None
     return Shown(text=main, language=MAIN, requested=wanted, kind=kind)
 
 
-def title(obj: object, language: str | None = None) -> Shown:
+def title(obj: Worded, language: str | None = None) -> Shown:
     """An agreement's or obligation's title in the reader's language."""
-    return pick(obj.title, getattr(obj, "titles", None), language, "title")  # type: ignore[attr-defined]
+    return pick(obj.title, obj.titles, language, "title")
 
 
-def description(obj: object, language: str | None = None) -> Shown:
+def description(obj: Worded, language: str | None = None) -> Shown:
     """An agreement's or obligation's description in the reader's language."""
-    return pick(obj.description, getattr(obj, "descriptions", None),  # type: ignore[attr-defined]
-                language, "description")
+    return pick(obj.description, obj.descriptions, language, "description")
 
 
 def _from_row(row: ClauseText, wanted: str) -> Shown:
