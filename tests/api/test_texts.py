@@ -7,10 +7,18 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.utils import translation
 
 from tracker.models import ClauseText, Source
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _interface_language_reset():
+    # ?lang= activates a language in this thread; later tests expect the default.
+    yield
+    translation.deactivate()
 
 OBL = "/api/v1/obligations/"
 RU_POINT_2 = "Агдамский район возвращается (текст для проверки)."
