@@ -176,12 +176,28 @@ class ClauseVariantInline(admin.StackedInline):
     filter_horizontal = ("sources",)
 
 
+class ClauseTextInline(admin.StackedInline):
+    model = models.ClauseText
+    extra = 0
+    filter_horizontal = ("sources",)
+
+
 @admin.register(models.Clause)
 class ClauseAdmin(HistoryAdmin):
     list_display = ("__str__", "number", "agreement", "position")
     list_filter = ("agreement",)
     search_fields = ("number", "text")
-    inlines = (ClauseVariantInline,)
+    inlines = (ClauseTextInline, ClauseVariantInline)
+
+
+@admin.register(models.ClauseText)
+class ClauseTextAdmin(HistoryAdmin):
+    """A clause's text as published in a language (or a marked translation)."""
+
+    list_display = ("__str__", "language", "translation")
+    list_filter = ("clause__agreement", "language", "translation")
+    search_fields = ("text", "note", "clause__number")
+    filter_horizontal = ("sources",)
 
 
 @admin.register(models.ClauseVariant)
