@@ -21,6 +21,8 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from rest_framework.authtoken.admin import TokenAdmin as BaseTokenAdmin
 from rest_framework.authtoken.models import Token, TokenProxy
 from simple_history.admin import SimpleHistoryAdmin
@@ -48,7 +50,7 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
-            raise PermissionDenied("History is read only; edit the object itself.")
+            raise PermissionDenied(_("History is read only; edit the object itself."))
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
@@ -61,7 +63,8 @@ class _HistoryChanges(HistoricalRecordContextHelper):
         if isinstance(value, DeletedObject):
             if value.pk is None:
                 return "—"
-            return f"{value.model._meta.verbose_name} #{value.pk} (deleted)"
+            return _("%(kind)s #%(n)s (deleted)") % {"kind": value.model._meta.verbose_name,
+                                                      "n": value.pk}
         return super().prepare_delta_change_value(change, value)
 
 
@@ -119,7 +122,9 @@ class LocationAdmin(HistoryAdmin):
     list_filter = ("kind", "agreements")
     search_fields = ("slug", "alt_name", "search_text")
     readonly_fields = ("search_text",)
-    search_help_text = "Any name or alias, in any language or spelling (Lachin, Laçın, Berdzor…)"
+    search_help_text = gettext_lazy(
+        "Any name or alias, in any language or spelling (Lachin, Laçın, Berdzor…)"
+    )
 
     def get_search_results(self, request, queryset, search_term):
         results, distinct = super().get_search_results(request, queryset, search_term)
@@ -171,12 +176,28 @@ class ClauseVariantInline(admin.StackedInline):
     filter_horizontal = ("sources",)
 
 
+class ClauseTextInline(admin.StackedInline):
+    model = models.ClauseText
+    extra = 0
+    filter_horizontal = ("sources",)
+
+
 @admin.register(models.Clause)
 class ClauseAdmin(HistoryAdmin):
     list_display = ("__str__", "number", "agreement", "position")
     list_filter = ("agreement",)
     search_fields = ("number", "text")
-    inlines = (ClauseVariantInline,)
+    inlines = (ClauseTextInline, ClauseVariantInline)
+
+
+@admin.register(models.ClauseText)
+class ClauseTextAdmin(HistoryAdmin):
+    """A clause's text as published in a language (or a marked translation)."""
+
+    list_display = ("__str__", "language", "translation")
+    list_filter = ("clause__agreement", "language", "translation")
+    search_fields = ("text", "note", "clause__number")
+    filter_horizontal = ("sources",)
 
 
 @admin.register(models.ClauseVariant)
@@ -240,20 +261,20 @@ class ObligationAdmin(HistoryAdmin):
                    "responsible", "locations")
     search_fields = ("title", "slug", "description", "category", "clause__number",
                      "locations__search_text")
-    search_help_text = "Title, slug, clause, or a place name in any spelling"
+    search_help_text = gettext_lazy("Title, slug, clause, or a place name in any spelling")
     filter_horizontal = ("responsible", "monitors", "locations", "sources")
     inlines = (DeadlineChangeInline, ReportInline)
     list_select_related = ("agreement",)
     fieldsets = (
         (None, {"fields": ("agreement", "clause", "slug", "title", "description", "kind",
                            "category", "position", "expected_version")}),
-        ("Parties, places, sources",
+        (gettext_lazy("Parties, places, sources"),
          {"fields": ("responsible", "monitors", "locations", "sources")}),
-        ("Deadline (changed only by published deadline changes)",
+        (gettext_lazy("Deadline (changed only by published deadline changes)"),
          {"fields": ("due_date", "due_at", "original_due_date")}),
-        ("Term (ongoing)",
+        (gettext_lazy("Term (ongoing)"),
          {"fields": ("starts_at", "ends_at", "term_years", "renews_years", "notice_months")}),
-        ("Stored assessment (written by the sweep)",
+        (gettext_lazy("Stored assessment (written by the sweep)"),
          {"classes": ("collapse",), "fields": DERIVED_OBLIGATION_FIELDS[:-2]}),
     )
 
@@ -432,12 +453,12 @@ class ReviewableAdmin(HistoryAdmin):
     def get_list_display(self, request):
         return (*super().get_list_display(request), "seen_version")
 
-    @admin.display(description="version")
+    @admin.display(description=gettext_lazy("version"))
     def seen_version(self, obj) -> str:
         return format_html('{}<input type="hidden" name="{}{}" value="{}">',
                            obj.version, SEEN_VERSION, obj.pk, obj.version)
 
-    def _review(self, request: HttpRequest, queryset: QuerySet, verb: str, act) -> None:
+    def _review(self, request: HttpRequest, queryset: QuerySet, publishing: bool, act) -> None:
         seen = _seen_versions(request)
         done, unseen = 0, []
         for obj in queryset:
@@ -449,38 +470,50 @@ class ReviewableAdmin(HistoryAdmin):
                 act(obj, version)
                 done += 1
             except (ValidationError, PermissionDenied, editorial.StaleEdit) as exc:
-                messages.error(request, f"{editorial.obj_label(obj)}: {_message(exc)}")
+                messages.error(request, _("%(what)s: %(problem)s")
+                               % {"what": editorial.obj_label(obj), "problem": _message(exc)})
         if unseen:
-            shown = ", ".join(unseen[:5]) + (f" and {len(unseen) - 5} more" if unseen[5:] else "")
-            messages.error(request, f"Not {verb}, as the page did not show them: {shown}. "
-                           "Review them on the list's pages.")
+            shown = ", ".join(unseen[:5])
+            if unseen[5:]:
+                shown = ngettext("%(shown)s and %(n)s more", "%(shown)s and %(n)s more",
+                                 len(unseen) - 5) % {"shown": shown, "n": len(unseen) - 5}
+            refused = (
+                _("Not published, as the page did not show them: %(drafts)s. Review them on "
+                  "the list's pages.") if publishing
+                else _("Not rejected, as the page did not show them: %(drafts)s. Review them "
+                       "on the list's pages.")
+            )
+            messages.error(request, refused % {"drafts": shown})
         if done:
-            messages.success(request, f"{verb.capitalize()} {done}.")
+            messages.success(request, (
+                ngettext("Published %(n)s.", "Published %(n)s.", done) if publishing
+                else ngettext("Rejected %(n)s.", "Rejected %(n)s.", done)
+            ) % {"n": done})
 
     @admin.action(
-        description="Publish (you must not be the author)",
+        description=gettext_lazy("Publish (you must not be the author)"),
         location=[admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM],
     )
     def publish_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._review(request, queryset, "published", lambda obj, version: editorial.publish(
+        self._review(request, queryset, True, lambda obj, version: editorial.publish(
             obj, reviewer=request.user, version=version))
 
     @admin.action(
-        description="Reject (with a reason)",
+        description=gettext_lazy("Reject (with a reason)"),
         location=[admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM],
     )
     def reject_selected(self, request: HttpRequest, queryset: QuerySet):
         reason = (request.POST.get("reason") or "").strip()
         if "apply" not in request.POST or not reason:
             if "apply" in request.POST:
-                messages.error(request, "Give a reason for the rejection.")
+                messages.error(request, _("Give a reason for the rejection."))
             seen = _seen_versions(request)
             return TemplateResponse(
                 request,
                 "admin/tracker/reject.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": "Reject drafts",
+                    "title": _("Reject drafts"),
                     "objects": [(obj, seen.get(obj.pk)) for obj in queryset],
                     "seen_version": SEEN_VERSION,
                     "opts": self.model._meta,
@@ -490,7 +523,7 @@ class ReviewableAdmin(HistoryAdmin):
                     if "CHANGE_FORM-action" in request.POST else "action",
                 },
             )
-        self._review(request, queryset, "rejected", lambda obj, version: editorial.reject(
+        self._review(request, queryset, False, lambda obj, version: editorial.reject(
             obj, reviewer=request.user, reason=reason, version=version))
         return None
 
@@ -537,7 +570,7 @@ def _message(exc: Exception) -> str:
         return " ".join(exc.messages)
     if isinstance(exc, editorial.StaleEdit):
         return exc.message
-    return str(exc) or "Not allowed."
+    return str(exc) or _("Not allowed.")
 
 
 class ReportForm(VersionedForm):
@@ -574,7 +607,7 @@ class ReportAdmin(ReviewableAdmin):
                      "obligation__locations__search_text", "sources__publisher")
     date_hierarchy = "occurred_at"
 
-    @admin.display(boolean=True, description="counts")
+    @admin.display(boolean=True, description=gettext_lazy("counts"))
     def is_fact_display(self, obj):
         return obj.is_fact
 
@@ -608,7 +641,7 @@ class ReportAdmin(ReviewableAdmin):
             messages.info(
                 request,
                 format_html(
-                    'Published reports are immutable. <a href="{}">Propose a correction</a>.',
+                    _('Published reports are immutable. <a href="{}">Propose a correction</a>.'),
                     reverse("staff:correct", args=[obj.pk]),
                 ),
             )
@@ -661,18 +694,23 @@ class TokenAdmin(BaseTokenAdmin):
 
     actions = ("rotate_tokens", "revoke_tokens")
 
-    @admin.action(description="Rotate selected tokens (the old keys stop working)")
+    @admin.action(description=gettext_lazy("Rotate selected tokens (the old keys stop working)"))
     def rotate_tokens(self, request, queryset):
         for token in list(queryset):
             user = token.user
             Token.objects.filter(user=user).delete()
             Token.objects.create(user=user)
-        messages.success(request, f"Rotated {len(queryset)} token(s).")
+        messages.success(request, ngettext("Rotated %(n)s token.", "Rotated %(n)s tokens.",
+                                           len(queryset)) % {"n": len(queryset)})
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description=gettext_lazy("Revoke selected tokens"))
     def revoke_tokens(self, request, queryset):
         count = Token.objects.filter(user__in=[t.user_id for t in queryset]).delete()[0]
-        messages.success(request, f"Revoked {count} token(s).")
+        messages.success(request, _revoked(count))
+
+
+def _revoked(count: int) -> str:
+    return ngettext("Revoked %(n)s token.", "Revoked %(n)s tokens.", count) % {"n": count}
 
 
 if admin.site.is_registered(User):
@@ -684,28 +722,31 @@ class UserAdmin(BaseUserAdmin):
     actions = ("revoke_api_tokens", "issue_api_tokens")
     list_display = (*BaseUserAdmin.list_display, "roles", "has_token")
 
-    @admin.display(description="roles")
+    @admin.display(description=gettext_lazy("roles"))
     def roles(self, obj):
         return ", ".join(g.name for g in obj.groups.all()) or "—"
 
-    @admin.display(boolean=True, description="API token")
+    @admin.display(boolean=True, description=gettext_lazy("API token"))
     def has_token(self, obj):
         return Token.objects.filter(user=obj).exists()
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
 
-    @admin.action(description="Revoke API tokens of selected users")
+    @admin.action(description=gettext_lazy("Revoke API tokens of selected users"))
     def revoke_api_tokens(self, request, queryset):
         count = Token.objects.filter(user__in=queryset).delete()[0]
-        messages.success(request, f"Revoked {count} token(s).")
+        messages.success(request, _revoked(count))
 
-    @admin.action(description="Issue (or rotate) API tokens for selected users")
+    @admin.action(description=gettext_lazy("Issue (or rotate) API tokens for selected users"))
     def issue_api_tokens(self, request, queryset):
         for user in queryset:
             Token.objects.filter(user=user).delete()
             Token.objects.create(user=user)
-        messages.success(request, f"Issued {queryset.count()} token(s); see API tokens.")
+        issued = queryset.count()
+        messages.success(request, ngettext("Issued %(n)s token; see API tokens.",
+                                           "Issued %(n)s tokens; see API tokens.",
+                                           issued) % {"n": issued})
 
     def has_change_permission(self, request, obj=None):
         # Only superusers edit superusers (an admin-group member cannot escalate).
@@ -720,5 +761,5 @@ class UserAdmin(BaseUserAdmin):
         return readonly
 
 
-admin.site.site_header = "Ceasefire-terms compliance tracker"
-admin.site.site_title = "Tracker admin"
+admin.site.site_header = gettext_lazy("Ceasefire-terms compliance tracker")
+admin.site.site_title = gettext_lazy("Tracker admin")

@@ -65,22 +65,25 @@ class StaleEdit(Exception):
     def message(self) -> str:
         if self.current_version is not None and self.expected_version > self.current_version:
             # Not a lost race: the client sent a version this object never had.
-            return (
-                f"{obj_label(self.obj)} has never been at version {self.expected_version}: "
-                f"its current version is {self.current_version}. Nothing was saved. Read it "
-                "again and send the `version` it shows with your change."
-            )
-        head = (
-            f"{obj_label(self.obj)} was changed by someone else since you opened it "
-            f"(version {self.expected_version} → {self.current_version}); "
-            "your save was refused and nothing was overwritten. Read it again, check "
-            "what changed, and send your change with the current version."
-        )
+            return _(
+                "%(object)s has never been at version %(expected)s: its current version is "
+                "%(current)s. Nothing was saved. Read it again and send the `version` it "
+                "shows with your change."
+            ) % {"object": obj_label(self.obj), "expected": self.expected_version,
+                 "current": self.current_version}
+        head = _(
+            "%(object)s was changed by someone else since you opened it (version "
+            "%(expected)s → %(current)s); your save was refused and nothing was "
+            "overwritten. Read it again, check what changed, and send your change with the "
+            "current version."
+        ) % {"object": obj_label(self.obj), "expected": self.expected_version,
+             "current": self.current_version}
         if not self.changes:
             return head
+        # Field names are identifiers and the values are data: listed as they are.
         lines = [f"{f}: {before!r} → {after!r}{f' ({who})' if who else ''}"
                  for f, before, after, who in self.changes]
-        return head + " What changed: " + "; ".join(lines)
+        return head + " " + _("What changed: %(changes)s") % {"changes": "; ".join(lines)}
 
 
 def obj_label(obj: Model) -> str:
@@ -88,7 +91,14 @@ def obj_label(obj: Model) -> str:
         return _("Report #%(n)s") % {"n": obj.pk}
     if isinstance(obj, DeadlineChange):
         return _("Deadline change #%(n)s") % {"n": obj.pk}
-    return f"{obj._meta.verbose_name.capitalize()} #{obj.pk}"
+    if isinstance(obj, Obligation):
+        return _("Obligation #%(n)s") % {"n": obj.pk}
+    return _("%(kind)s #%(n)s") % {"kind": str(obj._meta.verbose_name).capitalize(), "n": obj.pk}
+
+
+def _state(obj: Report | DeadlineChange) -> str:
+    """A review state's label in the reader's language, for a sentence."""
+    return str(dict(V.REVIEW_STATES).get(obj.review_state, obj.review_state))
 
 
 # ---------------------------------------------------------------- roles
@@ -225,8 +235,9 @@ def _clean_report(obligation: Obligation, data: dict, errors: dict) -> dict:
         )
     elif claim not in allowed:
         errors.setdefault("claim", []).append(
-            f"A {obligation.kind} obligation cannot be reported {claim!r}; "
-            f"one of {sorted(allowed)}."
+            _("An obligation of this kind (%(kind)s) cannot be reported %(claim)r; one of "
+              "%(allowed)s.")
+            % {"kind": obligation.get_kind_display(), "claim": claim, "allowed": sorted(allowed)}
         )
     occurred = data.get("occurred_at")
     if not _in_year_range(occurred, "occurred_at", errors):
@@ -242,8 +253,8 @@ def _clean_report(obligation: Obligation, data: dict, errors: dict) -> dict:
     if occurred is not None:
         if occurred < obligation.agreement.signed_at:
             errors.setdefault("occurred_at", []).append(
-                "Cannot be before the agreement was signed "
-                f"({obligation.agreement.signed_at:%Y-%m-%d %H:%M} UTC)."
+                _("Cannot be before the agreement was signed (%(signed)s UTC).")
+                % {"signed": f"{obligation.agreement.signed_at:%Y-%m-%d %H:%M}"}
             )
         if occurred > timezone.now():
             errors.setdefault("occurred_at", []).append(_("Cannot be in the future."))
@@ -258,7 +269,7 @@ def _clean_change(obligation: Obligation, data: dict, errors: dict) -> dict:
     out = dict(data)
     if obligation.kind != V.DEADLINE:
         errors.setdefault("obligation", []).append(
-            "Only a deadline obligation can have its deadline changed."
+            _("Only a deadline obligation can have its deadline changed.")
         )
     due = data.get("due_date")
     if not isinstance(due, date) or isinstance(due, datetime):
@@ -271,7 +282,7 @@ def _clean_change(obligation: Obligation, data: dict, errors: dict) -> dict:
     ) else None
     if agreed is not None and agreed < obligation.agreement.signed_at:
         errors.setdefault("agreed_at", []).append(
-            "A deadline change cannot be agreed before the agreement was signed."
+            _("A deadline change cannot be agreed before the agreement was signed.")
         )
     if agreed is not None and agreed > timezone.now():
         errors.setdefault("agreed_at", []).append(
@@ -444,14 +455,16 @@ def update_draft(
         # which someone who may not edit this draft has no business reading.
         _require(
             is_admin(user) or (is_editor(user) and current.author_id == user.pk),
-            "Only the author or an admin can edit a draft.",
+            _("Only the author or an admin can edit a draft."),
         )
         if current.review_state != V.DRAFT:
-            raise ValidationError(
-                f"{obj_label(current)} is {current.review_state}: only drafts can be edited"
-                + (" (correct a published report instead)." if isinstance(current, Report)
-                   else ".")
+            message = (
+                _("%(object)s is not a draft (%(state)s): only drafts can be edited; correct "
+                  "a published report instead.") if isinstance(current, Report)
+                else _("%(object)s is not a draft (%(state)s): only drafts can be edited.")
             )
+            raise ValidationError(message % {"object": obj_label(current),
+                                             "state": _state(current)})
         _check_version(current, version)
         merged = {f: getattr(current, f) for f in allowed if f != "sources"}
         merged["sources"] = list(current.sources.all())
@@ -538,7 +551,8 @@ def publish(obj: Report | DeadlineChange, *, reviewer: Any, version: int | None 
             old = Report.objects.select_for_update().get(pk=current.supersedes_id)
             if old.review_state != V.PUBLISHED or old.superseded_at is not None:
                 raise ValidationError(
-                    f"Report #{old.pk} is no longer a published fact; this correction is moot."
+                    _("Report #%(n)s is no longer a published fact; this correction is moot.")
+                    % {"n": old.pk}
                 )
             old.superseded_at = now
             old.version += 1
@@ -609,8 +623,8 @@ def correct(
         )
         if old.review_state != V.PUBLISHED:
             raise ValidationError(
-                f"Report #{old.pk} is {old.review_state}: only published reports are corrected"
-                " (edit the draft instead)."
+                _("Report #%(n)s is not published (%(state)s): only published reports are "
+                  "corrected; edit the draft instead.") % {"n": old.pk, "state": _state(old)}
             )
         if old.superseded_at is not None or old.retracts:
             raise ValidationError(
@@ -649,7 +663,8 @@ def delete_draft(obj: Report | DeadlineChange, *, user: Any) -> None:
         current = _locked(obj)
         if current.review_state != V.DRAFT:
             raise ValidationError(
-                f"{obj_label(current)} is {current.review_state}: only drafts can be deleted."
+                _("%(object)s is not a draft (%(state)s): only drafts can be deleted.")
+                % {"object": obj_label(current), "state": _state(current)}
             )
         _require(can_edit_draft(user, current),
                  _("Only the author or an admin can delete a draft."))

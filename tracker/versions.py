@@ -28,6 +28,7 @@ VERSIONED = (
     models.Source,
     models.Clause,
     models.ClauseVariant,
+    models.ClauseText,  # a clause's text per language: shown by the API and the pages
     models.Obligation,
     models.DeadlineChange,
     models.Report,

@@ -22,6 +22,7 @@ from tracker import editorial
 from tracker import vocabulary as V
 from tracker.models import (
     Agreement,
+    ClauseText,
     ClauseVariant,
     DeadlineChange,
     Location,
@@ -61,6 +62,8 @@ def data_strings() -> list[str]:
         texts += [o.title, o.description, o.slug]
     for c in ClauseVariant.objects.all():
         texts += [c.version, c.text]
+    for t in ClauseText.objects.all():
+        texts += [t.text, t.note]
     for clause in Agreement.objects.first().clauses.all():
         texts += [clause.text]
     for r in Report.objects.all():

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import threading
 
-from django.db import connection
+from django.db import connection, models
 from django.http import Http404
 
 from tracker.api import prepared
@@ -63,6 +63,16 @@ def _converted(values: list) -> list:
     return out
 
 
+def _json_decoded(values: list) -> list:
+    """JSON columns (titles, descriptions per language) decoded: Django reads jsonb as
+    text on purpose, and its field decodes it; a plain cursor skips the field."""
+    return [
+        f.from_db_value(value, None, connection)
+        if isinstance(f, models.JSONField) and isinstance(value, str) else value
+        for f, value in zip(Obligation._meta.concrete_fields, values, strict=True)
+    ]
+
+
 def obligation(pk: object) -> Obligation:
     """The obligation with id `pk` (any URL text; 404 when it is not one), with its
     `agreement` and `clause` (number only) attached."""
@@ -73,8 +83,7 @@ def obligation(pk: object) -> Obligation:
     if not found:
         raise Http404
     *values, clause_number = found[0]
-    if connection.vendor != "postgresql":
-        values = _converted(values)
+    values = _converted(values) if connection.vendor != "postgresql" else _json_decoded(values)
     row = Obligation.from_db(connection.alias, None, values)
     row.agreement = agreement(row.agreement_id)
     row.clause = Clause(pk=row.clause_id, number=clause_number) if row.clause_id else None

@@ -17,7 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from tracker import instants
+from tracker import instants, texts
 from tracker import vocabulary as V
 from tracker.api.relations import date_text as _date
 from tracker.api.relations import instant_text as _instant
@@ -41,6 +41,14 @@ STATUS_CHOICES = V.STATUSES
 def status_label(status: str) -> str:
     """A status's label in the active language ("" for none): identifiers stay English."""
     return str(V.STATUS_LABELS.get(status, status)) if status else ""
+
+
+def _language_of(context: dict) -> str:
+    """The language the request asked for (Accept-Language or ?lang=), read once per
+    serializer run."""
+    if "text_language" not in context:
+        context["text_language"] = texts.requested_language()
+    return context["text_language"]
 
 
 def _reverse(viewname, args=None, kwargs=None, request=None, format=None, **extra) -> str:
@@ -113,6 +121,48 @@ class SourceRefSerializer(serializers.ModelSerializer):
         fields = ["id", "key", "url", "publisher", "title", "published_at", "language"]
 
 
+class TextFields(serializers.Serializer):
+    """`title` and `description` in the request's language, English where that language
+    has none; `language` says which language each was given in."""
+
+    title = serializers.SerializerMethodField(
+        help_text="The title in the request's language (Accept-Language or ?lang=), or "
+        "English where none is recorded: `language.title` says which."
+    )
+    description = serializers.SerializerMethodField(
+        help_text="The description in the request's language, or English where none is "
+        "recorded: `language.description` says which."
+    )
+    language = serializers.SerializerMethodField(
+        help_text="The language each text field was actually given in (a code: en, az, hy, "
+        "ru); English where the language asked for has no text."
+    )
+
+    def _shown(self, obj) -> dict[str, texts.Shown]:
+        lang = _language_of(self.context)
+        return {"title": texts.title(obj, lang), "description": texts.description(obj, lang)}
+
+    def get_title(self, obj) -> str:
+        return self._shown(obj)["title"].text
+
+    def get_description(self, obj) -> str:
+        return self._shown(obj)["description"].text
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    def get_language(self, obj) -> dict:
+        return texts.languages_of(self._shown(obj))
+
+
+class ClauseTextSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    text = serializers.CharField()
+    translation = serializers.BooleanField(
+        help_text="True: no text published in this language was found; this is a "
+        "translation.")
+    note = serializers.CharField()
+    sources = SourceRefSerializer(many=True)
+
+
 class PartySerializer(serializers.ModelSerializer):
     url = Link(view_name="api:party-detail", lookup_field="slug")
 
@@ -165,7 +215,7 @@ class PartyCountsSerializer(serializers.Serializer):
     counts = serializers.DictField(child=serializers.IntegerField())
 
 
-class AgreementSerializer(serializers.ModelSerializer):
+class AgreementSerializer(TextFields, serializers.ModelSerializer):
     url = Link(view_name="api:agreement-detail", lookup_field="slug")
     page_url = PageLink(lambda a: ("web:agreement", (a.slug,), "", ""),
                         help_text="The agreement's dashboard page.")
@@ -178,9 +228,9 @@ class AgreementSerializer(serializers.ModelSerializer):
     class Meta:
         model = Agreement
         fields = [
-            "slug", "title", "description", "signed_at", "effective_at", "timezone",
-            "warning_days", "parties", "status_counts", "party_counts", "as_of", "obligations",
-            "url", "page_url",
+            "slug", "title", "description", "language", "signed_at", "effective_at",
+            "timezone", "warning_days", "parties", "status_counts", "party_counts", "as_of",
+            "obligations", "url", "page_url",
         ]
 
     @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
@@ -201,7 +251,7 @@ class AgreementSerializer(serializers.ModelSerializer):
         return f"{base}?agreement={obj.slug}"
 
 
-class ObligationSerializer(serializers.ModelSerializer):
+class ObligationSerializer(TextFields, serializers.ModelSerializer):
     url = Link(view_name="api:obligation-detail")
     history_url = Link(view_name="api:obligation-history")
     page_url = PageLink(lambda o: _obligation_page(o),
@@ -209,6 +259,11 @@ class ObligationSerializer(serializers.ModelSerializer):
     agreement = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     timezone = serializers.CharField(source="agreement.timezone", read_only=True)
     clause = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    clause_text = serializers.SerializerMethodField(
+        help_text="The text of the obligation's clause in the request's language: as "
+        "published in it (with its sources), or a translation marked as one, or the "
+        "English text where that language has none (`language.clause_text` says which)."
+    )
     responsible = PartyRefSerializer(many=True, read_only=True)
     monitors = PartyRefSerializer(many=True, read_only=True)
     locations = LocationRefSerializer(many=True, read_only=True)
@@ -247,8 +302,9 @@ class ObligationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Obligation
         fields = [
-            "id", "slug", "agreement", "timezone", "clause", "title", "description", "kind",
-            "category", "responsible", "monitors", "locations", "due_date", "due_at",
+            "id", "slug", "agreement", "timezone", "clause", "clause_text", "title",
+            "description", "language", "kind", "category", "responsible", "monitors",
+            "locations", "due_date", "due_at",
             "original_due_date", "deadline_changes", "starts_at", "ends_at", "term_years",
             "renews_years", "notice_months", "status", "status_label", "status_since",
             "days_remaining",
@@ -263,6 +319,23 @@ class ObligationSerializer(serializers.ModelSerializer):
     def get_status_label(self, obj: Obligation) -> str:
         return status_label(obj.state.status)
 
+    def _shown(self, obj: Obligation) -> dict[str, texts.Shown]:
+        shown = super()._shown(obj)
+        if obj.clause_id:
+            lang = _language_of(self.context)
+            attached = getattr(obj, "clause_shown", None)  # read for a page by the view
+            shown["clause_text"] = attached or texts.clause_text(obj.clause, lang)
+        return shown
+
+    @extend_schema_field(ClauseTextSerializer(allow_null=True))
+    def get_clause_text(self, obj: Obligation, shown: texts.Shown | None = None) -> dict | None:
+        shown = shown or self._shown(obj).get("clause_text")
+        if shown is None:
+            return None
+        return {"number": obj.clause.number, "text": shown.text,
+                "translation": shown.translation, "note": shown.note,
+                "sources": SourceRefSerializer(shown.sources, many=True).data}
+
     def to_representation(self, obj: Obligation) -> dict:
         """The declared fields above are the schema; the values are built here directly
         (a list page, a detail and a CSV export are the API's hottest paths, and DRF's
@@ -272,14 +345,17 @@ class ObligationSerializer(serializers.ModelSerializer):
         `tests/api/test_representation.py` checks the two agree field for field."""
         state, rel, agreement = obj.state, obj.relations, obj.agreement
         base = self._base_url()
+        shown = self._shown(obj)
         return {
             "id": obj.pk,
             "slug": obj.slug,
             "agreement": agreement.slug,
             "timezone": agreement.timezone,
             "clause": obj.clause.number if obj.clause_id else None,
-            "title": obj.title,
-            "description": obj.description,
+            "clause_text": self.get_clause_text(obj, shown.get("clause_text")),
+            "title": shown["title"].text,
+            "description": shown["description"].text,
+            "language": texts.languages_of(shown),
             "kind": obj.kind,
             "category": obj.category,
             "responsible": rel.responsible,

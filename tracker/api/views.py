@@ -39,7 +39,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from deadlines.facts import with_facts
-from tracker import editorial, feeds, query_names, statuses
+from tracker import editorial, feeds, query_names, statuses, texts
 from tracker import vocabulary as V
 from tracker.api import exports, filters, params, serializers
 from tracker.api.conditional import etag_for, matches
@@ -289,9 +289,11 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
     def prepare(self, rows: list) -> list:
         states = statuses.states_for(rows, self.as_of)
         related = relations_for([o.pk for o in rows])
+        clause_texts = texts.clause_texts([o.clause_id for o in rows])
         for o in rows:
             o.state = states[o.pk]
             o.relations = related[o.pk]
+            o.clause_shown = clause_texts.get(o.clause_id)
         return rows
 
     def retrieve(self, request, *args, **kwargs):

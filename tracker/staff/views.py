@@ -391,5 +391,6 @@ def review_decide(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         text = exc.message if isinstance(exc, editorial.StaleEdit) else " ".join(
             f"{m}" for m in (exc.messages)
         )
-        messages.error(request, f"{editorial.obj_label(obj)}: {text}")
+        messages.error(request, _("%(what)s: %(problem)s")
+                       % {"what": editorial.obj_label(obj), "problem": text})
     return redirect("staff:review")

@@ -25,12 +25,13 @@ from django.utils.translation import ngettext
 
 from deadlines import engine
 from deadlines.facts import facts_of, with_facts
-from tracker import instants, query_names, statuses
+from tracker import instants, query_names, statuses, texts
 from tracker import vocabulary as V
 from tracker.credits import credits
 from tracker.instants import AsOf, InstantError
 from tracker.models import (
     Agreement,
+    ClauseText,
     ClauseVariant,
     DeadlineChange,
     Location,
@@ -44,6 +45,9 @@ from tracker.web import data_links, map_svg, queries, timeline_svg
 
 AGREEMENT_ROWS = 500  # obligations listed on one agreement page; filters narrow further
 TIMELINE_ROWS = 60
+# A clause's texts per language with their sources, for `texts.clause_text`.
+_CLAUSE_TEXTS = Prefetch("clause__texts",
+                         queryset=ClauseText.objects.prefetch_related("sources"))
 SYMBOLS = {
     V.OVERDUE: "!", V.VIOLATED: "✗", V.DUE_SOON: "◷", V.PENDING: "○", V.IN_PROGRESS: "◐",
     V.IN_FORCE: "●", V.COMPLETED_LATE: "✓", V.COMPLETED: "✓", V.TERMINATED: "■",
@@ -387,12 +391,13 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     rows = list(
         with_facts(qs[:AGREEMENT_ROWS])
         .select_related("clause")
-        .prefetch_related("responsible", "locations")
+        .prefetch_related("responsible", "locations", _CLAUSE_TEXTS)
     )
     states = statuses.states_for(rows, asof)
     keep = _as_of_param(request)
     items = [
         {"o": o, "state": states[o.pk], "status": status_info(states[o.pk].status),
+         "title": texts.title(o),
          "url": _obligation_url(o, keep), "due_local": states[o.pk].due_date,
          "category": V.category_label(o.category),
          "terms": statuses.term_dates_of(o, states[o.pk])}
@@ -407,10 +412,14 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     prev, nxt = queries.neighbours(queries.event_instants(rows, at), at)
     return render(request, "web/agreement.html", {
         "agreement": agreement,
+        "title": texts.title(agreement),
+        "description": texts.description(agreement),
         "clauses": [
-            {"clause": clause, "items": list(group)}
+            {"clause": clause, "text": texts.clause_text(clause) if clause else None,
+             "items": list(group)}
             for clause, group in groupby(items, key=lambda i: i["o"].clause)
         ],
+        "titles_notice": texts.fallback_notice("titles", [i["title"] for i in items]),
         "total": total,
         "truncated": total > len(rows),
         "limit": AGREEMENT_ROWS,
@@ -431,7 +440,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         "timeline": _agreement_timeline(agreement, rows, states, at, filters.window, shown),
         "timeline_more": len(rows) > TIMELINE_ROWS,
         "map": map_svg.draw(markers, _("Places under %(title)s, %(shown)s")
-                            % {"title": agreement.title, "shown": shown}),
+                            % {"title": texts.title(agreement).text, "shown": shown}),
         "legend": [
             {"m": m, "status": status_info(m.status),
              "counts": [(status_info(st), n) for st, n in m.counts]}
@@ -503,6 +512,7 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
                 "clause__variants",
                 queryset=ClauseVariant.objects.prefetch_related("sources").order_by("version"),
             ),
+            _CLAUSE_TEXTS,
         ),
         agreement__slug=slug,
         slug=obligation_slug,
@@ -533,6 +543,10 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
     prev, nxt = queries.neighbours(queries.event_instants([o], at), at)
     return render(request, "web/obligation.html", {
         "o": o,
+        "title": texts.title(o),
+        "description": texts.description(o),
+        "agreement_title": texts.title(agreement),
+        "clause_text": texts.clause_text(o.clause) if o.clause else None,
         "category": V.category_label(o.category),
         "agreement": agreement,
         "agreement_url": _link(reverse("web:agreement", args=[agreement.slug]), **keep),
