@@ -29,10 +29,10 @@ from zoneinfo import ZoneInfo
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 
 from deadlines import classify, engine
-from deadlines.facts import fact_changes, fact_reports, facts_of, with_facts
+from deadlines.facts import fact_changes, fact_reports, facts_of, learned_after, with_facts
 from tracker import vocabulary as V
 from tracker.instants import AsOf
-from tracker.models import Agreement, Obligation, Party
+from tracker.models import Agreement, Obligation, Party, StatusEvent
 
 _UTC = ZoneInfo("UTC")
 
@@ -62,7 +62,10 @@ def states_for(obligations: Sequence[Obligation], asof: AsOf) -> dict[int, engin
     rows = list(obligations)
     missing = [o.pk for o in rows if not hasattr(o, "fact_reports")]
     if missing:
-        fetched = {o.pk: o for o in with_facts(Obligation.objects.filter(pk__in=missing))}
+        fetched = {
+            o.pk: o
+            for o in with_facts(Obligation.objects.filter(pk__in=missing), asof.known)
+        }
         for o in rows:
             if o.pk in fetched:
                 # What with_facts' prefetch (to_attr) sets on the rows it reads.
@@ -75,14 +78,19 @@ def obligations_at(
     queryset: QuerySet[Obligation], asof: AsOf
 ) -> list[tuple[Obligation, engine.Assessment]]:
     """Every obligation of `queryset` with its assessment at `asof`."""
-    rows = list(with_facts(queryset) if asof.explicit else queryset.select_related("agreement"))
+    rows = list(
+        with_facts(queryset, asof.known) if asof.explicit
+        else queryset.select_related("agreement")
+    )
     states = states_for(rows, asof)
     return [(o, states[o.pk]) for o in rows]
 
 
 def timeline(obligation: Obligation, asof: AsOf) -> list[engine.Transition]:
     """The obligation's status changes from entry into force up to `asof`."""
-    return engine.timeline(facts_of(obligation), asof.at(obligation.agreement.zone))
+    return engine.timeline(
+        facts_of(obligation, known_at=asof.known), asof.at(obligation.agreement.zone)
+    )
 
 
 # ---------------------------------------------------------------- renewable terms
@@ -138,7 +146,7 @@ def term_dates(queryset: QuerySet[Obligation], asof: AsOf) -> list[TermDate]:
         at = asof.at(o.agreement.zone)
         if not asof.explicit:
             states[o.pk] = stored_assessment(o, asof.now)
-        elif _stored_summary_holds(o, at):
+        elif asof.known is None and _stored_summary_holds(o, at):
             summary = engine.Summary(**{c: getattr(o, c) for c in SUMMARY_COLUMNS})
             status, _ = engine.classify(summary, at)
             states[o.pk] = engine.describe(facts_of(o, dated=False), summary, status, None, at)
@@ -186,6 +194,11 @@ def split(
     `zone_instants` over the agreements `qs` may hold). Now: every row, stored."""
     if not asof.explicit:
         return qs.annotate(st=F("status")), qs.none()
+    if asof.known is not None:
+        # Rows with facts published or corrected since `known_at` are the engine's.
+        learned = learned_after(asof.known)
+        sql, engine_qs = split(qs.exclude(learned), AsOf(asof.written, asof.now), zones)
+        return sql, engine_qs | qs.filter(learned)
     instants = {at for at, _ in zones.values()}
     if len(instants) <= 1:
         at = instants.pop() if instants else asof.at(_UTC)
@@ -240,12 +253,14 @@ def engine_rows(
         return []
     ids = qs.order_by().values("pk")
     changes: dict[int, list] = defaultdict(list)
-    for oid, due, agreed, pk in fact_changes().filter(obligation__in=ids).values_list(
+    for oid, due, agreed, pk in fact_changes(asof.known).filter(
+        obligation__in=ids
+    ).values_list(
         "obligation_id", "due_date", "agreed_at", "id"
     ):
         changes[oid].append(SimpleNamespace(due_date=due, agreed_at=agreed, id=pk))
     reports: dict[int, list] = defaultdict(list)
-    for oid, claim, occurred, pk, unconfirmed in fact_reports().filter(
+    for oid, claim, occurred, pk, unconfirmed in fact_reports(asof.known).filter(
         obligation__in=ids
     ).values_list("obligation_id", "claim", "occurred_at", "id", "unconfirmed"):
         reports[oid].append(
@@ -387,3 +402,38 @@ def events_until(queryset: QuerySet, asof: AsOf) -> QuerySet:
             effective_at__lte=asof.at(ZoneInfo(tz)),
         )
     return queryset.filter(cond)
+
+
+# ---------------------------------------------------------------- what held at the instant
+
+
+def signed_q(asof: AsOf, prefix: str = "") -> Q:
+    """Agreements (through `prefix`, e.g. "agreement__") signed by `asof`: before its
+    signing an agreement has no terms to show, pending or otherwise. Now: every one."""
+    if asof.written is None:
+        return Q()
+    if not asof.date_only:
+        return Q(**{f"{prefix}signed_at__lte": asof.at(_UTC)})
+    cond = Q(pk__in=[]) if not prefix else Q(**{f"{prefix}pk__in": []})
+    zones = Agreement.objects.order_by().values_list("timezone", flat=True).distinct()
+    for tz in sorted(zones):
+        cond |= Q(**{f"{prefix}timezone": tz, f"{prefix}signed_at__lte": asof.at(ZoneInfo(tz))})
+    return cond
+
+
+def signed_by(agreement: Agreement, asof: AsOf) -> bool:
+    """Whether `agreement` had been signed at `asof` (in its own zone for a date)."""
+    return asof.written is None or agreement.signed_at <= asof.at(agreement.zone)
+
+
+def events_known(asof: AsOf) -> QuerySet[StatusEvent]:
+    """Status events as the tracker had published them by `asof.known` (now: the current
+    history). A transition a later correction took out of the history was still in it
+    then; one resting on a report published later was not yet."""
+    if asof.known is None:
+        return StatusEvent.current.all()
+    known = asof.known
+    return StatusEvent.objects.filter(
+        Q(superseded_at__isnull=True) | Q(superseded_at__gt=known),
+        Q(report__isnull=True) | Q(report__published_at__lte=known),
+    )

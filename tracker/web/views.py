@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from deadlines import engine
-from deadlines.facts import facts_of, with_facts
+from deadlines.facts import fact_changes, facts_of, published_by, with_facts
 from tracker import instants, query_names, statuses
 from tracker import vocabulary as V
 from tracker.credits import credits
@@ -32,7 +32,6 @@ from tracker.instants import AsOf, InstantError
 from tracker.models import (
     Agreement,
     ClauseVariant,
-    DeadlineChange,
     Location,
     Obligation,
     Party,
@@ -76,7 +75,7 @@ def page(*accepts: str) -> Callable[[Callable[..., HttpResponse]], Callable[...,
     """A dashboard page reading the query parameters `accepts` (and `as_of`, and the
     older names of any of them): any other parameter, or a `BadParameter` anywhere in
     it, is a 400 page saying why."""
-    accepted = query_names.with_aliases({"as_of", *accepts})
+    accepted = query_names.with_aliases({"as_of", "known_at", *accepts})
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
@@ -96,11 +95,14 @@ def page(*accepts: str) -> Callable[[Callable[..., HttpResponse]], Callable[...,
 
 
 def _as_of(request: HttpRequest, zone: ZoneInfo) -> AsOf:
-    """`?as_of=`, where a time written without an offset is local to the page's `zone`."""
+    """`?as_of=` and `?known_at=`, where a time written without an offset is local to the
+    page's `zone`."""
     try:
-        return instants.as_of(request.GET.get("as_of"), local_zone=zone)
+        return instants.as_of(
+            request.GET.get("as_of"), known_at=request.GET.get("known_at"), local_zone=zone
+        )
     except InstantError as exc:
-        raise BadParameter(f"as_of={exc}") from exc
+        raise BadParameter(f"{exc.parameter or 'as_of'}={exc}") from exc
 
 
 def iso(at: datetime) -> str:
@@ -176,9 +178,8 @@ def time_control(
 
 
 def _as_of_param(request: HttpRequest) -> dict:
-    """`as_of` to carry into links to other pages."""
-    raw = request.GET.get("as_of")
-    return {"as_of": raw} if raw else {}
+    """`as_of` and `known_at` to carry into links to other pages."""
+    return {k: request.GET[k] for k in ("as_of", "known_at") if request.GET.get(k)}
 
 
 def _link(path: str, **params) -> str:
@@ -385,7 +386,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     qs = _narrowed(agreement.obligations.all(), filters.chosen, filters.place_slugs, asof)
     total = qs.count()
     rows = list(
-        with_facts(qs[:AGREEMENT_ROWS])
+        with_facts(qs[:AGREEMENT_ROWS], asof.known)
         .select_related("clause")
         .prefetch_related("responsible", "locations")
     )
@@ -511,7 +512,7 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
     zone = agreement.zone
     asof = _as_of(request, zone)
     at = asof.at(zone)
-    facts = facts_of(o)
+    facts = facts_of(o, known_at=asof.known)
     state = statuses.states_for([o], asof)[o.pk]
     # Which report the status rests on: the stored columns do not say, the engine does.
     assessed = engine.assess(facts, at)
@@ -519,12 +520,12 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
         assessed.report_id if assessed.status == state.status else None
     )
     changes = list(
-        DeadlineChange.objects.filter(obligation=o, review_state=V.PUBLISHED)
+        fact_changes(asof.known).filter(obligation=o)
         .prefetch_related("sources")
         .order_by("agreed_at", "pk")
     )
     known_changes = [c for c in changes if c.agreed_at <= at]
-    report_rows = _report_rows(o, decider)
+    report_rows = _report_rows(o, decider, asof.known)
     known_reports = [row for row in report_rows if row["r"].occurred_at <= at]
     keep = _as_of_param(request)
     window_rows = [(o.title, o.kind, state.status, facts)]
@@ -555,11 +556,11 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
     })
 
 
-def _report_rows(o: Obligation, decider: int | None) -> list[dict]:
-    """Every published report on `o`, oldest first, with its correction (if any) and
-    whether it is the one the status rests on."""
+def _report_rows(o: Obligation, decider: int | None, known_at: datetime | None) -> list[dict]:
+    """Every report on `o` published by `known_at` (None: now), oldest first, with its
+    correction (if published by then) and whether it is the one the status rests on."""
     reports = (
-        Report.objects.filter(obligation=o, review_state=V.PUBLISHED)
+        Report.objects.filter(published_by(known_at), obligation=o, review_state=V.PUBLISHED)
         .select_related("superseded_by", "supersedes", "author", "reviewer")
         .prefetch_related("sources")
         .order_by("occurred_at", "pk")
@@ -570,10 +571,15 @@ def _report_rows(o: Obligation, decider: int | None) -> list[dict]:
             newer = r.superseded_by
         except Report.DoesNotExist:
             newer = None
+        corrected = r.superseded_at is not None and (
+            known_at is None or r.superseded_at <= known_at
+        )
+        if not corrected:
+            newer = None
         rows.append({
             "r": r,
             "claim": dict(V.CLAIMS).get(r.claim, r.claim),
-            "corrected": r.superseded_at is not None,
+            "corrected": corrected,
             "newer": newer,
             "decides": decider == r.pk,
             "occurred": r.occurred_at.astimezone(o.agreement.zone),
