@@ -26,7 +26,7 @@ from django.utils.translation import ngettext
 
 from deadlines import engine
 from deadlines.facts import fact_changes, facts_of, published_by, with_facts
-from tracker import knowledge, instants, query_names, statuses
+from tracker import instants, knowledge, query_names, statuses
 from tracker import vocabulary as V
 from tracker.credits import credits
 from tracker.instants import AsOf, InstantError
