@@ -39,7 +39,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from deadlines.facts import with_facts
+from deadlines.facts import fact_changes, with_facts
 from tracker import editorial, feeds, instants, knowledge, query_names, statuses
 from tracker import vocabulary as V
 from tracker.api import exports, filters, params, serializers
@@ -444,6 +444,17 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
     def prepare(self, rows: list) -> list:
         states = statuses.states_for(rows, self.as_of)
         related = relations_for([o.pk for o in rows])
+        if self.as_of.explicit:
+            # Only the deadline changes agreed by the instant answered for, as published
+            # by `known_at`: a move agreed later is not shown before it was agreed.
+            held = {
+                pk for pk, oid, agreed in fact_changes(self.as_of.known)
+                .filter(obligation_id__in=[o.pk for o in rows])
+                .values_list("pk", "obligation_id", "agreed_at")
+                if agreed <= states[oid].at
+            }
+            for rel in related.values():
+                rel.deadline_changes = [c for c in rel.deadline_changes if c["id"] in held]
         for o in rows:
             o.state = states[o.pk]
             o.relations = related[o.pk]
