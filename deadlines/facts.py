@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from deadlines import engine
 from tracker import vocabulary as V
-from tracker.models import DeadlineChange, Obligation, Report
+from tracker.models import AgreementRelation, DeadlineChange, Obligation, Report
 
 
 def published_by(known_at: datetime | None) -> Q:
@@ -111,6 +111,11 @@ def learned_after(known_at: datetime) -> Q:
         Q(published_at__gt=known_at) | Q(superseded_at__gt=known_at)
     )
     changes = DeadlineChange.objects.filter(review_state=V.PUBLISHED, published_at__gt=known_at)
-    return Q(Exists(reports.filter(obligation=OuterRef("pk")))) | Q(
-        Exists(changes.filter(obligation=OuterRef("pk")))
+    relations = AgreementRelation.objects.filter(published_at__gt=known_at)
+    return (
+        Q(Exists(reports.filter(obligation=OuterRef("pk"))))
+        | Q(Exists(changes.filter(obligation=OuterRef("pk"))))
+        | Q(Exists(relations.filter(target=OuterRef("pk"))))
+        | Q(Exists(relations.filter(target__isnull=True,
+                                    target_agreement=OuterRef("agreement_id"))))
     )
