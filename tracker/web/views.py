@@ -184,9 +184,9 @@ def time_control(
         "keep_params": keep_params,
         "keep_query": f"?{urlencode(keep_params)}" if keep_params else "",
         "known": asof.known,
-        "permalink": request.build_absolute_uri(
-            _url(request, as_of=pinned_as_of, known_at=pinned_known)
-        ),
+        # The link stays on this site (relative); its text is the address to cite.
+        "permalink": (permalink := _url(request, as_of=pinned_as_of, known_at=pinned_known)),
+        "permalink_text": request.build_absolute_uri(permalink),
         "learned": learned,
         "today_url": _url(request, known_at=None),
     }
@@ -821,9 +821,10 @@ def _changes_page(
         "until_value": request.GET.get("until", ""),
         "rows": rows,
         "api_url": _link(api, **query),
-        "permalink": request.build_absolute_uri(
-            _url(request, until=iso(until), **({"since": iso(since)} if since else {}))
-        ),
+        "permalink": (permalink := _url(
+            request, until=iso(until), **({"since": iso(since)} if since else {})
+        )),
+        "permalink_text": request.build_absolute_uri(permalink),
     })
 
 
