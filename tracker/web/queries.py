@@ -367,13 +367,15 @@ def worst_status(counts: Counter) -> str:
     return V.PENDING
 
 
-def event_instants(obligations: list[Obligation], until: datetime) -> list[datetime]:
+def event_instants(
+    obligations: list[Obligation], until: datetime, known_at: datetime | None = None
+) -> list[datetime]:
     """Every instant at which something happened to these obligations, up to `until`
     and beyond (the engine's transitions and the facts' own dates), sorted."""
     instants: set[datetime] = set()
     horizon = max(until, timezone.now()) + timedelta(days=1)
     for o in obligations:
-        facts = facts_of(o)
+        facts = facts_of(o, known_at=known_at)
         instants.update(t.at for t in engine.timeline(facts, horizon))
         instants.update(c.agreed_at for c in facts.changes)
         instants.update(r.occurred_at for r in facts.reports)

@@ -425,7 +425,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         [(o, states[o.pk].status) for o in rows],
         lambda loc: _url(request, place=loc.slug, status=None),
     )
-    prev, nxt = queries.neighbours(queries.event_instants(rows, at), at)
+    prev, nxt = queries.neighbours(queries.event_instants(rows, at, asof.known), at)
     return render(request, "web/agreement.html", {
         "agreement": agreement,
         "clauses": [
@@ -556,7 +556,7 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
     window_rows = [(o.title, o.kind, state.status, facts)]
     which = "deadlines" if o.kind == V.DEADLINE else "all"
     begin, end = timeline_svg.window_for(window_rows, agreement.effective_at, at, which)
-    prev, nxt = queries.neighbours(queries.event_instants([o], at), at)
+    prev, nxt = queries.neighbours(queries.event_instants([o], at, asof.known), at)
     return render(request, "web/obligation.html", {
         "o": o,
         "category": V.category_label(o.category),
