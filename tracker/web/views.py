@@ -237,7 +237,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "events": _event_rows(data.events, keep),
         "time": time_control(request, asof, zone, start, data.prev_event, data.next_event,
                              queries.each_zone(asof, agreements, at) is not None),
-        "data": data_links.overview(asof.label or ""),
+        "data": data_links.overview(_when(asof)),
     })
 
 
@@ -462,7 +462,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
                              scope=agreement.obligations.all()),
         "changes_url": _link(reverse("web:agreement-changes", args=[agreement.slug]),
                              **_changes_window(asof)),
-        "data": data_links.agreement(agreement, filters.chosen, asof.label or ""),
+        "data": data_links.agreement(agreement, filters.chosen, _when(asof)),
     })
 
 
@@ -582,7 +582,7 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
             reverse("web:obligation-changes", args=[agreement.slug, o.slug]),
             **_changes_window(asof),
         ),
-        "data": data_links.obligation(o, asof.label or ""),
+        "data": data_links.obligation(o, _when(asof)),
     })
 
 
@@ -597,6 +597,11 @@ def _not_signed(request: HttpRequest, agreement: Agreement, asof: AsOf) -> HttpR
         "time": time_control(request, asof, zone, agreement.signed_at, None,
                              agreement.signed_at),
     })
+
+
+def _when(asof: AsOf) -> dict[str, str]:
+    """The page's `as_of` and `known_at`, as its data links carry them."""
+    return {"as_of": asof.label or "", "known_at": asof.known_label or ""}
 
 
 def _changes_window(asof: AsOf) -> dict:
@@ -769,7 +774,7 @@ def map_view(request: HttpRequest) -> HttpResponse:
         "unplaced": unplaced,
         "time": time_control(request, asof, zone, start, prev, nxt,
                              queries.each_zone(asof, shown_agreements, at) is not None),
-        "data": data_links.map_page(slug, asof.label or ""),
+        "data": data_links.map_page(slug, _when(asof)),
     })
 
 
