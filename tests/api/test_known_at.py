@@ -152,6 +152,7 @@ def test_permalink_and_newer_knowledge_headers(client, world, corrected_today):
     assert old["X-Learned-Since"].startswith(timezone.now().date().isoformat())
     now = client.get(url)
     assert 'rel="canonical"' in now["Link"] and "known_at=" in now["Link"]
+    assert client.get(url)["Link"] == now["Link"]  # a body served from the cache too
     assert "latest-version" not in now["Link"] and "X-Learned-Since" not in now
     # Another term, about which nothing was learned since yesterday, says nothing more.
     other = client.get(f"/api/v1/obligations/{world.aghdam_return.pk}/",
