@@ -87,6 +87,9 @@ def test_dashboard_page_as_known_yesterday(world, learned_today):
     assert "The tracker has learned more since" in then.text
     assert "The tracker has learned more since" not in now.text
     assert 'rel="bookmark"' in then.text and "known_at=" in now.text
+    # Its data links (the API's JSON and CSV) answer from the same knowledge.
+    api = f"/api/v1/obligations/{world.prisoners.pk}/?as_of=2023-01-01&amp;known_at="
+    assert api + _yesterday() in then.text
 
 
 @pytest.fixture
