@@ -1,32 +1,54 @@
-"""Read an obligation's facts from the database into the engine's plain values."""
+"""Read an obligation's facts from the database into the engine's plain values.
+
+`known_at` (None: everything published so far) selects the facts the tracker had
+published by that instant, as they then stood: a report published later is left out,
+and a report superseded (corrected or retracted) later still counts, since the
+correction had not yet been published. The engine itself never sees publication times.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from deadlines import engine
 from tracker import vocabulary as V
 from tracker.models import AgreementRelation, DeadlineChange, Obligation, Party, Report
 
 
-def fact_reports() -> QuerySet[Report]:
-    """Reports the engine counts: published, not superseded, not retractions."""
-    return Report.objects.filter(
-        review_state=V.PUBLISHED, superseded_at__isnull=True, retracts=False
-    )
+def published_by(known_at: datetime | None) -> Q:
+    """Facts published by `known_at` (a fact with no publication time counts as always
+    published). None: no condition."""
+    if known_at is None:
+        return Q()
+    return Q(published_at__isnull=True) | Q(published_at__lte=known_at)
 
 
-def fact_changes() -> QuerySet[DeadlineChange]:
-    return DeadlineChange.objects.filter(review_state=V.PUBLISHED)
+def fact_reports(known_at: datetime | None = None) -> QuerySet[Report]:
+    """Reports the engine counts: published (by `known_at`), not superseded (by then),
+    not retractions."""
+    if known_at is None:
+        standing = Q(superseded_at__isnull=True)
+    else:
+        standing = Q(published_at__lte=known_at) & (
+            Q(superseded_at__isnull=True) | Q(superseded_at__gt=known_at)
+        )
+    return Report.objects.filter(standing, review_state=V.PUBLISHED, retracts=False)
 
 
-def ending_relations() -> QuerySet[AgreementRelation]:
-    """Relations that end the terms they point at (supersedes, terminates), with the
-    replacement's slugs."""
-    return AgreementRelation.objects.filter(kind__in=list(V.RELATION_ENDINGS)).select_related(
+def fact_changes(known_at: datetime | None = None) -> QuerySet[DeadlineChange]:
+    return DeadlineChange.objects.filter(published_by(known_at), review_state=V.PUBLISHED)
+
+
+def ending_relations(known_at: datetime | None = None) -> QuerySet[AgreementRelation]:
+    """Relations (published by `known_at`) that end the terms they point at (supersedes,
+    terminates), with the replacement's slugs."""
+    return AgreementRelation.objects.filter(
+        published_by(known_at), kind__in=list(V.RELATION_ENDINGS)
+    ).select_related(
         "replacement__agreement"
     ).only(
         "id", "kind", "at", "target_id", "target_agreement_id",
@@ -34,19 +56,21 @@ def ending_relations() -> QuerySet[AgreementRelation]:
     )
 
 
-def with_facts(queryset: QuerySet[Obligation]) -> QuerySet[Obligation]:
+def with_facts(
+    queryset: QuerySet[Obligation], known_at: datetime | None = None
+) -> QuerySet[Obligation]:
     """Prefetch what `facts_of` reads, in a fixed number of queries for any number of
     obligations: changes, reports (with their claimant) and their actors, responsible
     parties, and the relations ending a term or its whole agreement."""
     return queryset.select_related("agreement").prefetch_related(
         Prefetch(
             "deadline_changes",
-            queryset=fact_changes().only("id", "obligation_id", "due_date", "agreed_at"),
+            queryset=fact_changes(known_at).only("id", "obligation_id", "due_date", "agreed_at"),
             to_attr="fact_changes",
         ),
         Prefetch(
             "reports",
-            queryset=fact_reports()
+            queryset=fact_reports(known_at)
             .select_related("claimant")
             .only(
                 "id", "obligation_id", "claim", "occurred_at", "unconfirmed", "contests_id",
@@ -60,10 +84,10 @@ def with_facts(queryset: QuerySet[Obligation]) -> QuerySet[Obligation]:
         Prefetch(
             "responsible", queryset=Party.objects.only("id", "slug"), to_attr="fact_responsible"
         ),
-        Prefetch("ended_by", queryset=ending_relations(), to_attr="fact_ended_by"),
+        Prefetch("ended_by", queryset=ending_relations(known_at), to_attr="fact_ended_by"),
         Prefetch(
             "agreement__followed_by",
-            queryset=ending_relations().filter(target__isnull=True),
+            queryset=ending_relations(known_at).filter(target__isnull=True),
             to_attr="fact_ended_whole",
         ),
     )
@@ -99,7 +123,9 @@ def ending_fact(relation: AgreementRelation) -> engine.EndingFact:
     )
 
 
-def endings_of(obligation: Obligation) -> tuple[engine.EndingFact, ...]:
+def endings_of(
+    obligation: Obligation, known_at: datetime | None = None
+) -> tuple[engine.EndingFact, ...]:
     """The relations ending this term: those naming it, and those ending its agreement
     as a whole (prefetched by `with_facts`, set as `fact_endings`, or queried)."""
     ready = getattr(obligation, "fact_endings", None)
@@ -108,7 +134,7 @@ def endings_of(obligation: Obligation) -> tuple[engine.EndingFact, ...]:
     targeted = getattr(obligation, "fact_ended_by", None)
     whole = getattr(obligation.agreement, "fact_ended_whole", None)
     if targeted is None or whole is None:
-        relations: Iterable[AgreementRelation] = ending_relations().filter(
+        relations: Iterable[AgreementRelation] = ending_relations(known_at).filter(
             Q(target=obligation)
             | Q(target__isnull=True, target_agreement_id=obligation.agreement_id)
         )
@@ -126,29 +152,32 @@ def responsible_of(obligation: Obligation) -> frozenset[str]:
     return frozenset(p.slug for p in parties)
 
 
-def facts_of(obligation: Obligation, *, dated: bool = True) -> engine.Facts:
-    """The engine's view of one obligation (prefetched by `with_facts`, or queried).
+def facts_of(
+    obligation: Obligation, *, dated: bool = True, known_at: datetime | None = None
+) -> engine.Facts:
+    """The engine's view of one obligation (prefetched by `with_facts`, or queried, as
+    known at `known_at`).
     Without `dated`: its dates, term and text dispute only, no changes, reports or
     parties (no query), which is all a stored summary needs to be described at an
     instant (with the endings, when prefetched, to name the relation that ended it)."""
     changes = getattr(obligation, "fact_changes", None) if dated else ()
     if changes is None:
-        changes = list(fact_changes().filter(obligation=obligation))
+        changes = list(fact_changes(known_at).filter(obligation=obligation))
     reports = getattr(obligation, "fact_reports", None) if dated else ()
     if reports is None:
         reports = list(
-            fact_reports().filter(obligation=obligation)
+            fact_reports(known_at).filter(obligation=obligation)
             .select_related("claimant").prefetch_related("actors")
         )
     if dated:
-        responsible, endings = responsible_of(obligation), endings_of(obligation)
+        responsible, endings = responsible_of(obligation), endings_of(obligation, known_at)
     else:
         responsible = frozenset()
         prefetched = hasattr(obligation, "fact_endings") or (
             hasattr(obligation, "fact_ended_by")
             and hasattr(obligation.agreement, "fact_ended_whole")
         )
-        endings = endings_of(obligation) if prefetched else ()
+        endings = endings_of(obligation, known_at) if prefetched else ()
     agreement = obligation.agreement
     term = None
     if obligation.term_years:
@@ -175,4 +204,21 @@ def facts_of(obligation: Obligation, *, dated: bool = True) -> engine.Facts:
         responsible=responsible,
         text_dispute=bool(getattr(obligation, "text_dispute", "")),
         endings=endings,
+    )
+
+
+def learned_after(known_at: datetime) -> Q:
+    """Obligations with a fact published, corrected or retracted after `known_at`: their
+    stored summary (built from today's facts) does not tell what was known then."""
+    reports = Report.objects.filter(review_state=V.PUBLISHED).filter(
+        Q(published_at__gt=known_at) | Q(superseded_at__gt=known_at)
+    )
+    changes = DeadlineChange.objects.filter(review_state=V.PUBLISHED, published_at__gt=known_at)
+    relations = AgreementRelation.objects.filter(published_at__gt=known_at)
+    return (
+        Q(Exists(reports.filter(obligation=OuterRef("pk"))))
+        | Q(Exists(changes.filter(obligation=OuterRef("pk"))))
+        | Q(Exists(relations.filter(target=OuterRef("pk"))))
+        | Q(Exists(relations.filter(target__isnull=True,
+                                    target_agreement=OuterRef("agreement_id"))))
     )

@@ -28,10 +28,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from icalendar import Calendar, Event
 
-from tracker import query_names, statuses
+from deadlines.facts import fact_changes
+from tracker import instants, query_names, statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf
-from tracker.models import Agreement, DeadlineChange, Obligation, StatusEvent
+from tracker.models import Agreement, Obligation, StatusEvent
 
 FEED_SIZE = 100
 UID_DOMAIN = "ceasefire-tracker"
@@ -66,9 +67,7 @@ def calendar_for(
     changes: dict[int, int] = {}
     now = timezone.now()
     for row in (
-        DeadlineChange.objects.filter(
-            obligation_id__in=ids, review_state=V.PUBLISHED, agreed_at__lte=asof.at(UTC)
-        )
+        fact_changes(asof.known).filter(obligation_id__in=ids, agreed_at__lte=asof.at(UTC))
         .values("obligation_id")
         .annotate(n=Count("pk"))
     ):
@@ -160,6 +159,10 @@ class EventsFeed(Feed):
     feed_type = TextAtom1Feed
     description_template = None
 
+    def __init__(self, asof: AsOf | None = None) -> None:
+        super().__init__()
+        self.asof = asof or AsOf()
+
     def get_object(self, request: HttpRequest, *args, **kwargs) -> Agreement | None:
         slug = request.GET.get("agreement")
         if not slug:
@@ -187,12 +190,13 @@ class EventsFeed(Feed):
         return _("Every change of an obligation's status, with the instant it took effect.")
 
     def items(self, obj: Agreement | None):
-        events = StatusEvent.current.select_related("obligation__agreement", "report").order_by(
-            "-effective_at", "-id"
-        )
+        # Those that had taken effect by `as_of`, as published by `known_at`.
+        events = statuses.events_known(self.asof).select_related(
+            "obligation__agreement", "report"
+        ).order_by("-effective_at", "-id")
         if obj is not None:
             events = events.filter(obligation__agreement=obj)
-        return events[:FEED_SIZE]
+        return statuses.events_until(events, self.asof)[:FEED_SIZE]
 
     def item_title(self, item: StatusEvent) -> str:
         return _("%(title)s: %(status)s") % {"title": item.obligation.title,
@@ -227,7 +231,7 @@ class EventsFeed(Feed):
         return [item.to_status, item.obligation.agreement.slug]
 
 
-FEED_PARAMETERS = ("agreement",)
+FEED_PARAMETERS = ("agreement", "as_of", "known_at")
 
 
 def _plain(message: str, status: int) -> HttpResponse:
@@ -243,7 +247,11 @@ def events_feed(request: HttpRequest) -> HttpResponse:
     except query_names.UnknownParameters as exc:
         return _plain(str(exc), 400)
     try:
-        response = EventsFeed()(request)
+        asof = instants.as_of(request.GET.get("as_of"), known_at=request.GET.get("known_at"))
+    except instants.InstantError as exc:
+        return _plain(f"{exc.parameter}={exc}", 400)
+    try:
+        response = EventsFeed(asof)(request)
     except Http404 as exc:
         return _plain(str(exc), 404)
     # The body is the feed: its hash is an exact ETag. Last-Modified (set by Django's

@@ -38,13 +38,16 @@ EXPECTED = lazy(_expected, str)()
 
 
 class InstantError(ValueError):
-    """A point in time that cannot be used; the message says what is expected."""
+    """A point in time that cannot be used; the message says what is expected.
+    `parameter` names the query parameter it came from (`as_of`, `known_at`) when the
+    caller parsed one, so each layer's 400 can name it."""
 
-    def __init__(self, text: object) -> None:
+    def __init__(self, text: object, parameter: str = "") -> None:
         super().__init__(
             gettext("%(text)r cannot be used.") % {"text": text} + " " + _expected()
         )
         self.text = text
+        self.parameter = parameter
 
 
 def check_year[D: date](value: D, text: object = None) -> D:
@@ -85,18 +88,31 @@ def _now() -> datetime:
 
 @dataclass(frozen=True)
 class AsOf:
-    """The point in time a read answers for.
+    """The point in time a read answers for, and what the tracker knew when.
 
     `written` None: now, from the stored statuses (`now` is when the request began).
     A datetime: that instant. A date: the end of that day (its last microsecond) in
-    the time zone of each agreement asked about."""
+    the time zone of each agreement asked about.
+
+    `known` (`?known_at=`) None: everything published so far. An instant: only facts
+    the tracker had published by then, as they then stood (corrections published later
+    left out); a date stands for the end of that day in UTC (the tracker's clock, not
+    an agreement's)."""
 
     written: date | datetime | None = None
     now: datetime = field(default_factory=_now, compare=False)
+    known: datetime | None = None
+    known_written: date | datetime | None = field(default=None, compare=False)
 
     @property
     def explicit(self) -> bool:
-        return self.written is not None
+        """Not simply "now, as known now": the stored statuses do not answer."""
+        return self.written is not None or self.known is not None
+
+    @property
+    def known_at(self) -> datetime:
+        """The instant whose knowledge answers (now when `known_at` was not given)."""
+        return self.known or self.now
 
     @property
     def date_only(self) -> bool:
@@ -117,17 +133,69 @@ class AsOf:
         """How the answered point in time is echoed back (the API's `as_of`, `X-As-Of`)."""
         if self.written is None:
             return None
-        if isinstance(self.written, datetime):
-            return self.written.isoformat().replace("+00:00", "Z")
-        return self.written.isoformat()
+        return _label(self.written)
+
+    @property
+    def known_label(self) -> str | None:
+        """How `known_at` is echoed back (None when it was not given)."""
+        if self.known is None:
+            return None
+        return _label(self.known_written or self.known)
+
+    def pinned(self) -> tuple[str, str]:
+        """(as_of, known_at) as a permalink writes them: both fixed, so the link gives
+        the same answer whatever the tracker learns later ("now" is the request's)."""
+        return (self.label or _label(self.now), self.known_label or _label(self.now))
+
+
+def _label(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def _blank(text: str | None, local_zone: ZoneInfo | None) -> bool:
+    return text is None or (local_zone is not None and text.strip() in ("", "now"))
+
+
+def _parse_named(text: str, parameter: str, local_zone: ZoneInfo | None) -> date | datetime:
+    try:
+        return parse(text, local_zone=local_zone)
+    except InstantError as exc:
+        raise InstantError(exc.text, parameter) from None
+
+
+def known_instant(value: date | datetime) -> datetime:
+    """The instant a `known_at` stands for: a date is the end of that day in UTC."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value + timedelta(days=1), datetime.min.time(), tzinfo=UTC) - (
+        timedelta(microseconds=1)
+    )
 
 
 def as_of(
-    text: str | None, *, local_zone: ZoneInfo | None = None, now: datetime | None = None
+    text: str | None,
+    *,
+    known_at: str | None = None,
+    local_zone: ZoneInfo | None = None,
+    now: datetime | None = None,
 ) -> AsOf:
-    """`?as_of=` as an `AsOf`: absent means now. With `local_zone` (the dashboard), an
-    empty value or `now` also mean now, and a naive time is local to that zone."""
+    """`?as_of=` and `?known_at=` as an `AsOf`: absent means now. With `local_zone` (the
+    dashboard), an empty value or `now` also mean now, and a naive time is local to that
+    zone. An `InstantError` names the parameter that could not be used."""
     now = now or _now()
-    if text is None or (local_zone is not None and text.strip() in ("", "now")):
-        return AsOf(None, now)
-    return AsOf(parse(text, local_zone=local_zone), now)
+    written = None if _blank(text, local_zone) else _parse_named(text or "", "as_of", local_zone)
+    known = known_written = None
+    if not _blank(known_at, local_zone):
+        known_written = _parse_named(known_at or "", "known_at", local_zone)
+        known = known_instant(known_written)
+    return AsOf(written, now, known, known_written)
+
+
+def known(text: str | None, parameter: str) -> datetime | None:
+    """A `known_at`-like bound (`since`, `until` of a change log): None when absent; a
+    date is the end of that day in UTC. An `InstantError` names `parameter`."""
+    if text is None:
+        return None
+    return known_instant(_parse_named(text, parameter, None))

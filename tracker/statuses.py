@@ -35,11 +35,12 @@ from deadlines.facts import (
     fact_changes,
     fact_reports,
     facts_of,
+    learned_after,
     with_facts,
 )
 from tracker import vocabulary as V
 from tracker.instants import AsOf
-from tracker.models import Agreement, Obligation, Party, Report
+from tracker.models import Agreement, Obligation, Party, Report, StatusEvent
 
 _UTC = ZoneInfo("UTC")
 
@@ -69,7 +70,10 @@ def states_for(obligations: Sequence[Obligation], asof: AsOf) -> dict[int, engin
     rows = list(obligations)
     missing = [o.pk for o in rows if not hasattr(o, "fact_reports")]
     if missing:
-        fetched = {o.pk: o for o in with_facts(Obligation.objects.filter(pk__in=missing))}
+        fetched = {
+            o.pk: o
+            for o in with_facts(Obligation.objects.filter(pk__in=missing), asof.known)
+        }
         for o in rows:
             if o.pk in fetched:
                 # What with_facts' prefetch (to_attr) sets on the rows it reads.
@@ -82,14 +86,19 @@ def obligations_at(
     queryset: QuerySet[Obligation], asof: AsOf
 ) -> list[tuple[Obligation, engine.Assessment]]:
     """Every obligation of `queryset` with its assessment at `asof`."""
-    rows = list(with_facts(queryset) if asof.explicit else queryset.select_related("agreement"))
+    rows = list(
+        with_facts(queryset, asof.known) if asof.explicit
+        else queryset.select_related("agreement")
+    )
     states = states_for(rows, asof)
     return [(o, states[o.pk]) for o in rows]
 
 
 def timeline(obligation: Obligation, asof: AsOf) -> list[engine.Transition]:
     """The obligation's status changes from entry into force up to `asof`."""
-    return engine.timeline(facts_of(obligation), asof.at(obligation.agreement.zone))
+    return engine.timeline(
+        facts_of(obligation, known_at=asof.known), asof.at(obligation.agreement.zone)
+    )
 
 
 # ---------------------------------------------------------------- renewable terms
@@ -145,7 +154,7 @@ def term_dates(queryset: QuerySet[Obligation], asof: AsOf) -> list[TermDate]:
         at = asof.at(o.agreement.zone)
         if not asof.explicit:
             states[o.pk] = stored_assessment(o, asof.now)
-        elif _stored_summary_holds(o, at):
+        elif asof.known is None and _stored_summary_holds(o, at):
             summary = engine.Summary(**{c: getattr(o, c) for c in SUMMARY_COLUMNS})
             status, _ = engine.classify(summary, at)
             states[o.pk] = engine.describe(facts_of(o, dated=False), summary, status, None, at)
@@ -193,6 +202,11 @@ def split(
     `zone_instants` over the agreements `qs` may hold). Now: every row, stored."""
     if not asof.explicit:
         return qs.annotate(st=F("status")), qs.none()
+    if asof.known is not None:
+        # Rows with facts published or corrected since `known_at` are the engine's.
+        learned = learned_after(asof.known)
+        sql, engine_qs = split(qs.exclude(learned), AsOf(asof.written, asof.now), zones)
+        return sql, engine_qs | qs.filter(learned)
     instants = {at for at, _ in zones.values()}
     if len(instants) <= 1:
         at = instants.pop() if instants else asof.at(_UTC)
@@ -224,10 +238,12 @@ ENGINE_FIELDS = (
 )
 
 
-def _report_facts(ids: QuerySet) -> dict[int, list[engine.ReportFact]]:
+def _report_facts(
+    ids: QuerySet, known_at: datetime | None = None
+) -> dict[int, list[engine.ReportFact]]:
     """The engine's report facts of the obligations `ids` (a subquery), per obligation,
     as plain tuples in two queries (the reports with their claimant, their actors)."""
-    reported = fact_reports().filter(obligation__in=ids)
+    reported = fact_reports(known_at).filter(obligation__in=ids)
     actors: dict[int, set[str]] = defaultdict(set)
     for report_id, slug in Report.actors.through.objects.filter(
         report__in=reported.values("pk")
@@ -246,11 +262,13 @@ def _report_facts(ids: QuerySet) -> dict[int, list[engine.ReportFact]]:
     return reports
 
 
-def _ending_facts(ids: QuerySet, agreement_ids: set[int]) -> dict[tuple, list[engine.EndingFact]]:
+def _ending_facts(
+    ids: QuerySet, agreement_ids: set[int], known_at: datetime | None = None
+) -> dict[tuple, list[engine.EndingFact]]:
     """Ending relations keyed ("term", obligation id) or ("agreement", agreement id) for
     those that end a whole agreement; one query."""
     found: dict[tuple, list[engine.EndingFact]] = defaultdict(list)
-    relations = ending_relations().filter(
+    relations = ending_relations(known_at).filter(
         Q(target__in=ids) | Q(target__isnull=True, target_agreement_id__in=agreement_ids)
     )
     for r in relations:
@@ -282,18 +300,20 @@ def engine_rows(
         return []
     ids = qs.order_by().values("pk")
     changes: dict[int, list] = defaultdict(list)
-    for oid, due, agreed, pk in fact_changes().filter(obligation__in=ids).values_list(
+    for oid, due, agreed, pk in fact_changes(asof.known).filter(
+        obligation__in=ids
+    ).values_list(
         "obligation_id", "due_date", "agreed_at", "id"
     ):
         changes[oid].append(SimpleNamespace(due_date=due, agreed_at=agreed, id=pk))
-    reports = _report_facts(ids)
+    reports = _report_facts(ids, asof.known)
     who: dict[int, list] = defaultdict(list)
     responsible = Obligation.responsible.through.objects.filter(obligation__in=ids)
     for oid, *party in responsible.values_list(
         "obligation_id", "party_id", "party__slug", "party__name"
     ):
         who[oid].append(tuple(party))
-    endings = _ending_facts(ids, {o.agreement_id for o in rows})
+    endings = _ending_facts(ids, {o.agreement_id for o in rows}, asof.known)
     where: dict[int, list] = defaultdict(list)
     if places:
         placed = Obligation.locations.through.objects.filter(obligation__in=ids)
@@ -476,10 +496,13 @@ def events_until(queryset: QuerySet, asof: AsOf) -> QuerySet:
 # ---------------------------------------------------------------- standings per party
 
 
-def facts_for(queryset: QuerySet[Obligation]) -> list[tuple[Obligation, engine.Facts]]:
-    """Every obligation of `queryset` with its facts, in a fixed number of queries: what
-    per-party standings and scores are computed from, at one instant or many."""
-    return [(o, facts_of(o)) for o in with_facts(queryset)]
+def facts_for(
+    queryset: QuerySet[Obligation], known_at: datetime | None = None
+) -> list[tuple[Obligation, engine.Facts]]:
+    """Every obligation of `queryset` with its facts (as known at `known_at`), in a fixed
+    number of queries: what per-party standings and scores are computed from, at one
+    instant or many."""
+    return [(o, facts_of(o)) for o in with_facts(queryset, known_at)]
 
 
 def standings_for(
@@ -491,7 +514,7 @@ def standings_for(
     rows = list(obligations)
     missing = [o.pk for o in rows if not hasattr(o, "fact_reports")]
     fetched = (
-        {o.pk: o for o in with_facts(Obligation.objects.filter(pk__in=missing))}
+        {o.pk: o for o in with_facts(Obligation.objects.filter(pk__in=missing), asof.known)}
         if missing else {}
     )
     result = {}
@@ -499,3 +522,38 @@ def standings_for(
         source = fetched.get(o.pk, o)
         result[o.pk] = engine.standings(facts_of(source), asof.at(o.agreement.zone))
     return result
+
+
+# ---------------------------------------------------------------- what held at the instant
+
+
+def signed_q(asof: AsOf, prefix: str = "") -> Q:
+    """Agreements (through `prefix`, e.g. "agreement__") signed by `asof`: before its
+    signing an agreement has no terms to show, pending or otherwise. Now: every one."""
+    if asof.written is None:
+        return Q()
+    if not asof.date_only:
+        return Q(**{f"{prefix}signed_at__lte": asof.at(_UTC)})
+    cond = Q(pk__in=[]) if not prefix else Q(**{f"{prefix}pk__in": []})
+    zones = Agreement.objects.order_by().values_list("timezone", flat=True).distinct()
+    for tz in sorted(zones):
+        cond |= Q(**{f"{prefix}timezone": tz, f"{prefix}signed_at__lte": asof.at(ZoneInfo(tz))})
+    return cond
+
+
+def signed_by(agreement: Agreement, asof: AsOf) -> bool:
+    """Whether `agreement` had been signed at `asof` (in its own zone for a date)."""
+    return asof.written is None or agreement.signed_at <= asof.at(agreement.zone)
+
+
+def events_known(asof: AsOf) -> QuerySet[StatusEvent]:
+    """Status events as the tracker had published them by `asof.known` (now: the current
+    history). A transition a later correction took out of the history was still in it
+    then; one resting on a report published later was not yet."""
+    if asof.known is None:
+        return StatusEvent.current.all()
+    known = asof.known
+    return StatusEvent.objects.filter(
+        Q(superseded_at__isnull=True) | Q(superseded_at__gt=known),
+        Q(report__isnull=True) | Q(report__published_at__lte=known),
+    )

@@ -57,8 +57,9 @@ else:
 
 # Bodies are keyed by ETag (data version + request), so this only bounds memory.
 RESPONSE_CACHE_SECONDS = 300
-# The headers a cached body is served with (the rest are set per request).
-_BODY_HEADERS = ("Content-Type", "Content-Disposition", "X-As-Of")
+# The headers a cached body is served with (the rest are set per request). The
+# permalink pins the instant the body was rendered at: the same body, to be cited.
+_BODY_HEADERS = ("Content-Type", "Content-Disposition", "X-As-Of", "Link", "X-Learned-Since")
 # A CSV export is kept for the next reader only up to this size; bigger ones stream.
 CSV_CACHE_BYTES = 4 * 1024 * 1024
 

@@ -51,6 +51,7 @@ class Pagination(PageNumberPagination):
                 "next": self.get_next_link(),
                 "previous": self.get_previous_link(),
                 "as_of": as_of.label if as_of else None,
+                "known_at": as_of.known_label if as_of else None,
                 "results": data,
             }
         )
@@ -63,5 +64,12 @@ class Pagination(PageNumberPagination):
             "description": "The point in time answered for (null: the current stored status).",
             "example": "2020-11-21",
         }
-        envelope["required"] = ["count", "results", "as_of"]
+        envelope["properties"]["known_at"] = {
+            "type": "string",
+            "nullable": True,
+            "description": "The tracker's knowledge answered from (null: everything "
+            "published so far).",
+            "example": "2023-01-01",
+        }
+        envelope["required"] = ["count", "results", "as_of", "known_at"]
         return envelope

@@ -1,4 +1,5 @@
-"""The `as_of` query parameter as the API documents it and reports its errors.
+"""The `as_of` and `known_at` query parameters as the API documents them and reports
+their errors.
 
 What a value means is `tracker.instants`' to say; the API only names the parameter in
 its 400."""
@@ -18,10 +19,19 @@ AS_OF_HELP = (
     "at that instant, not read from the stored column."
 )
 
+KNOWN_AT_HELP = (
+    "Answer from what the tracker had published by this point in time (default now), as "
+    "it then stood: facts published later, and corrections published later, are left "
+    "out. Written like `as_of`; a date means the end of that day in UTC. With `as_of`, "
+    "it answers \"what did the tracker say on `known_at` about the state of things on "
+    "`as_of`\"."
+)
 
-def as_of(raw: str | None) -> AsOf:
-    """`?as_of=` (absent: now); a 400 naming `as_of` for a value that cannot be used."""
+
+def as_of(raw: str | None, known_at: str | None = None) -> AsOf:
+    """`?as_of=` and `?known_at=` (absent: now); a 400 naming the parameter whose value
+    cannot be used."""
     try:
-        return instants.as_of(raw)
+        return instants.as_of(raw, known_at=known_at)
     except InstantError as exc:
-        raise ValidationError({"as_of": [str(exc)]}) from exc
+        raise ValidationError({exc.parameter or "as_of": [str(exc)]}) from exc

@@ -433,6 +433,39 @@ class HistorySerializer(serializers.Serializer):
     transitions = TransitionSerializer(many=True)
 
 
+class ChangeSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="When the tracker published the change.")
+    kind = serializers.ChoiceField(
+        choices=["published", "corrected", "retracted", "deadline_moved", "relation", "edited"]
+    )
+    label = serializers.CharField()
+    obligation = serializers.IntegerField(allow_null=True)
+    obligation_url = serializers.CharField(allow_null=True)
+    old = serializers.JSONField(allow_null=True, help_text="The value before (null: none).")
+    new = serializers.JSONField(allow_null=True, help_text="The value after (null: withdrawn).")
+    reason = serializers.CharField(allow_blank=True)
+    reviewed_by = serializers.CharField(allow_null=True)
+    report = serializers.IntegerField(allow_null=True)
+
+
+class ChangesSerializer(serializers.Serializer):
+    """Every change to published facts between two `known_at` instants."""
+
+    since = serializers.CharField(allow_null=True)
+    until = serializers.CharField()
+    changes = ChangeSerializer(many=True)
+
+
+class NotSignedSerializer(serializers.Serializer):
+    """The answer about an agreement (or one of its terms) at an `as_of` before it was
+    signed: nothing held yet."""
+
+    not_yet_signed = serializers.BooleanField()
+    as_of = serializers.CharField()
+    signed_at = serializers.DateTimeField()
+    detail = serializers.CharField()
+
+
 class EventSerializer(serializers.ModelSerializer):
     obligation = serializers.PrimaryKeyRelatedField(read_only=True)
     obligation_title = serializers.CharField(source="obligation.title", read_only=True)

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
@@ -38,19 +39,19 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from deadlines.facts import with_facts
-from tracker import editorial, feeds, query_names, statuses, texts
+from deadlines.facts import fact_changes, with_facts
+from tracker import editorial, feeds, instants, knowledge, query_names, statuses, texts
 from tracker import vocabulary as V
 from tracker.api import exports, filters, params, serializers
 from tracker.api.conditional import etag_for, matches
 from tracker.api.exceptions import NotModified
 from tracker.api.fastpath import FastObligationReads, FastReads
 from tracker.api.pagination import Pagination
-from tracker.api.params import AS_OF_HELP
+from tracker.api.params import AS_OF_HELP, KNOWN_AT_HELP
 from tracker.api.relations import relations_for
 from tracker.api.renderers import CSVRenderer, ICalendarRenderer, csv_lines
 from tracker.api.throttles import AnonThrottle, ExportThrottle, UserThrottle
-from tracker.instants import AsOf
+from tracker.instants import AsOf, InstantError
 from tracker.models import (
     Agreement,
     Location,
@@ -62,6 +63,7 @@ from tracker.models import (
 )
 
 AS_OF = OpenApiParameter("as_of", OpenApiTypes.STR, description=AS_OF_HELP)
+KNOWN_AT = OpenApiParameter("known_at", OpenApiTypes.STR, description=KNOWN_AT_HELP)
 FORMAT = OpenApiParameter(
     "format", OpenApiTypes.STR, enum=["json", "csv"],
     description="`csv`: the whole filtered list as CSV, streamed, unpaginated.",
@@ -99,7 +101,9 @@ class ReadMixin:
     def accepted_parameters(self) -> set[str]:
         """The query parameters this request may carry: the FilterSet's names (aliases
         are filters there too) and pagination on a list, `as_of` and `format` everywhere."""
-        names = {"as_of", "format"}
+        names = {"as_of", "known_at", "format"}
+        if getattr(self, "action", None) == "changes":
+            names |= {"since", "until"}
         if getattr(self, "action", None) == "list":
             if self.filterset_class is not None:
                 names |= set(self.filterset_class.base_filters)
@@ -131,9 +135,14 @@ class ReadMixin:
             self._check_parameters(request)
         super().initial(request, *args, **kwargs)
         raw = request.query_params.get("as_of")
-        if raw is not None and not self.supports_as_of:
-            raise ValidationError({"as_of": [_("This endpoint does not travel in time.")]})
-        self.as_of = params.as_of(raw)
+        known = request.query_params.get("known_at")
+        if not self.supports_as_of:
+            for name, value in (("as_of", raw), ("known_at", known)):
+                if value is not None:
+                    raise ValidationError(
+                        {name: [_("This endpoint does not travel in time.")]}
+                    )
+        self.as_of = params.as_of(raw, known)
         self.etag = None
         if request.method in ("GET", "HEAD"):
             self.etag = etag_for(request)
@@ -159,8 +168,46 @@ class ReadMixin:
         label = self.as_of.label if self.as_of else None
         if label and response.status_code == 200 and "X-As-Of" not in response:
             response["X-As-Of"] = label
+        if self.as_of is not None and response.status_code == 200:
+            self._cite(request, response)
         patch_vary_headers(response, ["Authorization"])
         return response
+
+    def learning_scope(self) -> QuerySet[Obligation] | None:
+        """The obligations whose facts this answer shows (None: any), for telling whether
+        the tracker has learned more since `known_at`."""
+        return None
+
+    def _cite(self, request, response) -> None:
+        """A permalink pinning `as_of` and `known_at` (`Link: rel="canonical"`), and, for
+        an answer pinned to an earlier `known_at` about which the tracker has published
+        more since, today's view (`rel="latest-version"`) and `X-Learned-Since`."""
+        asof = self.as_of
+        as_of_text, known_text = asof.pinned()
+        links = [f'<{_with_query(request, as_of=as_of_text, known_at=known_text)}>; '
+                 'rel="canonical"']
+        learned = (
+            knowledge.learned_since(asof.known, self.learning_scope()) if asof.known else None
+        )
+        if learned is not None:
+            links.append(f'<{_with_query(request, known_at=None)}>; rel="latest-version"')
+            response["X-Learned-Since"] = learned.isoformat().replace("+00:00", "Z")
+        response["Link"] = ", ".join(links)
+
+    def not_yet_signed(self, agreement: Agreement) -> Response | None:
+        """The answer at an `as_of` before `agreement` was signed: nothing from it held
+        yet, and the body says so (None when it had been signed)."""
+        if statuses.signed_by(agreement, self.as_of):
+            return None
+        when = self.as_of.label or ""
+        return Response({
+            "not_yet_signed": True,
+            "as_of": when,
+            "signed_at": agreement.signed_at,
+            "detail": _("%(agreement)s was not yet signed at %(as_of)s: none of its terms "
+                        "was in force or pending then.")
+            % {"agreement": agreement.slug, "as_of": when},
+        })
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         if getattr(self, "action", None) != "list":
@@ -226,8 +273,74 @@ class ReadMixin:
         return response
 
 
+def _with_query(request, **changes: str | None) -> str:
+    """This request's absolute URL with its query changed (None drops a key)."""
+    query = request.query_params.copy()
+    for key, value in changes.items():
+        query.pop(key, None)
+        if value is not None:
+            query[key] = value
+    encoded = query.urlencode(safe=":")
+    return request.build_absolute_uri(request.path + (f"?{encoded}" if encoded else ""))
+
+
+def _bounds(request) -> tuple:
+    """`since` and `until` of a change log (`until` absent: now); 400 naming either."""
+    try:
+        since = instants.known(request.query_params.get("since"), "since")
+        until = instants.known(request.query_params.get("until"), "until")
+    except InstantError as exc:
+        raise ValidationError({exc.parameter: [str(exc)]}) from exc
+    return since, until or timezone.now()
+
+
+def _changes_response(request, obligations: QuerySet[Obligation]) -> Response:
+    since, until = _bounds(request)
+    rows = knowledge.changes(obligations, since, until)
+    body = {
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat(),
+        "changes": [
+            {
+                "at": c.at,
+                "kind": c.kind,
+                "label": c.label,
+                "obligation": c.obligation.pk if c.obligation else None,
+                "obligation_url": (
+                    request.build_absolute_uri(
+                        reverse("api:obligation-detail", args=[c.obligation.pk])
+                    ) if c.obligation else None
+                ),
+                "old": _plain(c.old),
+                "new": _plain(c.new),
+                "reason": c.reason,
+                "reviewed_by": c.reviewed_by,
+                "report": c.report_id,
+            }
+            for c in rows
+        ],
+    }
+    return Response(serializers.ChangesSerializer(body).data)
+
+
+def _plain(value: dict | None) -> dict | None:
+    return None if value is None else {k: knowledge.plain(v) for k, v in value.items()}
+
+
+SINCE = OpenApiParameter(
+    "since", OpenApiTypes.STR,
+    description="Changes published after this instant (a date: the end of that day, UTC).",
+)
+UNTIL = OpenApiParameter(
+    "until", OpenApiTypes.STR,
+    description="Changes published up to this instant (default now; a date: end of day, UTC).",
+)
+
+
 def _as_of_views(*actions: str):
-    return extend_schema_view(**{a: extend_schema(parameters=[AS_OF]) for a in actions})
+    return extend_schema_view(
+        **{a: extend_schema(parameters=[AS_OF, KNOWN_AT]) for a in actions}
+    )
 
 
 @_as_of_views("list", "retrieve")
@@ -242,6 +355,32 @@ class AgreementViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     supports_as_of = True
     csv_columns = ["slug", "title", "signed_at", "effective_at", "timezone", "parties",
                    "status_counts", "url", "page_url"]
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        if self.action == "list":
+            queryset = queryset.filter(statuses.signed_q(self.as_of))
+        return queryset
+
+    def learning_scope(self) -> QuerySet[Obligation] | None:
+        if self.action in ("retrieve", "changes"):
+            return Obligation.objects.filter(agreement__slug=self.kwargs.get("slug"))
+        return None
+
+    def retrieve(self, request, *args, **kwargs):
+        if self.as_of.written is not None:
+            unsigned = self.not_yet_signed(self.get_object())
+            if unsigned is not None:
+                return unsigned
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(parameters=[SINCE, UNTIL], responses=serializers.ChangesSerializer,
+                   filters=False)
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def changes(self, request, slug=None):
+        """Every change to this agreement's published facts between two `known_at`
+        instants (`since`, `until`): old and new value, reason, reviewer, when."""
+        return _changes_response(request, Obligation.objects.filter(agreement=self.get_object()))
 
     def prepare(self, rows: list) -> list:
         self._counts = statuses.status_counts_many(rows, self.as_of)
@@ -274,7 +413,7 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
         # Related objects are read by `prepare` (tracker.api.relations), not prefetched.
         queryset = Obligation.objects.select_related("agreement", "clause")
         if self.as_of is not None and self.as_of.explicit:
-            queryset = with_facts(queryset)
+            queryset = with_facts(queryset, self.as_of.known)
         return queryset
 
     def filter_queryset(self, queryset):
@@ -284,12 +423,39 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
                 raise ValidationError(
                     {"ordering": [_("Ordering by status is only available without as_of.")]}
                 )
-        return super().filter_queryset(queryset)
+        queryset = super().filter_queryset(queryset)
+        if self.action == "list":
+            queryset = queryset.filter(statuses.signed_q(self.as_of, "agreement__"))
+        return queryset
+
+    def learning_scope(self) -> QuerySet[Obligation] | None:
+        if self.action in ("retrieve", "history", "changes"):
+            return Obligation.objects.filter(pk=self.get_object().pk)
+        return None
+
+    @extend_schema(parameters=[SINCE, UNTIL], responses=serializers.ChangesSerializer,
+                   filters=False)
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def changes(self, request, pk=None):
+        """Every change to this term's published facts between two `known_at` instants
+        (`since`, `until`): old and new value, reason, reviewer, when."""
+        return _changes_response(request, Obligation.objects.filter(pk=self.get_object().pk))
 
     def prepare(self, rows: list) -> list:
         states = statuses.states_for(rows, self.as_of)
         related = relations_for([o.pk for o in rows])
         clause_texts = texts.clause_texts([o.clause_id for o in rows])
+        if self.as_of.explicit:
+            # Only the deadline changes agreed by the instant answered for, as published
+            # by `known_at`: a move agreed later is not shown before it was agreed.
+            held = {
+                pk for pk, oid, agreed in fact_changes(self.as_of.known)
+                .filter(obligation_id__in=[o.pk for o in rows])
+                .values_list("pk", "obligation_id", "agreed_at")
+                if agreed <= states[oid].at
+            }
+            for rel in related.values():
+                rel.deadline_changes = [c for c in rel.deadline_changes if c["id"] in held]
         for o in rows:
             o.state = states[o.pk]
             o.relations = related[o.pk]
@@ -297,17 +463,25 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
         return rows
 
     def retrieve(self, request, *args, **kwargs):
+        if self.as_of.written is not None:
+            unsigned = self.not_yet_signed(self.get_object().agreement)
+            if unsigned is not None:
+                return unsigned
         response = super().retrieve(request, *args, **kwargs)
         if response.data.get("as_of"):
             response["X-As-Of"] = response.data["as_of"]
         return response
 
-    @extend_schema(parameters=[AS_OF], responses=serializers.HistorySerializer, filters=False)
+    @extend_schema(parameters=[AS_OF, KNOWN_AT], responses=serializers.HistorySerializer,
+                   filters=False)
     @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
     def history(self, request, pk=None):
         """Every change of status from entry into force to `as_of` (default: now), with the
         report that decided it."""
         obligation = self.get_object()
+        unsigned = self.not_yet_signed(obligation.agreement)
+        if unsigned is not None:
+            return unsigned
         transitions = statuses.timeline(obligation, self.as_of)
         report_ids = {t.report.id for t in transitions if t.report and t.report.id}
         reports = Report.objects.in_bulk(report_ids)
@@ -351,6 +525,11 @@ class EventViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
         super().initial(request, *args, **kwargs)
         if self.action != "list" and self.as_of.explicit:
             raise ValidationError({"as_of": [_("Only the list of events travels in time.")]})
+
+    def get_queryset(self) -> QuerySet[StatusEvent]:
+        # As published by `known_at` (now: the current history).
+        known = statuses.events_known(self.as_of) if self.as_of else StatusEvent.current.all()
+        return known.select_related("obligation__agreement").order_by("-effective_at", "-id")
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -542,12 +721,13 @@ class CalendarViewSet(FastReads, ReadMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         filters=True,
-        parameters=[AS_OF],
+        parameters=[AS_OF, KNOWN_AT],
         responses={(200, "text/calendar"): OpenApiResponse(OpenApiTypes.STR)},
         description=feeds.CALENDAR_HELP,
     )
     def list(self, request, *args, **kwargs):
-        obligations = list(self.filter_queryset(self.get_queryset()))
+        queryset = self.filter_queryset(self.get_queryset())
+        obligations = list(queryset.filter(statuses.signed_q(self.as_of, "agreement__")))
         body = feeds.calendar_for(obligations, request, self.as_of)
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="deadlines.ics"'
@@ -558,6 +738,7 @@ class CalendarViewSet(FastReads, ReadMixin, viewsets.GenericViewSet):
     retrieve=extend_schema(
         parameters=[
             AS_OF,
+            KNOWN_AT,
             OpenApiParameter("agreement_slug", OpenApiTypes.STR, OpenApiParameter.PATH),
             OpenApiParameter("obligation_slug", OpenApiTypes.STR, OpenApiParameter.PATH),
         ],

@@ -1,8 +1,9 @@
 """Where each dashboard page's own data is, machine-readable: the API's JSON and CSV
 with the page's filters, the calendar, the Atom feed, and the API reference.
 
-The dashboard never imports the API: it names its URLs. `as_of` goes only to the
-endpoints that travel in time (the others refuse it with a 400).
+The dashboard never imports the API: it names its URLs. `when` (the page's `as_of` and
+`known_at`) goes only to the endpoints that travel in time (the others refuse it with
+a 400).
 """
 
 from __future__ import annotations
@@ -50,30 +51,30 @@ def _common(feed: str, **calendar_filters) -> list[tuple[str, str]]:
     ]
 
 
-def overview(as_of: str) -> DataLinks:
+def overview(when: dict[str, str]) -> DataLinks:
     feed = _to("feed-events")
     return DataLinks(
         [
             *_json_csv(_("Agreements with counts by status"), "api:agreement-list",
-                       as_of=as_of),
-            *_json_csv(_("All obligations"), "api:obligation-list", as_of=as_of),
-            *_json_csv(_("Status changes"), "api:event-list", as_of=as_of),
+                       **when),
+            *_json_csv(_("All obligations"), "api:obligation-list", **when),
+            *_json_csv(_("Status changes"), "api:event-list", **when),
             *_common(feed),
         ],
         feed,
     )
 
 
-def agreement(a: Agreement, chosen: dict[str, str], as_of: str) -> DataLinks:
+def agreement(a: Agreement, chosen: dict[str, str], when: dict[str, str]) -> DataLinks:
     """`chosen`: the page's filters by their shared names (status, party, category,
     place), which the API reads alike."""
     filters = {"agreement": a.slug, **chosen}
     feed = _to("feed-events", agreement=a.slug)
     return DataLinks(
         [
-            *_json_csv(_("These obligations"), "api:obligation-list", as_of=as_of,
+            *_json_csv(_("These obligations"), "api:obligation-list", **when,
                        **filters),
-            *_json_csv(_("This agreement's status changes"), "api:event-list", as_of=as_of,
+            *_json_csv(_("This agreement's status changes"), "api:event-list", **when,
                        agreement=a.slug),
             *_common(feed, **filters),
         ],
@@ -81,15 +82,15 @@ def agreement(a: Agreement, chosen: dict[str, str], as_of: str) -> DataLinks:
     )
 
 
-def obligation(o: Obligation, as_of: str) -> DataLinks:
+def obligation(o: Obligation, when: dict[str, str]) -> DataLinks:
     feed = _to("feed-events", agreement=o.agreement.slug)
     return DataLinks(
         [
-            (_("This obligation as JSON"), _to("api:obligation-detail", o.pk, as_of=as_of)),
+            (_("This obligation as JSON"), _to("api:obligation-detail", o.pk, **when)),
             (_("Its status history as JSON"),
-             _to("api:obligation-history", o.pk, as_of=as_of)),
+             _to("api:obligation-history", o.pk, **when)),
             *_json_csv(_("Its reports"), "api:report-list", obligation=o.pk),
-            *_json_csv(_("Its status changes"), "api:event-list", as_of=as_of,
+            *_json_csv(_("Its status changes"), "api:event-list", **when,
                        obligation=o.pk),
             *_common(feed, agreement=o.agreement.slug),
         ],
@@ -103,12 +104,12 @@ def places(q: str) -> DataLinks:
                       *_common(feed)], feed)
 
 
-def map_page(agreement_slug: str, as_of: str) -> DataLinks:
+def map_page(agreement_slug: str, when: dict[str, str]) -> DataLinks:
     feed = _to("feed-events", agreement=agreement_slug)
     return DataLinks(
         [
             *_json_csv(_("Places"), "api:location-list", agreement=agreement_slug),
-            *_json_csv(_("Obligations"), "api:obligation-list", as_of=as_of,
+            *_json_csv(_("Obligations"), "api:obligation-list", **when,
                        agreement=agreement_slug),
             *_common(feed, agreement=agreement_slug),
         ],

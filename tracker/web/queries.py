@@ -209,12 +209,15 @@ def overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview:
     return _overview_now(agreements, asof, at)
 
 
-def _with_terms(rows: list[DeadlineRow], asof: AsOf, limit: int) -> list[DeadlineRow]:
+def _with_terms(
+    rows: list[DeadlineRow], asof: AsOf, limit: int, agreements: list[Agreement]
+) -> list[DeadlineRow]:
     """`rows` and the renewable terms' notice deadlines and ends ahead at `asof`,
     soonest first: a reader planning around deadlines needs both."""
+    qs = Obligation.objects.filter(agreement__in=[a.pk for a in agreements])
     terms = [
         DeadlineRow(t.obligation, t.status, t.at, t.local_date, t.what)
-        for t in statuses.term_dates(Obligation.objects.all(), asof)
+        for t in statuses.term_dates(qs, asof)
     ]
     return sorted([*rows, *terms], key=lambda d: (d.due_at, d.obligation.pk))[:limit]
 
@@ -246,7 +249,7 @@ def _overview_now(agreements: list[Agreement], asof: AsOf, at: datetime) -> Over
     latest, prev_event, next_event = latest_events(StatusEvent.current.all(), at)
     return Overview(
         agreements=list(by_agreement.values()),
-        next_deadlines=_with_terms(rows(counts.upcoming), asof, NEXT_DEADLINES),
+        next_deadlines=_with_terms(rows(counts.upcoming), asof, NEXT_DEADLINES, agreements),
         overdue=rows(counts.overdue),
         overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
         parties=parties,
@@ -268,18 +271,19 @@ def _overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview
     """The overview at another instant: SQL where the stored summaries hold, the
     engine for the other rows, merged."""
     sql_rows, engine_qs = statuses.split(
-        Obligation.objects.all(), asof, statuses.zone_instants(asof, agreements)
+        Obligation.objects.filter(agreement__in=[a.pk for a in agreements]), asof,
+        statuses.zone_instants(asof, agreements),
     )
     python = statuses.engine_rows(engine_qs, asof, {a.pk: a for a in agreements}, parties=True)
     by_agreement = _agreement_counts(agreements, sql_rows, python)
     latest, prev_event, next_event = latest_events(
-        StatusEvent.current.all(), at, each_zone(asof, agreements, at)
+        statuses.events_known(asof), at, each_zone(asof, agreements, at)
     )
     return Overview(
         agreements=list(by_agreement.values()),
         next_deadlines=_with_terms(
             _deadline_rows(sql_rows, python, [V.PENDING, V.DUE_SOON], NEXT_DEADLINES),
-            asof, NEXT_DEADLINES,
+            asof, NEXT_DEADLINES, agreements,
         ),
         overdue=_deadline_rows(sql_rows, python, [V.OVERDUE], OVERDUE_SHOWN),
         overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
@@ -363,13 +367,15 @@ def worst_status(counts: Counter) -> str:
     return V.PENDING
 
 
-def event_instants(obligations: list[Obligation], until: datetime) -> list[datetime]:
+def event_instants(
+    obligations: list[Obligation], until: datetime, known_at: datetime | None = None
+) -> list[datetime]:
     """Every instant at which something happened to these obligations, up to `until`
     and beyond (the engine's transitions and the facts' own dates), sorted."""
     instants: set[datetime] = set()
     horizon = max(until, timezone.now()) + timedelta(days=1)
     for o in obligations:
-        facts = facts_of(o)
+        facts = facts_of(o, known_at=known_at)
         instants.update(t.at for t in engine.timeline(facts, horizon))
         instants.update(c.agreed_at for c in facts.changes)
         instants.update(r.occurred_at for r in facts.reports)

@@ -120,10 +120,13 @@ def window_for(
         zone = facts.zone
         if status != V.TERMINATED:
             due_dates += [when for _words, when in _term_dates(facts, at)]
-        for due in {facts.original_due_date, *(c.due_date for c in facts.changes)} - {None}:
+        # Only what held at `at`: a deadline moved later must not stretch the window
+        # (and its axis labels) to a date nobody knew of yet.
+        changes = [c for c in facts.changes if c.agreed_at <= at]
+        for due in {facts.original_due_date, *(c.due_date for c in changes)} - {None}:
             due_dates.append(engine.due_instant(due, zone))
-        for instant in [c.agreed_at for c in facts.changes] + [
-            r.occurred_at for r in facts.reports
+        for instant in [c.agreed_at for c in changes] + [
+            r.occurred_at for r in facts.reports if r.occurred_at <= at
         ]:
             last_fact = max(last_fact, instant)
     if which == "deadlines" and due_dates:

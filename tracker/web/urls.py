@@ -8,5 +8,8 @@ urlpatterns = [
     path("map/", views.map_view, name="map"),
     path("places/", views.places, name="places"),
     path("agreements/<slug:slug>/", views.agreement, name="agreement"),
+    path("changes/<slug:slug>/", views.agreement_changes, name="agreement-changes"),
+    path("changes/<slug:slug>/<slug:obligation_slug>/", views.obligation_changes,
+         name="obligation-changes"),
     path("agreements/<slug:slug>/<slug:obligation_slug>/", views.obligation, name="obligation"),
 ]

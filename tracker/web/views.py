@@ -10,7 +10,7 @@ import functools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -19,13 +19,14 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from deadlines import engine
-from deadlines.facts import facts_of, with_facts
-from tracker import instants, query_names, statuses, texts
+from deadlines.facts import fact_changes, facts_of, published_by, with_facts
+from tracker import instants, knowledge, query_names, statuses, texts
 from tracker import vocabulary as V
 from tracker.credits import credits
 from tracker.instants import AsOf, InstantError
@@ -33,7 +34,6 @@ from tracker.models import (
     Agreement,
     ClauseText,
     ClauseVariant,
-    DeadlineChange,
     Location,
     Obligation,
     Party,
@@ -80,7 +80,7 @@ def page(*accepts: str) -> Callable[[Callable[..., HttpResponse]], Callable[...,
     """A dashboard page reading the query parameters `accepts` (and `as_of`, and the
     older names of any of them): any other parameter, or a `BadParameter` anywhere in
     it, is a 400 page saying why."""
-    accepted = query_names.with_aliases({"as_of", *accepts})
+    accepted = query_names.with_aliases({"as_of", "known_at", *accepts})
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
@@ -100,11 +100,14 @@ def page(*accepts: str) -> Callable[[Callable[..., HttpResponse]], Callable[...,
 
 
 def _as_of(request: HttpRequest, zone: ZoneInfo) -> AsOf:
-    """`?as_of=`, where a time written without an offset is local to the page's `zone`."""
+    """`?as_of=` and `?known_at=`, where a time written without an offset is local to the
+    page's `zone`."""
     try:
-        return instants.as_of(request.GET.get("as_of"), local_zone=zone)
+        return instants.as_of(
+            request.GET.get("as_of"), known_at=request.GET.get("known_at"), local_zone=zone
+        )
     except InstantError as exc:
-        raise BadParameter(f"as_of={exc}") from exc
+        raise BadParameter(f"{exc.parameter or 'as_of'}={exc}") from exc
 
 
 def iso(at: datetime) -> str:
@@ -148,11 +151,17 @@ def time_control(
     prev: datetime | None,
     nxt: datetime | None,
     each_zone: bool = False,
+    scope: QuerySet[Obligation] | None = None,
 ) -> dict:
     """The banner and the step/slide control every page shows, in the page's `zone`.
     `each_zone`: a date is read in each agreement's own zone (agreements in several
-    zones are shown)."""
+    zones are shown). With it, the page's permalink (as_of and known_at pinned) and,
+    for a page pinned to an earlier `known_at`, whether the tracker has published more
+    about `scope` (None: anything) since."""
     at = asof.at(zone)
+    pinned_as_of, pinned_known = asof.pinned()
+    learned = knowledge.learned_since(asof.known, scope) if asof.known else None
+    keep_params = [(k, request.GET[k]) for k in ("as_of", "known_at") if request.GET.get(k)]
     now = asof.now
     first = (start or at).astimezone(zone).date()
     last = max(now, at).astimezone(zone).date()
@@ -176,13 +185,20 @@ def time_control(
         "next_at": _local(nxt, zone),
         "now_url": _url(request, as_of=None),
         "keep": [(k, v) for k, v in request.GET.items() if k != "as_of"],
+        "keep_params": keep_params,
+        "keep_query": f"?{urlencode(keep_params)}" if keep_params else "",
+        "known": asof.known,
+        # The link stays on this site (relative); its text is the address to cite.
+        "permalink": (permalink := _url(request, as_of=pinned_as_of, known_at=pinned_known)),
+        "permalink_text": request.build_absolute_uri(permalink),
+        "learned": learned,
+        "today_url": _url(request, known_at=None),
     }
 
 
 def _as_of_param(request: HttpRequest) -> dict:
-    """`as_of` to carry into links to other pages."""
-    raw = request.GET.get("as_of")
-    return {"as_of": raw} if raw else {}
+    """`as_of` and `known_at` to carry into links to other pages."""
+    return {k: request.GET[k] for k in ("as_of", "known_at") if request.GET.get(k)}
 
 
 def _link(path: str, **params) -> str:
@@ -199,14 +215,17 @@ def _obligation_url(o: Obligation, keep: dict) -> str:
 
 @page()
 def overview(request: HttpRequest) -> HttpResponse:
-    agreements = list(Agreement.objects.order_by("-signed_at", "slug"))
-    zone = queries.overview_zone(agreements)
+    every = list(Agreement.objects.order_by("-signed_at", "slug"))
+    zone = queries.overview_zone(every)
     asof = _as_of(request, zone)
     at = asof.at(zone)
+    # An agreement not yet signed at the instant shown has nothing to show.
+    agreements = [a for a in every if statuses.signed_by(a, asof)]
     data = queries.overview(agreements, asof, at)
     keep = _as_of_param(request)
-    start = min((a.signed_at for a in agreements), default=None)
+    start = min((a.signed_at for a in every), default=None)
     return render(request, "web/overview.html", {
+        "unsigned": len(every) - len(agreements),
         "agreements": _agreement_cards(data.agreements, keep),
         "upcoming": _upcoming(data.next_deadlines, asof, keep),
         "overdue": (overdue := _overdue(data.overdue, asof, keep)),
@@ -222,7 +241,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "events": _event_rows(data.events, keep),
         "time": time_control(request, asof, zone, start, data.prev_event, data.next_event,
                              queries.each_zone(asof, agreements, at) is not None),
-        "data": data_links.overview(asof.label or ""),
+        "data": data_links.overview(_when(asof)),
     })
 
 
@@ -385,11 +404,13 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     zone = agreement.zone
     asof = _as_of(request, zone)
     at = asof.at(zone)
+    if not statuses.signed_by(agreement, asof):
+        return _not_signed(request, agreement, asof)
     filters = _agreement_filters(request, agreement)
     qs = _narrowed(agreement.obligations.all(), filters.chosen, filters.place_slugs, asof)
     total = qs.count()
     rows = list(
-        with_facts(qs[:AGREEMENT_ROWS])
+        with_facts(qs[:AGREEMENT_ROWS], asof.known)
         .select_related("clause")
         .prefetch_related("responsible", "locations", _CLAUSE_TEXTS)
     )
@@ -409,7 +430,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         [(o, states[o.pk].status) for o in rows],
         lambda loc: _url(request, place=loc.slug, status=None),
     )
-    prev, nxt = queries.neighbours(queries.event_instants(rows, at), at)
+    prev, nxt = queries.neighbours(queries.event_instants(rows, at, asof.known), at)
     return render(request, "web/agreement.html", {
         "agreement": agreement,
         "title": texts.title(agreement),
@@ -446,8 +467,11 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
              "counts": [(status_info(st), n) for st, n in m.counts]}
             for m in markers
         ],
-        "time": time_control(request, asof, zone, agreement.signed_at, prev, nxt),
-        "data": data_links.agreement(agreement, filters.chosen, asof.label or ""),
+        "time": time_control(request, asof, zone, agreement.signed_at, prev, nxt,
+                             scope=agreement.obligations.all()),
+        "changes_url": _link(reverse("web:agreement-changes", args=[agreement.slug]),
+                             **_changes_window(asof)),
+        "data": data_links.agreement(agreement, filters.chosen, _when(asof)),
     })
 
 
@@ -521,7 +545,9 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
     zone = agreement.zone
     asof = _as_of(request, zone)
     at = asof.at(zone)
-    facts = facts_of(o)
+    if not statuses.signed_by(agreement, asof):
+        return _not_signed(request, agreement, asof)
+    facts = facts_of(o, known_at=asof.known)
     state = statuses.states_for([o], asof)[o.pk]
     # Which report the status rests on: the stored columns do not say, the engine does.
     assessed = engine.assess(facts, at)
@@ -529,18 +555,18 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
         assessed.report_id if assessed.status == state.status else None
     )
     changes = list(
-        DeadlineChange.objects.filter(obligation=o, review_state=V.PUBLISHED)
+        fact_changes(asof.known).filter(obligation=o)
         .prefetch_related("sources")
         .order_by("agreed_at", "pk")
     )
     known_changes = [c for c in changes if c.agreed_at <= at]
-    report_rows = _report_rows(o, decider)
+    report_rows = _report_rows(o, decider, asof.known)
     known_reports = [row for row in report_rows if row["r"].occurred_at <= at]
     keep = _as_of_param(request)
     window_rows = [(o.title, o.kind, state.status, facts)]
     which = "deadlines" if o.kind == V.DEADLINE else "all"
     begin, end = timeline_svg.window_for(window_rows, agreement.effective_at, at, which)
-    prev, nxt = queries.neighbours(queries.event_instants([o], at), at)
+    prev, nxt = queries.neighbours(queries.event_instants([o], at, asof.known), at)
     return render(request, "web/obligation.html", {
         "o": o,
         "title": texts.title(o),
@@ -564,16 +590,44 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
             {"loc": loc, "url": _link(reverse("web:places"), q=loc.name, **keep)}
             for loc in o.locations.all()
         ],
-        "time": time_control(request, asof, zone, agreement.signed_at, prev, nxt),
-        "data": data_links.obligation(o, asof.label or ""),
+        "time": time_control(request, asof, zone, agreement.signed_at, prev, nxt,
+                             scope=Obligation.objects.filter(pk=o.pk)),
+        "changes_url": _link(
+            reverse("web:obligation-changes", args=[agreement.slug, o.slug]),
+            **_changes_window(asof),
+        ),
+        "data": data_links.obligation(o, _when(asof)),
     })
 
 
-def _report_rows(o: Obligation, decider: int | None) -> list[dict]:
-    """Every published report on `o`, oldest first, with its correction (if any) and
-    whether it is the one the status rests on."""
+def _not_signed(request: HttpRequest, agreement: Agreement, asof: AsOf) -> HttpResponse:
+    """The page for an agreement (or a term of it) at an instant before its signing:
+    nothing of it held then, so nothing of it is shown but that."""
+    zone = agreement.zone
+    return render(request, "web/not_signed.html", {
+        "agreement": agreement,
+        "shown_at": asof.at(zone).astimezone(zone),
+        "signed_url": _url(request, as_of=iso(agreement.signed_at)),
+        "time": time_control(request, asof, zone, agreement.signed_at, None,
+                             agreement.signed_at),
+    })
+
+
+def _when(asof: AsOf) -> dict[str, str]:
+    """The page's `as_of` and `known_at`, as its data links carry them."""
+    return {"as_of": asof.label or "", "known_at": asof.known_label or ""}
+
+
+def _changes_window(asof: AsOf) -> dict:
+    """The change log a page pinned to `known_at` links to: what was published since."""
+    return {"since": asof.known_label} if asof.known_label else {}
+
+
+def _report_rows(o: Obligation, decider: int | None, known_at: datetime | None) -> list[dict]:
+    """Every report on `o` published by `known_at` (None: now), oldest first, with its
+    correction (if published by then) and whether it is the one the status rests on."""
     reports = (
-        Report.objects.filter(obligation=o, review_state=V.PUBLISHED)
+        Report.objects.filter(published_by(known_at), obligation=o, review_state=V.PUBLISHED)
         .select_related("superseded_by", "supersedes", "author", "reviewer")
         .prefetch_related("sources")
         .order_by("occurred_at", "pk")
@@ -584,10 +638,15 @@ def _report_rows(o: Obligation, decider: int | None) -> list[dict]:
             newer = r.superseded_by
         except Report.DoesNotExist:
             newer = None
+        corrected = r.superseded_at is not None and (
+            known_at is None or r.superseded_at <= known_at
+        )
+        if not corrected:
+            newer = None
         rows.append({
             "r": r,
             "claim": dict(V.CLAIMS).get(r.claim, r.claim),
-            "corrected": r.superseded_at is not None,
+            "corrected": corrected,
             "newer": newer,
             "decides": decider == r.pk,
             "occurred": r.occurred_at.astimezone(o.agreement.zone),
@@ -634,6 +693,9 @@ def places(request: HttpRequest) -> HttpResponse:
     # by the place. The page's cost stays bounded by the number of places.
     first, per_agreement = queries.place_obligations([loc.pk for loc in found],
                                                      PLACE_OBLIGATIONS_SHOWN)
+    # Terms of an agreement not yet signed at the instant shown are left out.
+    first = {loc: [o for o in rows if statuses.signed_by(o.agreement, asof)]
+             for loc, rows in first.items()}
     shown = [o for rows in first.values() for o in rows]
     states = statuses.states_for(shown, asof)
     keep = _as_of_param(request)
@@ -682,10 +744,11 @@ def map_view(request: HttpRequest) -> HttpResponse:
     zone = chosen.zone if chosen else queries.overview_zone(agreements)
     asof = _as_of(request, zone)
     at = asof.at(zone)
-    qs = Obligation.objects.all()
+    qs = Obligation.objects.filter(statuses.signed_q(asof, "agreement__"))
     if chosen:
         qs = qs.filter(agreement=chosen)
-    shown_agreements = [chosen] if chosen else agreements
+    shown_agreements = [a for a in ([chosen] if chosen else agreements)
+                        if statuses.signed_by(a, asof)]
     per_place = queries.location_statuses(qs, asof, shown_agreements)
     where = {loc.pk: loc for loc in Location.objects.filter(pk__in=list(per_place))}
     keep = _as_of_param(request)
@@ -725,5 +788,80 @@ def map_view(request: HttpRequest) -> HttpResponse:
         "unplaced": unplaced,
         "time": time_control(request, asof, zone, start, prev, nxt,
                              queries.each_zone(asof, shown_agreements, at) is not None),
-        "data": data_links.map_page(slug, asof.label or ""),
+        "data": data_links.map_page(slug, _when(asof)),
     })
+
+
+# ---------------------------------------------------------------- what changed
+
+
+def _change_bounds(request: HttpRequest) -> tuple[datetime | None, datetime]:
+    try:
+        since = instants.known(request.GET.get("since") or None, "since")
+        until = instants.known(request.GET.get("until") or None, "until")
+    except InstantError as exc:
+        raise BadParameter(f"{exc.parameter}={exc}") from exc
+    return since, until or timezone.now()
+
+
+def _changes_page(
+    request: HttpRequest, agreement: Agreement, obligation: Obligation | None
+) -> HttpResponse:
+    """Every change to the published facts of `agreement` (or one term of it) between
+    two `known_at` instants: the public correction log."""
+    since, until = _change_bounds(request)
+    scope = (Obligation.objects.filter(pk=obligation.pk) if obligation
+             else agreement.obligations.all())
+    zone = agreement.zone
+    rows = [
+        {
+            "c": c,
+            "at": c.at.astimezone(zone),
+            "old": _said(c.old),
+            "new": _said(c.new),
+            "url": (_obligation_url(c.obligation, {"known_at": iso(c.at)})
+                    if c.obligation else None),
+            "before_url": (_obligation_url(c.obligation, {"known_at": iso(
+                c.at - timedelta(microseconds=1))}) if c.obligation else None),
+        }
+        for c in knowledge.changes(scope, since, until)
+    ]
+    api = (reverse("api:obligation-changes", args=[obligation.pk]) if obligation
+           else reverse("api:agreement-changes", args=[agreement.slug]))
+    query = {k: request.GET[k] for k in ("since", "until") if request.GET.get(k)}
+    return render(request, "web/changes.html", {
+        "agreement": agreement,
+        "o": obligation,
+        "agreement_url": reverse("web:agreement", args=[agreement.slug]),
+        "obligation_url": _obligation_url(obligation, {}) if obligation else None,
+        "since": since.astimezone(zone) if since else None,
+        "until": until.astimezone(zone),
+        "since_value": request.GET.get("since", ""),
+        "until_value": request.GET.get("until", ""),
+        "rows": rows,
+        "api_url": _link(api, **query),
+        "permalink": (permalink := _url(
+            request, until=iso(until), **({"since": iso(since)} if since else {})
+        )),
+        "permalink_text": request.build_absolute_uri(permalink),
+    })
+
+
+def _said(value: dict | None) -> list[tuple[str, str]]:
+    """A change's old or new value as (field, text) pairs."""
+    if not value:
+        return []
+    return [(k, str(knowledge.plain(v))) for k, v in value.items() if k != "id"]
+
+
+@page("since", "until")
+def agreement_changes(request: HttpRequest, slug: str) -> HttpResponse:
+    agreement = get_object_or_404(Agreement, slug=slug)
+    return _changes_page(request, agreement, None)
+
+
+@page("since", "until")
+def obligation_changes(request: HttpRequest, slug: str, obligation_slug: str) -> HttpResponse:
+    o = get_object_or_404(Obligation.objects.select_related("agreement"),
+                          agreement__slug=slug, slug=obligation_slug)
+    return _changes_page(request, o.agreement, o)
