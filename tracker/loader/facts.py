@@ -5,7 +5,9 @@ Facts are matched by content, never edited in place: a stored file fact the file
 longer has is retired (a report superseded, a deadline change rejected) and the file's
 new version published. Staff facts are never touched; a file entry equal to a published
 staff fact is taken as already there (an exported file reloads cleanly), and a file
-fact a reviewer superseded or rejected stays so.
+fact a reviewer superseded or rejected stays so. A report's `contests` names another by
+its key; when a reload supersedes the contested report, the reports contesting it (from
+the file or staff) follow it to its new version, since their own content is unchanged.
 """
 
 from __future__ import annotations
