@@ -334,7 +334,7 @@ class Obligation(models.Model):
 
     # Optimistic locking for concurrent staff edits.
     version = models.PositiveIntegerField(default=1)
-    # Title and description, folded and as cross-script keys, for search (see `searchable`).
+    # Title and description (every language), folded and as cross-script keys, for search.
     search_text = models.TextField(blank=True, editable=False)
 
     history = HistoricalRecords(
@@ -410,14 +410,16 @@ class Obligation(models.Model):
     def save(self, *args, **kwargs):
         self.refresh_search_text()
         fields = kwargs.get("update_fields")
-        if fields is not None and {"title", "description"} & set(fields):
+        if fields is not None and {"title", "description", "titles", "descriptions"} & set(fields):
             kwargs["update_fields"] = {*fields, "search_text"}
         super().save(*args, **kwargs)
 
     def refresh_search_text(self) -> None:
         """Derived, like Location.search_text: kept true to the texts it is made from
         (called by `save`, and by bulk writers, which bypass it)."""
-        self.search_text = searchable([self.title, self.description])
+        self.search_text = searchable([
+            self.title, *self.titles.values(), self.description, *self.descriptions.values()
+        ])
 
 
 class Reviewable(models.Model):
