@@ -139,3 +139,12 @@ def test_the_dashboard_search_box_uses_the_same_key(loaded):
 
     page = Client().get(reverse("web:places"), {"q": "Кельбаджар"}).content.decode()
     assert "Kalbajar / Karvachar" in page
+
+
+def test_obligation_search_meets_its_titles_in_other_languages(loaded, client):
+    term = loaded.obligations.get(slug="kalbajar-return")
+    term.titles = {"ru": "Возвращение Кельбаджарского района"}
+    term.save(update_fields=["titles"])
+    assert slugs(client.get(OBL, {"q": "Возвращение"})) == {"kalbajar-return"}
+    # The cross-script key meets it from a Latin transliteration too.
+    assert "kalbajar-return" in slugs(client.get(OBL, {"q": "Vozvrashchenie"}))
