@@ -218,3 +218,14 @@ def test_scores_read_a_fixed_number_of_queries(world, django_assert_max_num_quer
     with django_assert_max_num_queries(9):
         result = scores.party_scores(AsOf(utc(2023, 5, 1)))
     assert sum(len(p.terms) for p in result) > 10
+
+
+def test_a_relation_flags_the_terms_it_reaches(world):
+    sweep.run(utc(2022, 1, 1))
+    assert not Obligation.objects.filter(needs_assessment=True).exists()
+    from tracker import services
+
+    whole = AgreementRelation.objects.get(target__isnull=True)
+    services.relations_changed([whole])
+    flagged = set(Obligation.objects.filter(needs_assessment=True).values_list("slug", flat=True))
+    assert flagged == {"ceasefire", "withdrawal", "corridor", "text-only", "returns", "link"}

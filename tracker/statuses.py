@@ -32,6 +32,7 @@ from deadlines import classify, engine
 from deadlines.facts import (
     ending_fact,
     ending_relations,
+    endings_of,
     fact_changes,
     fact_reports,
     facts_of,
@@ -73,8 +74,11 @@ def states_for(obligations: Sequence[Obligation], asof: AsOf) -> dict[int, engin
         for o in rows:
             if o.pk in fetched:
                 # What with_facts' prefetch (to_attr) sets on the rows it reads.
-                o.fact_changes = fetched[o.pk].fact_changes  # type: ignore[attr-defined]
-                o.fact_reports = fetched[o.pk].fact_reports  # type: ignore[attr-defined]
+                f = fetched[o.pk]
+                o.fact_changes = f.fact_changes  # type: ignore[attr-defined]
+                o.fact_reports = f.fact_reports  # type: ignore[attr-defined]
+                o.fact_responsible = f.fact_responsible  # type: ignore[attr-defined]
+                o.fact_endings = endings_of(f)  # type: ignore[attr-defined]
     return {o.pk: engine.assess(facts_of(o), asof.at(o.agreement.zone)) for o in rows}
 
 
@@ -287,12 +291,15 @@ def engine_rows(
     ):
         changes[oid].append(SimpleNamespace(due_date=due, agreed_at=agreed, id=pk))
     reports = _report_facts(ids)
+    # The term's status does not depend on who is responsible (standings do), so the
+    # parties are read only when asked for.
     who: dict[int, list] = defaultdict(list)
-    responsible = Obligation.responsible.through.objects.filter(obligation__in=ids)
-    for oid, *party in responsible.values_list(
-        "obligation_id", "party_id", "party__slug", "party__name"
-    ):
-        who[oid].append(tuple(party))
+    if parties:
+        responsible = Obligation.responsible.through.objects.filter(obligation__in=ids)
+        for oid, *party in responsible.values_list(
+            "obligation_id", "party_id", "party__slug", "party__name"
+        ):
+            who[oid].append(tuple(party))
     endings = _ending_facts(ids, {o.agreement_id for o in rows})
     where: dict[int, list] = defaultdict(list)
     if places:
@@ -302,7 +309,7 @@ def engine_rows(
     result = []
     for o in rows:
         o.agreement = agreements[o.agreement_id]
-        # What with_facts' prefetch (to_attr) would set, read in two queries for all rows.
+        # What with_facts' prefetch (to_attr) would set, read in a few queries for all rows.
         o.fact_changes = changes[o.pk]  # type: ignore[attr-defined]
         o.fact_reports = reports[o.pk]  # type: ignore[attr-defined]
         o.fact_responsible = [  # type: ignore[attr-defined]
@@ -314,7 +321,7 @@ def engine_rows(
         assessment = engine.assess(
             facts_of(o), asof.at(o.agreement.zone), with_history=False
         )
-        result.append(EngineRow(o, assessment, who[o.pk] if parties else [], where[o.pk]))
+        result.append(EngineRow(o, assessment, who[o.pk], where[o.pk]))
     return result
 
 
