@@ -130,7 +130,7 @@ def _terms_at(
 def party_scores(at: AsOf, agreement: Agreement | None = None) -> list[PartyScore]:
     """Every party's score at `at`, with its terms (per agreement when given), by name.
     A fixed number of queries, whatever the number of terms."""
-    rows = facts_for(_obligations(agreement))
+    rows = facts_for(_obligations(agreement), at.known)
     at_of = {o.agreement_id: at.at(o.agreement.zone) for o, _ in rows}
     by_party = _terms_at(rows, at_of)
     names = dict(Party.objects.filter(slug__in=by_party).values_list("slug", "name"))
@@ -166,11 +166,12 @@ def _concerning(
 
 
 def score_series(
-    party_slug: str, start: datetime, end: datetime, agreement: Agreement | None = None
+    party_slug: str, start: datetime, end: datetime, agreement: Agreement | None = None,
+    *, known_at: datetime | None = None,
 ) -> list[tuple[datetime, float | None]]:
     """The party's score on the first of every month from `start` to `end` (00:00 in
-    the agreement's zone; UTC across agreements)."""
-    rows = _concerning(facts_for(_obligations(agreement)), party_slug)
+    the agreement's zone; UTC across agreements), from the facts known at `known_at`."""
+    rows = _concerning(facts_for(_obligations(agreement), known_at), party_slug)
     zone = agreement.zone if agreement is not None else ZoneInfo("UTC")
     series = []
     for at in _month_starts(start, end, zone):
@@ -180,12 +181,13 @@ def score_series(
 
 
 def score_moves(
-    party_slug: str, start: datetime, end: datetime, agreement: Agreement | None = None
+    party_slug: str, start: datetime, end: datetime, agreement: Agreement | None = None,
+    *, known_at: datetime | None = None,
 ) -> list[tuple[datetime, str, int]]:
     """(instant, status, obligation id) for each time in [start, end] the party's
     standing on a term became a breach or `disputed`: the markers on its score chart."""
     moves = []
-    for o, facts in _concerning(facts_for(_obligations(agreement)), party_slug):
+    for o, facts in _concerning(facts_for(_obligations(agreement), known_at), party_slug):
         for t in engine.party_timeline(facts, party_slug, end):
             if start <= t.at and t.to_status in (*V.BREACHES, V.DISPUTED):
                 moves.append((t.at.astimezone(UTC), t.to_status, o.pk))

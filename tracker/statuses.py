@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import product
 from types import SimpleNamespace
@@ -32,6 +32,7 @@ from deadlines import classify, engine
 from deadlines.facts import (
     ending_fact,
     ending_relations,
+    endings_of,
     fact_changes,
     fact_reports,
     facts_of,
@@ -51,22 +52,39 @@ _UTC = ZoneInfo("UTC")
 SUMMARY_COLUMNS = engine.SUMMARY_COLUMNS
 
 
-def stored_assessment(obligation: Obligation, now: datetime) -> engine.Assessment:
-    """The assessment the sweep stored, with what moves with the clock derived at `now`."""
+def stored_assessment(
+    obligation: Obligation, now: datetime, facts: engine.Facts | None = None
+) -> engine.Assessment:
+    """The assessment the sweep stored, with what moves with the clock derived at `now`.
+    With the obligation's `facts`, also what the stored columns cannot hold: the
+    accounts of a dispute and the relation that ended it."""
     summary = engine.Summary(**{c: getattr(obligation, c) for c in SUMMARY_COLUMNS})
+    if facts is not None:
+        live = engine.summarize(facts, now)
+        summary = replace(summary, accounts=live.accounts, ending=live.ending)
     return engine.describe(
-        facts_of(obligation, dated=False), summary, obligation.status or V.PENDING,
+        facts or facts_of(obligation, dated=False), summary, obligation.status or V.PENDING,
         obligation.status_since, now,
     )
+
+
+# Stored statuses whose explanation needs the facts (the accounts, the ending relation).
+EXPLAINED_FROM_FACTS = (V.DISPUTED, *V.RELATION_ENDINGS.values())
 
 
 def states_for(obligations: Sequence[Obligation], asof: AsOf) -> dict[int, engine.Assessment]:
     """The assessment of each obligation (already fetched, with `agreement` selected).
 
-    At an explicit instant, facts are read for exactly these rows in two queries
-    (constant in the number of rows), unless they were fetched through `with_facts`."""
+    At an explicit instant, facts are read for exactly these rows in a fixed number of
+    queries (constant in the number of rows), unless they were fetched through
+    `with_facts`; now, only for the rows a dispute or an ending needs them for."""
     if not asof.explicit:
-        return {o.pk: stored_assessment(o, asof.now) for o in obligations}
+        explained = [o.pk for o in obligations if o.status in EXPLAINED_FROM_FACTS]
+        facts = (
+            {o.pk: facts_of(o) for o in with_facts(Obligation.objects.filter(pk__in=explained))}
+            if explained else {}
+        )
+        return {o.pk: stored_assessment(o, asof.now, facts.get(o.pk)) for o in obligations}
     rows = list(obligations)
     missing = [o.pk for o in rows if not hasattr(o, "fact_reports")]
     if missing:
@@ -77,8 +95,11 @@ def states_for(obligations: Sequence[Obligation], asof: AsOf) -> dict[int, engin
         for o in rows:
             if o.pk in fetched:
                 # What with_facts' prefetch (to_attr) sets on the rows it reads.
-                o.fact_changes = fetched[o.pk].fact_changes  # type: ignore[attr-defined]
-                o.fact_reports = fetched[o.pk].fact_reports  # type: ignore[attr-defined]
+                f = fetched[o.pk]
+                o.fact_changes = f.fact_changes  # type: ignore[attr-defined]
+                o.fact_reports = f.fact_reports  # type: ignore[attr-defined]
+                o.fact_responsible = f.fact_responsible  # type: ignore[attr-defined]
+                o.fact_endings = endings_of(f)  # type: ignore[attr-defined]
     return {o.pk: engine.assess(facts_of(o), asof.at(o.agreement.zone)) for o in rows}
 
 
@@ -307,12 +328,15 @@ def engine_rows(
     ):
         changes[oid].append(SimpleNamespace(due_date=due, agreed_at=agreed, id=pk))
     reports = _report_facts(ids, asof.known)
+    # The term's status does not depend on who is responsible (standings do), so the
+    # parties are read only when asked for.
     who: dict[int, list] = defaultdict(list)
-    responsible = Obligation.responsible.through.objects.filter(obligation__in=ids)
-    for oid, *party in responsible.values_list(
-        "obligation_id", "party_id", "party__slug", "party__name"
-    ):
-        who[oid].append(tuple(party))
+    if parties:
+        responsible = Obligation.responsible.through.objects.filter(obligation__in=ids)
+        for oid, *party in responsible.values_list(
+            "obligation_id", "party_id", "party__slug", "party__name"
+        ):
+            who[oid].append(tuple(party))
     endings = _ending_facts(ids, {o.agreement_id for o in rows}, asof.known)
     where: dict[int, list] = defaultdict(list)
     if places:
@@ -322,7 +346,7 @@ def engine_rows(
     result = []
     for o in rows:
         o.agreement = agreements[o.agreement_id]
-        # What with_facts' prefetch (to_attr) would set, read in two queries for all rows.
+        # What with_facts' prefetch (to_attr) would set, read in a few queries for all rows.
         o.fact_changes = changes[o.pk]  # type: ignore[attr-defined]
         o.fact_reports = reports[o.pk]  # type: ignore[attr-defined]
         o.fact_responsible = [  # type: ignore[attr-defined]
@@ -334,7 +358,7 @@ def engine_rows(
         assessment = engine.assess(
             facts_of(o), asof.at(o.agreement.zone), with_history=False
         )
-        result.append(EngineRow(o, assessment, who[o.pk] if parties else [], where[o.pk]))
+        result.append(EngineRow(o, assessment, who[o.pk], where[o.pk]))
     return result
 
 
