@@ -420,6 +420,23 @@ def _case_concerns(case: Case, facts: Facts, party: str | None) -> bool:
     return any(_concerns(r, facts, party) for r in accounts)
 
 
+def _dispute_over(case: Case, facts: Facts, counting: list[ReportFact]) -> bool:
+    """A disputed violation is a dispute about an incident, not about the term for ever:
+    it is over once a counting report ends the violations of the actors it names (the
+    end the incident's account would have had). A disputed completion, termination or
+    any other claim stays in dispute until a finding settles it."""
+    root = case.root
+    if root.claim != V.CLAIM_VIOLATION:
+        return False
+    actors = actors_of(root, facts)
+    return any(
+        r.claim == V.CLAIM_VIOLATION_ENDED
+        and _order(r) > _order(root)
+        and (not r.actors or not actors or bool(actors & r.actors))
+        for r in counting
+    )
+
+
 def _summarize(
     facts: Facts, known_at: datetime, cases: list[Case], scope: _Scope
 ) -> Summary:
@@ -462,6 +479,7 @@ def _summarize(
     disputed = [
         c for c in cases
         if c.disputed_from is not None and _case_concerns(c, facts, scope.party)
+        and not _dispute_over(c, facts, counting)
     ]
     accounts = tuple(r for c in disputed for r in c.reports)
     if facts.text_dispute:

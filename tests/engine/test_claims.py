@@ -299,3 +299,36 @@ def test_the_term_status_is_the_first_standing_in_rules_order_on_random_facts():
             checked += 1
             assert E.term_status(standing.values()) == E.assess(facts, at).status, (facts, at)
     assert checked > 500
+
+
+# --- how long a dispute lasts ---------------------------------------------------------
+
+
+def test_a_disputed_incident_is_over_when_its_violation_would_have_ended():
+    facts = ongoing(
+        report(V.CLAIM_VIOLATION, utc(2022, 3, 24), 1, actors={"east"}, claimant="monitor"),
+        report(V.CLAIM_DENIAL, utc(2022, 3, 25), 2, contests=1, claimant="east-mod"),
+        report(V.CLAIM_VIOLATION_ENDED, utc(2022, 3, 28), 3, actors={"east"}),
+    )
+    assert E.assess(facts, utc(2022, 3, 24, 12)).status == V.VIOLATED
+    inside = E.assess(facts, utc(2022, 3, 26))
+    assert inside.status == V.DISPUTED and {r.id for r in inside.accounts} == {1, 2}
+    after = E.assess(facts, utc(2022, 4, 1))
+    assert after.status == V.IN_FORCE and after.accounts == ()
+    assert [t.to_status for t in E.timeline(facts, utc(2022, 4, 1))] == [
+        V.IN_FORCE, V.VIOLATED, V.DISPUTED, V.IN_FORCE,
+    ]
+    # Another actor's end does not close it.
+    other = replace(facts, reports=(*facts.reports[:2],
+                                    report(V.CLAIM_VIOLATION_ENDED, utc(2022, 3, 28), 3,
+                                           actors={"west"})))
+    assert E.assess(other, utc(2022, 4, 1)).status == V.DISPUTED
+
+
+def test_a_disputed_completion_stays_disputed_until_a_finding():
+    facts = open_term(
+        report(V.CLAIM_COMPLETED, utc(2021, 1, 1), 1, claimant="east-gov"),
+        report(V.CLAIM_DENIAL, utc(2021, 1, 2), 2, contests=1, claimant="west-gov"),
+        report(V.CLAIM_VIOLATION_ENDED, utc(2021, 2, 1), 3),
+    )
+    assert E.assess(facts, utc(2025, 1, 1)).status == V.DISPUTED
