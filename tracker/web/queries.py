@@ -31,16 +31,17 @@ from tracker.web.snapshot import NEXT_DEADLINES, OVERDUE_SHOWN
 
 # Display order: what needs attention first.
 STATUS_ORDER = [
-    V.OVERDUE, V.VIOLATED, V.DUE_SOON, V.PENDING, V.IN_PROGRESS, V.IN_FORCE,
-    V.COMPLETED_LATE, V.COMPLETED, V.TERMINATED,
+    V.OVERDUE, V.VIOLATED, V.DISPUTED, V.DUE_SOON, V.PENDING, V.IN_PROGRESS, V.IN_FORCE,
+    V.COMPLETED_LATE, V.COMPLETED, V.TERMINATED, V.SUPERSEDED, V.OVERTAKEN,
 ]
 # How a party's record reads: met, met late, breached, still open, ended.
 COMPLIANCE_GROUPS = [
     ("met", gettext_lazy("Met"), {V.COMPLETED, V.IN_FORCE}),
     ("late", gettext_lazy("Met late"), {V.COMPLETED_LATE}),
     ("breached", gettext_lazy("Breached"), {V.OVERDUE, V.VIOLATED}),
+    ("disputed", gettext_lazy("Disputed"), {V.DISPUTED}),
     ("open", pgettext_lazy("compliance group", "Open"), {V.PENDING, V.DUE_SOON, V.IN_PROGRESS}),
-    ("ended", gettext_lazy("Ended"), {V.TERMINATED}),
+    ("ended", gettext_lazy("Ended"), {V.TERMINATED, V.SUPERSEDED, V.OVERTAKEN}),
 ]
 LATEST_EVENTS = 15
 
@@ -151,11 +152,13 @@ class EventRow:
     obligation_title: str
     agreement_slug: str
     timezone: str
+    text_dispute: str = ""
 
 
 EVENT_COLUMNS = (
     "id", "from_status", "to_status", "effective_at", "obligation__slug", "obligation__title",
     "obligation__agreement__slug", "obligation__agreement__timezone",
+    "obligation__text_dispute",
 )
 
 

@@ -133,14 +133,16 @@ def window_for(
     return begin, end + (end - begin) * 0.03
 
 
-def _ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetime, str]]:
+def ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetime, str]]:
+    """Labelled tick instants for a time axis from `start` to `end`: weeks, months,
+    quarters or years, whichever the span suits (local to `zone`)."""
     span = end - start
     local = start.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    ticks = []
+    found = []
     if span <= timedelta(days=75):
         t = local + timedelta(days=(7 - local.weekday()) % 7)  # Mondays
         while t <= end:
-            ticks.append((t, _md(t)))
+            found.append((t, _md(t)))
             t += timedelta(days=7)
     elif span <= timedelta(days=900):
         y, m = local.year, local.month
@@ -153,11 +155,11 @@ def _ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetim
             if t > end:
                 break
             if (m - 1) % step == 0:
-                ticks.append((t, date_format(t, "YEAR_MONTH_FORMAT")))
+                found.append((t, date_format(t, "YEAR_MONTH_FORMAT")))
     else:
         for year in range(local.year + 1, end.year + 1):
-            ticks.append((local.replace(year=year, month=1, day=1), str(year)))
-    return ticks
+            found.append((local.replace(year=year, month=1, day=1), str(year)))
+    return found
 
 
 @dataclass(frozen=True)
@@ -249,7 +251,7 @@ def _axis(scale: _Scale, zone: ZoneInfo, height: int, header: Lanes) -> str:
     parts = [
         f'<line class="tl-axis" x1="{LEFT}" y1="{TOP - 14}" x2="{WIDTH - RIGHT}" y2="{TOP - 14}"/>'
     ]
-    for t, text in _ticks(scale.start, scale.end, zone):
+    for t, text in ticks(scale.start, scale.end, zone):
         parts.append(
             f'<line class="tl-tick" x1="{x(t)}" y1="{TOP - 16}" x2="{x(t)}" y2="{height - 10}"/>'
             + header.text(x(t) - 5, text, (TOP - 18,), css="tl-tick-label")
