@@ -45,6 +45,7 @@ class Chain:
     claim: Report  # Armenia's MoD: Azerbaijan violated the ceasefire
     denial: Report  # Azerbaijan's MoD denies it
     finding: Report  # the tracker's finding on a second incident
+    checkpoint: Report  # an act by Azerbaijan on the peacekeepers' term (Russia's)
 
 
 def _source(agreement: Agreement, key: str, publisher: str, day: date) -> Source:
@@ -127,10 +128,12 @@ def build_chain() -> Chain:
     finding = _report(w.ceasefire, V.CLAIM_VIOLATION_ENDED, local_day(2021, 7, 3),
                       "Both accounts read; fire exchanged on 1 July, over on the 3rd.", press,
                       tracker, [am], contests=second)
+    checkpoint = _report(w.term, V.CLAIM_VIOLATION, local_day(2023, 4, 23),
+                         "Checkpoint set up at the Hakari bridge.", press, am_mod, [az])
     w.gazakh.text_dispute = "Only in the Kremlin's published text; not in the Armenian text."
     w.gazakh.save()
     sweep.run()
-    return Chain(w, moscow, washington, link, route, claim, denial, finding)
+    return Chain(w, moscow, washington, link, route, claim, denial, finding, checkpoint)
 
 
 @pytest.fixture
@@ -229,3 +232,137 @@ def test_contested_text_is_marked_wherever_the_term_is_listed(client, chain):
     assert "Some versions" in variants and "Kremlin: Statement" in variants
     places = client.get("/places/?q=Gazakh").content.decode()
     assert "contested-text" in places.split("Return of territories in the Gazakh")[1][:400]
+
+
+# ---------------------------------------------------------------- disputes and endings
+
+
+def test_a_dispute_shows_every_account_side_by_side(client, chain):
+    r = client.get(obligation_url(chain.world.ceasefire, as_of="2021-05-14"))
+    html = r.content.decode()
+    assert re.search(r'<p class="status-line"><span class="badge status-disputed">', html)
+    section = html.split('id="h-dispute"')[1].split("</section>")[0]
+    accounts = re.findall(r'<li class="account" id="account-(\d+)">', section)
+    assert accounts == [str(chain.claim.pk), str(chain.denial.pk)]
+    assert "Ministry of Defence of Armenia" in section
+    assert "Ministry of Defence of Azerbaijan" in section
+    assert "Shelling near Verin Shorzha reported." in section
+    assert "Reports of shelling are untrue." in section
+    assert section.count("Press agency on 13 May 2021") == 2  # each account's source
+    # Never a breach: neither party stands violated while the accounts conflict.
+    standings = html.split('id="h-standings"')[1].split("</section>")[0]
+    assert "status-violated" not in standings and "charged to it" not in standings
+
+
+def test_a_finding_settles_and_the_history_keeps_the_dispute(client, chain):
+    html = client.get(obligation_url(chain.world.ceasefire, as_of="2021-07-10")).content.decode()
+    # The July incident is settled by the finding: only May's accounts are still open.
+    section = html.split('id="h-dispute"')[1].split("</section>")[0]
+    accounts = re.findall(r'<li class="account" id="account-(\d+)">', section)
+    assert accounts == [str(chain.claim.pk), str(chain.denial.pk)]
+    history = html.split('id="h-history"')[1]
+    items = re.findall(r"<li><time[^>]*>[^<]*</time>:(.*?)</li>", history, re.S)
+    shown = [re.findall(r'status-(\w+)"', i) for i in items]
+    # Newest first: the July denial's dispute, the July violation, May's dispute, May's
+    # claim, entry into force: both disputes stay in the history.
+    assert shown == [[V.VIOLATED, V.DISPUTED], [V.DISPUTED, V.VIOLATED],
+                     [V.VIOLATED, V.DISPUTED], [V.IN_FORCE, V.VIOLATED], [V.IN_FORCE]]
+    assert "tl-span-disputed" in html  # drawn on the timeline, apart from breaches
+    finding = html.split(f'id="report-{chain.finding.pk}"')[1].split("</li>")[0]
+    assert "Editorial finding" in finding
+
+
+def test_an_act_by_a_party_the_term_does_not_bind_is_charged_to_it_as_such(client, chain):
+    html = client.get(obligation_url(chain.world.term, as_of="2023-04-24")).content.decode()
+    standings = html.split('id="h-standings"')[1].split("</section>")[0]
+    az = re.search(r"<li>Azerbaijan:(.*?)</li>", standings, re.S).group(1)
+    assert "status-violated" in az and "an act by a party the term does not bind" in az
+    assert "charged to it as a breach" in az
+    ru = re.search(r"<li>Russia:(.*?)</li>", standings, re.S).group(1)
+    assert "status-in_force" in ru and "charged" not in ru
+
+
+def test_a_superseded_term_names_the_agreement_and_its_replacement(client, chain):
+    r = client.get(obligation_url(chain.link, as_of="2026-01-01"))
+    html = r.content.decode()
+    assert re.search(r'<p class="status-line"><span class="badge status-superseded">', html)
+    ending = html.split('id="h-ending"')[1].split("</section>")[0]
+    assert '<a href="/agreements/aug-2025/?as_of=2026-01-01">Washington declaration' in ending
+    assert ('replaced by <a href="/agreements/aug-2025/route/?as_of=2026-01-01">'
+            'Route through Syunik</a>') in ending
+    assert "White House on 08 August 2025" in ending
+    # Before the declaration the term is not ended.
+    assert 'id="h-ending"' not in client.get(
+        obligation_url(chain.link, as_of="2025-08-01")).content.decode()
+
+
+def test_a_term_ended_by_a_report_gives_the_reports_cause(client, chain):
+    html = client.get(obligation_url(chain.world.term, as_of="2025-01-01")).content.decode()
+    ending = html.split('id="h-ending"')[1].split("</section>")[0]
+    assert "status-terminated" in ending
+    assert "Peacekeepers complete their withdrawal." in ending and "#report-" in ending
+    terminated = client.get(obligation_url(chain.world.prisoners, as_of="2026-01-01"))
+    ending = terminated.content.decode().split('id="h-ending"')[1].split("</section>")[0]
+    assert "<strong>Terminates</strong>" in ending and "White House" in ending
+
+
+def test_contested_text_is_disputed_never_overdue_anywhere(client, chain):
+    html = client.get(obligation_url(chain.world.gazakh)).content.decode()
+    assert re.search(r'<p class="status-line"><span class="badge status-disputed">', html)
+    assert "tl-span-overdue" not in html and "days overdue" not in html
+    assert "contested text from" in html  # the timeline says why, in words
+    dispute = html.split('id="h-dispute"')[1].split("</section>")[0]
+    assert "exists only in some versions of the text" in dispute
+    overview = client.get("/").content.decode()
+    overdue = overview.split('id="h-overdue"')[1].split("</section>")[0]
+    assert "Gazakh" not in overdue
+
+
+# ---------------------------------------------------------------- scores
+
+
+def test_scores_page_gives_each_party_its_score_and_breakdown(client, chain):
+    r = client.get("/scores/?as_of=2023-04-24")
+    assert r.status_code == 200
+    html = r.content.decode()
+    summary = html.split('id="h-scores"')[1].split("</table>")[0]
+    assert re.findall(r'<th scope="row"><a href="#party-(\w+)">', summary) == [
+        "armenia", "azerbaijan", "russia"]
+    azerbaijan = html.split('id="party-azerbaijan"')[1].split("</section>")[0]
+    # The checkpoint: 0 points for Azerbaijan on Russia's term, marked as such, linked to
+    # the term and the report.
+    row = re.search(r"<tr><th scope=\"row\"><a href=\"/agreements/nov-2020/peacekeeping-term/"
+                    r"\?as_of=2023-04-24\">(.*?)</tr>", azerbaijan, re.S).group(1)
+    assert ">0</a>" in row and "Breach by a party the term does not bind" in row
+    assert f"peacekeeping-term/?as_of=2023-04-24#report-{chain.checkpoint.pk}" in row
+    russia = html.split('id="party-russia"')[1].split("</section>")[0]
+    assert "Breach by a party" not in russia
+    # Gazakh is not scored for Armenia: contested text.
+    armenia = html.split('id="party-armenia"')[1].split("</section>")[0]
+    assert re.search(r"gazakh-return/\?as_of=2023-04-24\">[^<]+</a> \(disputed: "
+                     r"only some versions of the text carry it\)", armenia)
+
+
+def test_scores_chart_is_accessible_with_a_table_and_marks(client, chain):
+    html = client.get("/scores/").content.decode()
+    svg = re.search(r'<svg class="scores-chart".*?</svg>', html, re.S).group(0)
+    assert 'role="img"' in svg and 'aria-labelledby="sc-title sc-desc"' in svg
+    desc = re.search(r'<desc id="sc-desc">(.*?)</desc>', svg).group(1)
+    assert "Azerbaijan:" in desc and "breaches marked:" in desc
+    assert svg.count('class="sc-mark sc-mark-disputed"') >= 2  # the two ceasefire disputes
+    assert 'class="sc-mark sc-mark-violated"' in svg
+    table = html.split("The chart&#x27;s figures as a table")[1] if "&#x27;" in html.split(
+        "figures as a table")[0][-20:] else html.split("figures as a table")[1]
+    months = re.findall(r'<th scope="row"><time datetime="(\d{4}-\d\d)-01">', table)
+    assert months[0] == "2020-12" and len(months) >= 72
+    moves = html.split('id="h-moves"')[1].split("</ol>")[0]
+    assert "Complete ceasefire</a>" in moves and "status-disputed" in moves
+
+
+def test_scores_page_refuses_an_unknown_agreement(client, chain):
+    r = client.get("/scores/?agreement=nowhere")
+    assert r.status_code == 400 and "agreement=&#x27;nowhere&#x27;" in r.content.decode()
+    r = client.get("/scores/?agreement=aug-2025&as_of=2026-01-01")
+    assert r.status_code == 200
+    assert re.findall(r'<th scope="row"><a href="#party-(\w+)">', r.content.decode()) == [
+        "armenia"]

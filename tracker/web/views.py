@@ -591,6 +591,8 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
         "reports": known_reports,
         "later_reports": len(report_rows) - len(known_reports),
         "ending": _ending(state.status, assessed, touching, known_reports, zone, at, keep),
+        "dispute": _dispute(state.status, assessed, known_reports),
+        "standings": _standings(o, facts, at),
         "replaces": [_relation_row(r, zone, at, keep) for r in touching.replaces],
         "relations": [_relation_row(r, zone, at, keep)
                       for r in [*touching.endings, *touching.links]],
@@ -619,13 +621,38 @@ def _ending(
     and sources give the cause), or the end of its own term."""
     if status not in ENDED:
         return None
-    ended_by = getattr(assessed, "ending", None)
-    named = ended_by.relation_id if ended_by else None
+    named = assessed.ending.relation_id if assessed.ending else None
     relation = touching.ending_at(at, named) if (named or not assessed.report) else None
     if relation is not None and V.RELATION_ENDINGS.get(relation.kind) == status:
         return {"status": status_info(status), "relation": _relation_row(relation, zone, at, keep)}
     report = next((row for row in reports if row["r"].pk == assessed.report_id), None)
     return {"status": status_info(status), "report": report}
+
+
+def _dispute(status: str, assessed: engine.Assessment, reports: list[dict]) -> dict | None:
+    """When the term is disputed: why (conflicting claims, or contested text) and every
+    account of the disputes, side by side, as the report rows show them."""
+    if status != V.DISPUTED or assessed.status != V.DISPUTED:
+        return None
+    by_id = {row["r"].pk: row for row in reports}
+    accounts = [by_id[r.id] for r in assessed.accounts if r.id in by_id]
+    return {"reason": assessed.disputed_reason, "accounts": accounts}
+
+
+def _standings(o: Obligation, facts: engine.Facts, at: datetime) -> list[dict]:
+    """Each party's own standing on the term: the parties it binds, and any other
+    party whose act on it was reported (charged with its breach as such)."""
+    if at < facts.effective_at:
+        return []
+    names = {p.slug: p.name for p in o.responsible.all()}
+    found = engine.standings(facts, at)
+    missing = [slug for slug in found if slug not in names]
+    if missing:
+        names.update(Party.objects.filter(slug__in=missing).values_list("slug", "name"))
+    return [
+        {"s": st, "name": names.get(slug, slug), "status": status_info(st.status)}
+        for slug, st in sorted(found.items(), key=lambda kv: names.get(kv[0], kv[0]))
+    ]
 
 
 def _versions(o: Obligation) -> dict:
@@ -865,6 +892,8 @@ def _score_rows(table: list[scoring.PartyScore], keep: dict) -> list[dict]:
             terms.append({
                 "t": t, "title": titles.get(t.obligation_id, t.obligation_slug), "url": url,
                 "status": status_info(t.status), "points": _points(t.points),
+                "reason": str(scoring.REASON_LABELS.get(t.reason, t.reason)),
+                "actor_breach": t.reason == scoring.ACTOR_BREACH,
                 "report_url": f"{url}#report-{t.report_id}" if t.report_id else None,
             })
         scored = [x for x in terms if x["t"].points is not None]
