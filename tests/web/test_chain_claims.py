@@ -10,9 +10,9 @@ contradict each other on a ceasefire incident, and a finding that settles a seco
 from __future__ import annotations
 
 import re
-from html import escape
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from html import escape
 
 import pytest
 from django.urls import reverse
