@@ -157,10 +157,11 @@ def test_agreement_page_names_what_came_after_it(client, chain):
     followed = html.split('id="h-followed-by"')[1].split("</section>")[0]
     assert '<a href="/agreements/jan-2021/">Moscow statement of 11 January 2021</a>' in followed
     assert '<a href="/agreements/aug-2025/">Washington declaration of 8 August 2025</a>' in followed
-    assert re.search(r"<strong>Supersedes</strong> the term <a href=\"/agreements/nov-2020/"
+    assert re.search(r"<strong>Supersedes:</strong> <a href=\"/agreements/nov-2020/"
                      r"transport-link/\">", followed)
-    assert 'replaced by <a href="/agreements/aug-2025/route/">Route through Syunik</a>' in followed
-    assert "<strong>Terminates</strong>" in followed and "Working group on point 9." in followed
+    assert 'replacement: <a href="/agreements/aug-2025/route/">Route through Syunik</a>' \
+        in followed
+    assert "<strong>Terminates:</strong>" in followed and "Working group on point 9." in followed
     assert "White House on 08 August 2025" in followed  # the relation's sources
 
 
@@ -181,7 +182,7 @@ def test_overview_lists_the_chain_in_signing_order(client, chain):
     section = html.split('id="h-chain"')[1].split("</section>")[0]
     titles = re.findall(r'<li><a href="/agreements/([\w-]+)/\?as_of=2026-01-01">', section)
     assert titles == ["nov-2020", "jan-2021", "aug-2025"]
-    assert "<strong>Implements</strong>" in section and "<strong>Supersedes</strong>" in section
+    assert "<strong>Implements:</strong>" in section and "<strong>Supersedes:</strong>" in section
 
 
 def test_a_replacement_term_links_back_to_the_term_it_replaces(client, chain):
@@ -201,10 +202,10 @@ def test_every_report_shows_who_says_so_and_whose_act_it_was(client, chain):
     claim = html.split(f'id="report-{chain.claim.pk}"')[1].split("</li>")[0]
     assert "Ministry of Defence of Armenia" in claim and "Government or ministry" in claim
     assert re.search(r"Act of:\s*Azerbaijan", claim)
-    assert f'Contested by <a href="#report-{chain.denial.pk}">the report of 13 May 2021</a>' \
+    assert f'Contested by: <a href="#report-{chain.denial.pk}">report of 13 May 2021</a>' \
         in re.sub(r"\s+", " ", claim)
     denial = html.split(f'id="report-{chain.denial.pk}"')[1].split("</li>")[0]
-    assert f'Contests <a href="#report-{chain.claim.pk}">the report of 12 May 2021</a>' \
+    assert f'Contests: <a href="#report-{chain.claim.pk}">report of 12 May 2021</a>' \
         in re.sub(r"\s+", " ", denial)
     finding = html.split(f'id="report-{chain.finding.pk}"')[1].split("</li>")[0]
     assert "Editorial finding" in finding
@@ -288,7 +289,7 @@ def test_a_superseded_term_names_the_agreement_and_its_replacement(client, chain
     assert re.search(r'<p class="status-line"><span class="badge status-superseded">', html)
     ending = html.split('id="h-ending"')[1].split("</section>")[0]
     assert '<a href="/agreements/aug-2025/?as_of=2026-01-01">Washington declaration' in ending
-    assert ('replaced by <a href="/agreements/aug-2025/route/?as_of=2026-01-01">'
+    assert ('replacement: <a href="/agreements/aug-2025/route/?as_of=2026-01-01">'
             'Route through Syunik</a>') in ending
     assert "White House on 08 August 2025" in ending
     # Before the declaration the term is not ended.
@@ -303,7 +304,7 @@ def test_a_term_ended_by_a_report_gives_the_reports_cause(client, chain):
     assert "Peacekeepers complete their withdrawal." in ending and "#report-" in ending
     terminated = client.get(obligation_url(chain.world.prisoners, as_of="2026-01-01"))
     ending = terminated.content.decode().split('id="h-ending"')[1].split("</section>")[0]
-    assert "<strong>Terminates</strong>" in ending and "White House" in ending
+    assert "<strong>Terminates:</strong>" in ending and "White House" in ending
 
 
 def test_contested_text_is_disputed_never_overdue_anywhere(client, chain):
