@@ -661,8 +661,14 @@ def delete_draft(obj: Report | DeadlineChange, *, user: Any) -> None:
 
 
 def _report_fact(r: Report) -> engine.ReportFact:
+    """The engine's fact of a report, saved or not (an unsaved one has no actors yet)."""
+    claimant = r.claimant if r.claimant_id else None
     return engine.ReportFact(
-        claim=r.claim, occurred_at=r.occurred_at, id=r.pk, unconfirmed=r.unconfirmed
+        claim=r.claim, occurred_at=r.occurred_at, id=r.pk, unconfirmed=r.unconfirmed,
+        actors=frozenset(r.actors.values_list("slug", flat=True)) if r.pk else frozenset(),
+        claimant=claimant.slug if claimant else "",
+        finding=bool(claimant and claimant.kind == V.CLAIMANT_TRACKER),
+        contests=r.contests_id,
     )
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from deadlines import engine as E
 from tracker import vocabulary as V
@@ -256,3 +256,46 @@ def test_party_timeline_follows_one_party():
     assert [t.to_status for t in E.party_timeline(facts, "west", utc(2022, 1, 1))] == [
         V.IN_FORCE
     ]
+
+
+# --- the term's status from the standings ---------------------------------------------
+
+
+def test_the_term_status_is_the_first_standing_in_rules_order_on_random_facts():
+    """docs/method.md section 3, on random terms: wherever every party a counting report
+    names has a standing, `term_status(standings)` is what `assess` says."""
+    import random
+
+    rng = random.Random(20)
+    parties = ["east", "west", "guarantor"]
+    checked = 0
+    for _ in range(300):
+        kind = rng.choice([V.DEADLINE, V.ONGOING, V.OPEN])
+        responsible = frozenset(rng.sample(parties, rng.randint(1, 2)))
+        reports = []
+        for i in range(rng.randint(0, 5)):
+            claim = rng.choice(sorted(V.CLAIMS_BY_KIND[kind]))
+            contests = rng.choice(reports).id if reports and rng.random() < 0.4 else None
+            actors = frozenset(rng.sample(parties, 1)) if rng.random() < 0.4 else frozenset()
+            reports.append(E.ReportFact(
+                claim, utc(2021, 1, 1) + timedelta(days=rng.randint(0, 900)), id=i + 1,
+                actors=actors, contests=contests, finding=rng.random() < 0.15,
+            ))
+        endings = (
+            (E.EndingFact(rng.choice([V.SUPERSEDED, V.TERMINATED]),
+                          utc(2021, 1, 1) + timedelta(days=rng.randint(0, 900))),)
+            if rng.random() < 0.2 else ()
+        )
+        facts = E.Facts(
+            kind=kind, zone=BAKU, effective_at=EFFECTIVE, responsible=responsible,
+            original_due_date=date(2021, 6, 1) if kind == V.DEADLINE else None,
+            reports=tuple(reports), endings=endings, text_dispute=rng.random() < 0.05,
+        )
+        for at in (utc(2021, 3, 1), utc(2022, 1, 1), utc(2023, 9, 1)):
+            standing = E.standings(facts, at)
+            named = {a for r in reports if r.occurred_at <= at for a in r.actors}
+            if not named <= set(standing):
+                continue  # a party named only in a completion or progress report
+            checked += 1
+            assert E.term_status(standing.values()) == E.assess(facts, at).status, (facts, at)
+    assert checked > 500
