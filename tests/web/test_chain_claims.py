@@ -367,3 +367,23 @@ def test_scores_page_refuses_an_unknown_agreement(client, chain):
     assert r.status_code == 200
     assert re.findall(r'<th scope="row"><a href="#party-(\w+)">', r.content.decode()) == [
         "armenia"]
+
+
+def test_overview_charges_each_breach_to_its_actor(client, chain):
+    html = client.get("/?as_of=2023-04-24").content.decode()
+    table = html.split('id="h-parties"')[1].split("</table>")[0]
+    groups = re.findall(r'<th scope="col" class="num group-(\w+)">', table)
+
+    def row(name: str) -> dict[str, int]:
+        cells = re.search(rf'<th scope="row">{name}(.*?)</tr>', table, re.S).group(1)
+        return dict(zip(groups, map(int, re.findall(r'class="num group-\w+">(\d+)<', cells)),
+                        strict=True))
+
+    # The checkpoint is Azerbaijan's act on Russia's term: Russia has no breach.
+    assert row("Russia")["breached"] == 0
+    assert row("Azerbaijan")["breached"] == 1
+    assert "incl. 1 breach of a term that does not bind it" in table
+    # Gazakh's contested text is nobody's breach, and the conflicting accounts of
+    # Azerbaijan's act on the ceasefire leave Armenia's standing in force.
+    assert row("Armenia")["breached"] == 0 and row("Armenia")["disputed"] == 1
+    assert row("Azerbaijan")["disputed"] == 1
