@@ -185,6 +185,18 @@ def test_overview_lists_the_chain_in_signing_order(client, chain):
     assert "<strong>Implements:</strong>" in section and "<strong>Supersedes:</strong>" in section
 
 
+def test_the_agreement_list_links_a_superseded_term_to_its_replacement(client, chain):
+    def item(html: str) -> str:
+        listed = html.split('id="h-obligations"')[1]
+        return listed.split(f'<h4><a href="{NOV}transport-link/')[1].split("</li>")[0]
+
+    now = item(client.get(NOV).content.decode())
+    assert "status-superseded" in now
+    assert 'replacement: <a href="/agreements/aug-2025/route/">Route through Syunik</a>' in now
+    before = item(client.get(NOV + "?as_of=2025-08-01").content.decode())
+    assert "replacement:" not in before and "status-superseded" not in before
+
+
 def test_a_replacement_term_links_back_to_the_term_it_replaces(client, chain):
     body = text(client.get(obligation_url(chain.route)))
     assert "Takes the place of Transport link under FSB control" in body

@@ -91,6 +91,18 @@ def of_term(obligation: Obligation) -> TermRelations:
     return found
 
 
+def replacements(obligation_ids: list[int]) -> dict[int, AgreementRelation]:
+    """For each of these terms that a later agreement supersedes with a term of its own:
+    the first such relation (one query)."""
+    found: dict[int, AgreementRelation] = {}
+    rows = relations().prefetch_related(None).filter(
+        target_id__in=obligation_ids, replacement__isnull=False
+    )
+    for r in rows:
+        found.setdefault(r.target_id, r)
+    return found
+
+
 @dataclass(frozen=True)
 class Link:
     """One step of the chain: the agreement and what it does to the earlier ones."""

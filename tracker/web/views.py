@@ -430,8 +430,11 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     )
     states = statuses.states_for(rows, asof)
     keep = _as_of_param(request)
+    replaced = chain.replacements([o.pk for o in rows])
     items = [
         {"o": o, "state": states[o.pk], "status": status_info(states[o.pk].status),
+         "replaced_by": _relation_row(replaced[o.pk], zone, at, keep) if o.pk in replaced
+         else None,
          "url": _obligation_url(o, keep), "due_local": states[o.pk].due_date,
          "category": V.category_label(o.category),
          "terms": statuses.term_dates_of(o, states[o.pk])}
