@@ -423,6 +423,10 @@ def _case_concerns(case: Case, facts: Facts, party: str | None) -> bool:
 def _summarize(
     facts: Facts, known_at: datetime, cases: list[Case], scope: _Scope
 ) -> Summary:
+    """The thresholds of the term (or of one party's standing on it) from the judged
+    cases: the kind's own, then the ending (the earliest wins; at the same instant a
+    completion, then a reported termination or overtaking, then a relation), the open
+    violations and the disputes."""
     by_kind = _SUMMARIZE_BY_KIND.get(facts.kind)
     if by_kind is None:
         raise ValueError(f"unknown obligation kind {facts.kind!r}")

@@ -229,3 +229,25 @@ def test_a_relation_flags_the_terms_it_reaches(world):
     services.relations_changed([whole])
     flagged = set(Obligation.objects.filter(needs_assessment=True).values_list("slug", flat=True))
     assert flagged == {"ceasefire", "withdrawal", "corridor", "text-only", "returns", "link"}
+
+
+def test_stored_statuses_now_carry_the_accounts_and_the_ending(world):
+    import time_machine
+
+    claimant = ClaimantFactory(slug="monitor-x", kind=V.CLAIMANT_MONITOR)
+    fresh = ObligationFactory(agreement=world["later"], slug="fresh", kind=V.ONGOING,
+                              due_date=None)
+    claim = ReportFactory(obligation=fresh, claim=V.CLAIM_VIOLATION,
+                          occurred_at=utc(2024, 5, 1), claimant=claimant)
+    ReportFactory(obligation=fresh, claim=V.CLAIM_DENIAL, occurred_at=utc(2024, 5, 2),
+                  contests=claim)
+    with time_machine.travel(utc(2025, 9, 1), tick=False):
+        sweep.run()
+        rows = list(Obligation.objects.select_related("agreement").filter(
+            pk__in=[fresh.pk, world["link"].pk, world["text"].pk]))
+        states = statuses.states_for(rows, AsOf())
+    assert (states[fresh.pk].status, states[fresh.pk].disputed_reason) == (V.DISPUTED, "claims")
+    assert [r.id for r in states[fresh.pk].accounts] == [claim.pk, claim.pk + 1]
+    link = states[world["link"].pk]
+    assert (link.status, link.ending.replacement) == (V.SUPERSEDED, "later/route")
+    assert states[world["text"].pk].disputed_reason == "text"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import product
 from types import SimpleNamespace
@@ -51,22 +51,39 @@ _UTC = ZoneInfo("UTC")
 SUMMARY_COLUMNS = engine.SUMMARY_COLUMNS
 
 
-def stored_assessment(obligation: Obligation, now: datetime) -> engine.Assessment:
-    """The assessment the sweep stored, with what moves with the clock derived at `now`."""
+def stored_assessment(
+    obligation: Obligation, now: datetime, facts: engine.Facts | None = None
+) -> engine.Assessment:
+    """The assessment the sweep stored, with what moves with the clock derived at `now`.
+    With the obligation's `facts`, also what the stored columns cannot hold: the
+    accounts of a dispute and the relation that ended it."""
     summary = engine.Summary(**{c: getattr(obligation, c) for c in SUMMARY_COLUMNS})
+    if facts is not None:
+        live = engine.summarize(facts, now)
+        summary = replace(summary, accounts=live.accounts, ending=live.ending)
     return engine.describe(
-        facts_of(obligation, dated=False), summary, obligation.status or V.PENDING,
+        facts or facts_of(obligation, dated=False), summary, obligation.status or V.PENDING,
         obligation.status_since, now,
     )
+
+
+# Stored statuses whose explanation needs the facts (the accounts, the ending relation).
+EXPLAINED_FROM_FACTS = (V.DISPUTED, *V.RELATION_ENDINGS.values())
 
 
 def states_for(obligations: Sequence[Obligation], asof: AsOf) -> dict[int, engine.Assessment]:
     """The assessment of each obligation (already fetched, with `agreement` selected).
 
-    At an explicit instant, facts are read for exactly these rows in two queries
-    (constant in the number of rows), unless they were fetched through `with_facts`."""
+    At an explicit instant, facts are read for exactly these rows in a fixed number of
+    queries (constant in the number of rows), unless they were fetched through
+    `with_facts`; now, only for the rows a dispute or an ending needs them for."""
     if not asof.explicit:
-        return {o.pk: stored_assessment(o, asof.now) for o in obligations}
+        explained = [o.pk for o in obligations if o.status in EXPLAINED_FROM_FACTS]
+        facts = (
+            {o.pk: facts_of(o) for o in with_facts(Obligation.objects.filter(pk__in=explained))}
+            if explained else {}
+        )
+        return {o.pk: stored_assessment(o, asof.now, facts.get(o.pk)) for o in obligations}
     rows = list(obligations)
     missing = [o.pk for o in rows if not hasattr(o, "fact_reports")]
     if missing:
