@@ -44,6 +44,7 @@ def test_no_page_scrolls_sideways(browser, real_site, width):  # noqa: F811
         (f"{BASE}?as_of=2024-05-01&window=all", "layout-agreement-all"),
         (f"{BASE}kalbajar-return/", "layout-obligation"),
         ("/map/", "layout-map"),
+        ("/scores/", "layout-scores"),
     ]:
         context, page, watch = open_page(browser, real_site, path, width, name)
         wide = page.evaluate("document.documentElement.scrollWidth")

@@ -9,7 +9,7 @@ taken out. A phrase found there is an interface string the page did not translat
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from html import unescape
 
 import pytest
@@ -22,6 +22,8 @@ from tracker import editorial
 from tracker import vocabulary as V
 from tracker.models import (
     Agreement,
+    AgreementRelation,
+    Claimant,
     ClauseText,
     ClauseVariant,
     DeadlineChange,
@@ -33,6 +35,8 @@ from tracker.models import (
 )
 
 LANGUAGES = ("az", "hy", "ru")
+NOV = "nov-2020-trilateral"
+LATER = "i18n-later"  # a made-up follow-on agreement, for the chain's sentences
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdr]|<[^>]+>")
 
 
@@ -58,14 +62,19 @@ def data_strings() -> list[str]:
     texts: list[str] = []
     for a in Agreement.objects.all():
         texts += [a.title, a.description, a.slug, a.timezone]
+        texts += [clause.text for clause in a.clauses.all()]
     for o in Obligation.objects.all():
-        texts += [o.title, o.description, o.slug]
+        texts += [o.title, o.description, o.slug, o.text_dispute]
     for c in ClauseVariant.objects.all():
         texts += [c.version, c.text]
     for t in ClauseText.objects.all():
         texts += [t.text, t.note]
-    for clause in Agreement.objects.first().clauses.all():
-        texts += [clause.text]
+    for agreement in Agreement.objects.all():
+        texts += [clause.text for clause in agreement.clauses.all()]
+    for rel in AgreementRelation.objects.all():
+        texts += [rel.note]
+    for c in Claimant.objects.all():
+        texts += [c.name]
     for r in Report.objects.all():
         texts += [r.summary, r.note, r.correction_reason]
     for d in DeadlineChange.objects.all():
@@ -118,11 +127,79 @@ def world(nov2020, client):
         agreed_at=datetime(2020, 11, 17, tzinfo=UTC), reason="A later date was agreed.",
         sources=[source],
     )
+    add_claims_and_chain(nov2020)
     return {"editor": editor, "reviewer": reviewer}
 
 
+def _fact(o: Obligation, claim: str, at: datetime, summary: str, source: Source,
+          claimant: Claimant | None = None, actors=(), contests: Report | None = None):
+    r = Report.objects.create(
+        obligation=o, claim=claim, occurred_at=at, summary=summary, review_state=V.PUBLISHED,
+        published_at=at, origin="file", claimant=claimant, contests=contests,
+    )
+    r.sources.set([source])
+    r.actors.set(actors)
+    return r
+
+
+def add_claims_and_chain(agreement: Agreement) -> None:
+    """What the file does not (yet) carry, so that every new sentence is on a page: two
+    ministries' conflicting accounts and a finding, an act by a party the term does not
+    bind, contested text, a clause's text in another language, and a later agreement
+    that implements, supersedes and terminates."""
+    az, am = Party.objects.get(slug="azerbaijan"), Party.objects.get(slug="armenia")
+    source = agreement.sources.order_by("pk").first()
+    am_mod = Claimant.objects.create(slug="am-mod", name="MoD of Armenia",
+                                     kind=V.CLAIMANT_GOVERNMENT, party=am)
+    az_mod = Claimant.objects.create(slug="az-mod", name="MoD of Azerbaijan",
+                                     kind=V.CLAIMANT_GOVERNMENT, party=az)
+    finder = Claimant.objects.create(slug="tracker", name="The tracker",
+                                     kind=V.CLAIMANT_TRACKER)
+    ceasefire = agreement.obligations.get(slug="ceasefire")
+    claim = _fact(ceasefire, V.CLAIM_VIOLATION, datetime(2021, 5, 12, tzinfo=UTC),
+                  "Shelling reported.", source, am_mod, [az])
+    _fact(ceasefire, V.CLAIM_DENIAL, datetime(2021, 5, 13, tzinfo=UTC), "No shelling.",
+          source, az_mod, contests=claim)
+    _fact(ceasefire, V.CLAIM_VIOLATION_ENDED, datetime(2021, 5, 20, tzinfo=UTC),
+          "Found: over by the 20th.", source, finder, [az], contests=claim)
+    corridor = agreement.obligations.get(slug="lachin-corridor-control")
+    _fact(corridor, V.CLAIM_VIOLATION, datetime(2023, 4, 23, 8, tzinfo=UTC),
+          "A checkpoint on the road.", source, am_mod, [az])
+    gazakh = agreement.obligations.get(slug="gazakh-return")
+    gazakh.text_dispute = "In some published texts only."
+    gazakh.save()
+    text = ClauseText.objects.create(clause=ceasefire.clause, language="ru",
+                                     text="Объявляется полное прекращение огня.")
+    text.sources.set([source])
+    later = Agreement.objects.create(
+        slug=LATER, title="A later declaration", timezone="Asia/Baku",
+        signed_at=datetime(2025, 8, 8, 12, tzinfo=UTC),
+        effective_at=datetime(2025, 8, 8, 12, tzinfo=UTC),
+    )
+    later.parties.set([az, am])
+    later_source = Source.objects.create(
+        agreement=later, key="later-text", url="https://example.org/later-text",
+        publisher="A publisher", title="The later text", published_at=date(2025, 8, 8),
+    )
+    route = Obligation.objects.create(agreement=later, slug="route", title="A new route",
+                                      kind=V.OPEN, category="transport")
+    route.responsible.set([am])
+    fsb = agreement.obligations.get(slug="nakhchivan-link-fsb-control")
+    for kind, target, replacement in (
+        (V.IMPLEMENTS, None, None), (V.SUPERSEDES, fsb, route),
+        (V.TERMINATES, agreement.obligations.get(slug="refugee-return"), None),
+    ):
+        rel = AgreementRelation.objects.create(
+            agreement=later, kind=kind, target_agreement=agreement, target=target,
+            replacement=replacement, at=later.signed_at, note="A relation's note.",
+        )
+        rel.sources.set([later_source])
+    Obligation.objects.update(needs_assessment=True)
+    sweep.run()
+
+
 def public_pages() -> list[str]:
-    agreement = Agreement.objects.first()
+    agreement = Agreement.objects.get(slug=NOV)
     pages = [
         reverse("web:overview"), reverse("web:overview") + "?as_of=2020-11-16",
         reverse("web:map"), reverse("web:places"), reverse("web:places") + "?q=Lachin",
@@ -138,6 +215,20 @@ def public_pages() -> list[str]:
         o = agreement.obligations.filter(kind=kind).first()
         pages.append(reverse("web:obligation", args=[agreement.slug, o.slug])
                      + "?as_of=2020-11-16")
+    pages += [
+        reverse("web:scores"), reverse("web:scores") + "?as_of=2023-04-24",
+        reverse("web:scores") + f"?agreement={NOV}&as_of=2021-05-14",
+        reverse("web:agreement", args=[LATER]),
+        reverse("web:agreement", args=[LATER]) + "?as_of=2025-08-01",
+        reverse("web:obligation", args=[LATER, "route"]),
+        # A dispute with both accounts; an act by a party the term does not bind.
+        reverse("web:obligation", args=[NOV, "ceasefire"]) + "?as_of=2021-05-14",
+        reverse("web:obligation", args=[NOV, "lachin-corridor-control"]) + "?as_of=2023-04-24",
+        reverse("web:obligation", args=[NOV, "nakhchivan-link-fsb-control"])
+        + "?as_of=2026-01-01",
+        reverse("web:obligation", args=[NOV, "refugee-return"]) + "?as_of=2026-01-01",
+        reverse("web:overview") + "?as_of=2026-01-01",
+    ]
     return pages
 
 
@@ -221,7 +312,7 @@ def test_an_unknown_language_is_a_400_naming_the_parameter(world, client):
 
 
 def test_dates_and_numbers_follow_the_language(world, client):
-    agreement = Agreement.objects.first()
+    agreement = Agreement.objects.get(slug=NOV)
     url = reverse("web:agreement", args=[agreement.slug])
     en = client.get(url + "?lang=en").content.decode()
     ru = client.get(url + "?lang=ru").content.decode()

@@ -75,11 +75,12 @@ def test_overview_query_count_is_fixed(client):
     assert Obligation.objects.count() == 200
     large = overview_queries(client)  # new rows: counted again
     assert small == large, (small, large)
-    assert large <= 10
+    assert large <= 13
     # agreements, the snapshot with the version, the listed rows, the renewable terms
-    # (their notice deadlines and ends), the party names and the latest events;
-    # counting adds the count and the store.
-    assert held == overview_queries(client) == 6
+    # (their notice deadlines and ends), the parties' standings (counted by status, the
+    # terms whose reports name actors, none here) and names, the latest events and the
+    # relations between agreements (the chain); counting adds the count and the store.
+    assert held == overview_queries(client) == 9
     assert large == held + 2
 
 
@@ -108,11 +109,12 @@ def test_overview_as_of_query_count_does_not_grow(client, as_of):
     populate(190)
     large = overview_queries(client, as_of=as_of)
     assert small == large, (small, large)
-    # 8 in SQL (one of them the renewable terms), plus 5 to read the facts of rows
-    # whose stored summary does not hold then (a report dated after it) and assess
-    # them with the engine: deadline changes, reports, their actors, the relations
-    # ending terms, and the responsible parties (for the party rows).
-    assert large <= (13 if as_of == "2020-11-12" else 8)
+    # 12 in SQL (one of them the renewable terms, one the chain of agreements, four the
+    # parties' standings), plus twice 5 to read the facts of rows whose stored summary
+    # does not hold then (a report dated after it: their deadline changes, reports, the
+    # reports' actors, responsible parties and the relations that end terms) and assess
+    # them with the engine: once for the statuses, once for the parties' standings.
+    assert large <= (22 if as_of == "2020-11-12" else 12)
 
 
 def test_places_page_is_bounded_whatever_the_number_of_obligations(client):

@@ -31,16 +31,17 @@ from tracker.web.snapshot import NEXT_DEADLINES, OVERDUE_SHOWN
 
 # Display order: what needs attention first.
 STATUS_ORDER = [
-    V.OVERDUE, V.VIOLATED, V.DUE_SOON, V.PENDING, V.IN_PROGRESS, V.IN_FORCE,
-    V.COMPLETED_LATE, V.COMPLETED, V.TERMINATED,
+    V.OVERDUE, V.VIOLATED, V.DISPUTED, V.DUE_SOON, V.PENDING, V.IN_PROGRESS, V.IN_FORCE,
+    V.COMPLETED_LATE, V.COMPLETED, V.TERMINATED, V.SUPERSEDED, V.OVERTAKEN,
 ]
 # How a party's record reads: met, met late, breached, still open, ended.
 COMPLIANCE_GROUPS = [
     ("met", gettext_lazy("Met"), {V.COMPLETED, V.IN_FORCE}),
     ("late", gettext_lazy("Met late"), {V.COMPLETED_LATE}),
     ("breached", gettext_lazy("Breached"), {V.OVERDUE, V.VIOLATED}),
+    ("disputed", gettext_lazy("Disputed"), {V.DISPUTED}),
     ("open", pgettext_lazy("compliance group", "Open"), {V.PENDING, V.DUE_SOON, V.IN_PROGRESS}),
-    ("ended", gettext_lazy("Ended"), {V.TERMINATED}),
+    ("ended", gettext_lazy("Ended"), {V.TERMINATED, V.SUPERSEDED, V.OVERTAKEN}),
 ]
 LATEST_EVENTS = 15
 
@@ -69,10 +70,16 @@ class PartyRow:
     slug: str
     name: str
     counts: Counter = field(default_factory=Counter)
+    # Of `counts`, the standings on terms that do not bind the party: its own acts.
+    as_actor: Counter = field(default_factory=Counter)
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def breaches_as_actor(self) -> int:
+        return sum(n for s, n in self.as_actor.items() if s in V.BREACHES)
 
     @property
     def groups(self) -> list[tuple[str, str, int]]:
@@ -151,11 +158,13 @@ class EventRow:
     obligation_title: str
     agreement_slug: str
     timezone: str
+    text_dispute: str = ""
 
 
 EVENT_COLUMNS = (
     "id", "from_status", "to_status", "effective_at", "obligation__slug", "obligation__title",
     "obligation__agreement__slug", "obligation__agreement__timezone",
+    "obligation__text_dispute",
 )
 
 
@@ -200,10 +209,12 @@ def latest_events(
 
 
 def overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview:
-    """Everything the overview shows, at the page's instant `at`. Now: 4 queries when
-    the stored aggregates hold (`tracker.web.snapshot`), 6 when they must be counted;
-    as of another instant: 7, plus 3 when some rows need the Python engine. Never a
-    number that grows with the rows."""
+    """Everything the overview shows, at the page's instant `at`. Now: the stored
+    aggregates (`tracker.web.snapshot`) count the agreements' statuses; the parties'
+    standings are counted apart (`party_standings`: set-based, plus the engine over the
+    few terms whose reports name actors). As of another instant, SQL where the stored
+    summaries hold and the engine for the rest. Never a number of queries that grows
+    with the rows (tests/web/test_query_count.py holds the figures)."""
     if asof.explicit:
         return _overview(agreements, asof, at)
     return _overview_now(agreements, asof, at)
@@ -240,12 +251,7 @@ def _overview_now(agreements: list[Agreement], asof: AsOf, at: datetime) -> Over
         found = (listed[pk] for pk in ids if pk in listed)
         return [DeadlineRow(o, o.status, o.due_at, o.due_date) for o in found]
 
-    parties = [
-        PartyRow(pk, slug, name, _pending_for_blank(counts.by_party[pk]))
-        for pk, slug, name in Party.objects.filter(pk__in=list(counts.by_party))
-        .order_by("name", "pk")
-        .values_list("pk", "slug", "name")
-    ]
+    parties = party_standings(agreements, asof)
     latest, prev_event, next_event = latest_events(StatusEvent.current.all(), at)
     return Overview(
         agreements=list(by_agreement.values()),
@@ -274,7 +280,7 @@ def _overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview
         Obligation.objects.filter(agreement__in=[a.pk for a in agreements]), asof,
         statuses.zone_instants(asof, agreements),
     )
-    python = statuses.engine_rows(engine_qs, asof, {a.pk: a for a in agreements}, parties=True)
+    python = statuses.engine_rows(engine_qs, asof, {a.pk: a for a in agreements})
     by_agreement = _agreement_counts(agreements, sql_rows, python)
     latest, prev_event, next_event = latest_events(
         statuses.events_known(asof), at, each_zone(asof, agreements, at)
@@ -287,7 +293,7 @@ def _overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview
         ),
         overdue=_deadline_rows(sql_rows, python, [V.OVERDUE], OVERDUE_SHOWN),
         overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
-        parties=_party_rows(sql_rows, python),
+        parties=party_standings(agreements, asof),
         events=latest,
         prev_event=prev_event,
         next_event=next_event,
@@ -326,25 +332,23 @@ def _deadline_rows(
     return sorted(found, key=lambda d: (d.due_at, d.obligation.pk))[:limit]
 
 
-def _party_rows(sql_rows: QuerySet, python: list[statuses.EngineRow]) -> list[PartyRow]:
-    parties: dict[int, PartyRow] = {}
-    party_counts = (
-        sql_rows.order_by()
-        .values("responsible__id", "responsible__slug", "responsible__name", "st")
-        .annotate(n=Count("pk"))
-    )
-    for r in party_counts:
-        if r["responsible__id"] is None:
-            continue
-        row = parties.setdefault(
-            r["responsible__id"],
-            PartyRow(r["responsible__id"], r["responsible__slug"], r["responsible__name"]),
-        )
-        row.counts[r["st"] or V.PENDING] += r["n"]
-    for er in python:
-        for pk, slug, name in er.parties:
-            parties.setdefault(pk, PartyRow(pk, slug, name)).counts[er.assessment.status] += 1
-    return sorted(parties.values(), key=lambda p: (p.name, p.party_id))
+def party_standings(agreements: list[Agreement], asof: AsOf) -> list[PartyRow]:
+    """Each party's own standings at `asof`, over every agreement (`statuses.party_tally`):
+    a breach counts against the party whose act it was, never against the other parties
+    the term binds, and a party's breach of a term that does not bind it counts too,
+    marked as such. Set-based where no report names its actors; a constant number of
+    queries either way."""
+    counted = statuses.party_tally(Obligation.objects.all(), asof, agreements)
+    rows: dict[int, PartyRow] = {}
+    for (_, party_id), (counts, as_actor) in counted.items():
+        row = rows.setdefault(party_id, PartyRow(party_id, "", ""))
+        row.counts.update(counts)
+        row.as_actor.update(as_actor)
+    for pk, slug, name in Party.objects.filter(pk__in=list(rows)).values_list(
+        "pk", "slug", "name"
+    ):
+        rows[pk].slug, rows[pk].name = slug, name
+    return sorted(rows.values(), key=lambda p: (p.name, p.party_id))
 
 
 # ---------------------------------------------------------------- places and the map

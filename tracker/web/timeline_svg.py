@@ -34,6 +34,8 @@ TITLE_Y = 13
 TRACK_Y = 36
 ABOVE, BELOW, BELOW_2 = -9, 16, 29
 WINDOWS = ("around", "deadlines", "all")
+# Statuses that end a term without completing it.
+ENDED = (V.TERMINATED, V.SUPERSEDED, V.OVERTAKEN)
 WINDOW_LABELS = {
     "around": gettext_lazy("six weeks around the date shown"),
     "deadlines": gettext_lazy("around the deadlines"),
@@ -118,7 +120,7 @@ def window_for(
     last_fact = start
     for _title, _kind, status, facts in rows:
         zone = facts.zone
-        if status != V.TERMINATED:
+        if status not in ENDED:
             due_dates += [when for _words, when in _term_dates(facts, at)]
         # Only what held at `at`: a deadline moved later must not stretch the window
         # (and its axis labels) to a date nobody knew of yet.
@@ -136,14 +138,16 @@ def window_for(
     return begin, end + (end - begin) * 0.03
 
 
-def _ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetime, str]]:
+def ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetime, str]]:
+    """Labelled tick instants for a time axis from `start` to `end`: weeks, months,
+    quarters or years, whichever the span suits (local to `zone`)."""
     span = end - start
     local = start.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    ticks = []
+    found = []
     if span <= timedelta(days=75):
         t = local + timedelta(days=(7 - local.weekday()) % 7)  # Mondays
         while t <= end:
-            ticks.append((t, _md(t)))
+            found.append((t, _md(t)))
             t += timedelta(days=7)
     elif span <= timedelta(days=900):
         y, m = local.year, local.month
@@ -156,11 +160,11 @@ def _ticks(start: datetime, end: datetime, zone: ZoneInfo) -> list[tuple[datetim
             if t > end:
                 break
             if (m - 1) % step == 0:
-                ticks.append((t, date_format(t, "YEAR_MONTH_FORMAT")))
+                found.append((t, date_format(t, "YEAR_MONTH_FORMAT")))
     else:
         for year in range(local.year + 1, end.year + 1):
-            ticks.append((local.replace(year=year, month=1, day=1), str(year)))
-    return ticks
+            found.append((local.replace(year=year, month=1, day=1), str(year)))
+    return found
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,9 @@ class _Row:
     reports: list[engine.ReportFact]
     marks: list[str] = field(default_factory=list)
     said: list[str] = field(default_factory=list)
+    # The engine's status changes up to `at`: what the bars show (a contested account
+    # or contested text is never drawn as a breach).
+    history: list[engine.Transition] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.track = self.top + TRACK_Y
@@ -234,7 +241,13 @@ def draw(
                 key=lambda r: (r.occurred_at, r.id or 0),
             ),
         )
+        row.history = engine.timeline(facts, at)
         _DRAW_BY_KIND.get(kind, _draw_open)(row)
+        _draw_disputes(row)
+        if kind != V.ONGOING:
+            _draw_end(row)
+        if facts.text_dispute:
+            title = f"{title} ⚑ {_('contested text')}"
         status_label = V.STATUS_LABELS.get(status, status)
         parts.append(_row_group(row, title, status_label))
         facts_said = ", ".join(row.said) or _("nothing yet")
@@ -252,7 +265,7 @@ def _axis(scale: _Scale, zone: ZoneInfo, height: int, header: Lanes) -> str:
     parts = [
         f'<line class="tl-axis" x1="{LEFT}" y1="{TOP - 14}" x2="{WIDTH - RIGHT}" y2="{TOP - 14}"/>'
     ]
-    for t, text in _ticks(scale.start, scale.end, zone):
+    for t, text in ticks(scale.start, scale.end, zone):
         parts.append(
             f'<line class="tl-tick" x1="{x(t)}" y1="{TOP - 16}" x2="{x(t)}" y2="{height - 10}"/>'
             + header.text(x(t) - 5, text, (TOP - 18,), css="tl-tick-label")
@@ -275,9 +288,10 @@ def _row_group(row: _Row, title: str, status_label: str) -> str:
 
 def _draw_deadline(row: _Row) -> None:
     due = _draw_moves(row)
-    done = next((r for r in row.reports if r.claim == V.CLAIM_COMPLETED), None)
+    done = next((t.at for t in row.history
+                 if t.to_status in (V.COMPLETED, V.COMPLETED_LATE)), None)
     if due:
-        _draw_due(row, due, done)
+        _draw_due(row, due)
     if done:
         _draw_done(row, done)
 
@@ -314,8 +328,25 @@ def _draw_moves(row: _Row) -> date | None:
     return due
 
 
-def _draw_due(row: _Row, due: date, done: engine.ReportFact | None) -> None:
-    """The deadline in force, and the overdue stretch after it until done (or now)."""
+def _spans(row: _Row, status: str) -> list[tuple[datetime, datetime | None]]:
+    """The stretches of the row's history in `status`: (from, to), `to` None while it
+    still holds at the page's instant."""
+    spans: list[tuple[datetime, datetime | None]] = []
+    began = None
+    for t in row.history:
+        if t.to_status == status and began is None:
+            began = t.at
+        elif t.to_status != status and began is not None:
+            spans.append((began, t.at))
+            began = None
+    if began is not None:
+        spans.append((began, None))
+    return spans
+
+
+def _draw_due(row: _Row, due: date) -> None:
+    """The deadline in force, and each stretch the term was overdue (until done, or
+    now)."""
     x, zone, track = row.scale.x, row.zone, row.track
     due_at = engine.due_instant(due, zone)
     if row.scale.inside(due_at):
@@ -325,28 +356,27 @@ def _draw_due(row: _Row, due: date, done: engine.ReportFact | None) -> None:
             f'width="10" height="10" transform="rotate(45 {x(due_at)} {track})"/>',
             row.lanes.text(x(due_at), _("due %(date)s") % {"date": _md(due)}, row.below),
         ))
-    late_until = done.occurred_at if done else row.at
-    if late_until > due_at:
+    for began, until in _spans(row, V.OVERDUE):
         row.marks.append(_bar(
-            "tl-span-overdue", x(due_at), x(late_until), track, 8,
-            _("Overdue from %(date)s") % {"date": _day(due_at, zone)},
+            "tl-span-overdue", x(began), x(until or row.at), track, 8,
+            _("Overdue from %(date)s") % {"date": _day(began, zone)},
         ))
-        row.said.append(_("overdue from %(date)s") % {"date": _day(due_at, zone)})
+        row.said.append(_("overdue from %(date)s") % {"date": _day(began, zone)})
 
 
-def _draw_done(row: _Row, done: engine.ReportFact) -> None:
+def _draw_done(row: _Row, done_at: datetime) -> None:
     x, zone, track = row.scale.x, row.zone, row.track
     late = row.status == V.COMPLETED_LATE
     css = "tl-done-late" if late else "tl-done"
     words = _("done late %(date)s") if late else _("done %(date)s")
-    if row.scale.inside(done.occurred_at):
-        cx = x(done.occurred_at)
+    if row.scale.inside(done_at):
+        cx = x(done_at)
         row.marks.append(_mark(
-            css, _("Completed %(date)s") % {"date": _day(done.occurred_at, zone)},
+            css, _("Completed %(date)s") % {"date": _day(done_at, zone)},
             f'<circle cx="{cx}" cy="{track}" r="6"/>',
-            row.lanes.text(cx, words % {"date": _short(done.occurred_at, zone)}, row.above),
+            row.lanes.text(cx, words % {"date": _short(done_at, zone)}, row.above),
         ))
-    row.said.append(words % {"date": _day(done.occurred_at, zone)})
+    row.said.append(words % {"date": _day(done_at, zone)})
 
 
 def _draw_ongoing(row: _Row) -> None:
@@ -354,11 +384,9 @@ def _draw_ongoing(row: _Row) -> None:
     a renewable term runs, its notice deadline and end ahead)."""
     x, zone, track, facts = row.scale.x, row.zone, row.track, row.facts
     begin = facts.starts_at or facts.effective_at
-    finish = None
-    termination = next((r for r in row.reports if r.claim == V.CLAIM_TERMINATED), None)
-    for candidate in (facts.ends_at, termination.occurred_at if termination else None):
-        if candidate and candidate <= row.at:
-            finish = min(finish or candidate, candidate)
+    # Its end: terminated (its term's end, a report, a later agreement), superseded or
+    # overtaken, whichever the engine found first.
+    finish = next((t.at for t in row.history if t.to_status in ENDED), None)
     bar_end = finish or row.at
     if bar_end > begin:
         row.marks.append(_bar(
@@ -375,27 +403,65 @@ def _draw_ongoing(row: _Row) -> None:
                            row.above),
         ))
         row.said.append(_("ended %(date)s") % {"date": _day(finish, zone)})
-    elif row.status != V.TERMINATED:
+    elif row.status not in ENDED:
         _draw_term_dates(row)
 
 
 def _draw_violations(row: _Row) -> None:
-    """Each reported violation, from its start to its end (or termination, or now)."""
+    """Each stretch the term stood violated, from its start to its end (or now)."""
     zone = row.zone
-    open_from = None
-    for r in row.reports:
-        if r.claim == V.CLAIM_VIOLATION and open_from is None:
-            open_from = r.occurred_at
-        elif r.claim in (V.CLAIM_VIOLATION_ENDED, V.CLAIM_TERMINATED) and open_from:
-            row.marks.append(_violation(row, open_from, r.occurred_at))
+    for began, until in _spans(row, V.VIOLATED):
+        if until is None:
+            row.marks.append(_violation(row, began, row.at, ongoing=True))
+            row.said.append(_("violated since %(date)s") % {"date": _day(began, zone)})
+        else:
+            row.marks.append(_violation(row, began, until))
             row.said.append(
                 _("violated %(start)s to %(end)s")
-                % {"start": _day(open_from, zone), "end": _day(r.occurred_at, zone)}
+                % {"start": _day(began, zone), "end": _day(until, zone)}
             )
-            open_from = None
-    if open_from:
-        row.marks.append(_violation(row, open_from, row.at, ongoing=True))
-        row.said.append(_("violated since %(date)s") % {"date": _day(open_from, zone)})
+
+
+def _draw_disputes(row: _Row) -> None:
+    """Each stretch the term stood disputed (conflicting accounts, or contested text),
+    drawn apart from any breach."""
+    x, zone, track = row.scale.x, row.zone, row.track
+    for began, until in _spans(row, V.DISPUTED):
+        end = until or row.at
+        if row.facts.text_dispute:
+            words = _("contested text from %(date)s") % {"date": _day(began, zone)}
+        elif until is None:
+            words = _("disputed since %(date)s") % {"date": _day(began, zone)}
+        else:
+            words = _("disputed %(start)s to %(end)s") % {
+                "start": _day(began, zone), "end": _day(until, zone)}
+        row.marks.append(_mark(
+            "tl-disputed", words,
+            f'<rect class="tl-span tl-span-disputed" x="{x(began)}" y="{track - 5}" '
+            f'width="{max(2.0, x(end) - x(began))}" height="10"/>',
+            row.lanes.text(x(began) - 8, words, row.below),
+        ))
+        row.said.append(words)
+
+
+
+def _draw_end(row: _Row) -> None:
+    """A deadline or open term's end without completion: superseded, overtaken or
+    terminated, from the engine's history."""
+    x, zone, track = row.scale.x, row.zone, row.track
+    end = next((t for t in row.history if t.to_status in ENDED), None)
+    if end is None:
+        return
+    words = _("%(status)s %(date)s") % {
+        "status": str(V.STATUS_LABELS.get(end.to_status, end.to_status)).lower(),
+        "date": _day(end.at, zone)}
+    if row.scale.inside(end.at):
+        row.marks.append(_mark(
+            "tl-ended", words,
+            f'<rect x="{x(end.at) - 5}" y="{track - 5}" width="10" height="10"/>',
+            row.lanes.text(x(end.at), words, row.above),
+        ))
+    row.said.append(words)
 
 
 def _draw_term_dates(row: _Row) -> None:

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("map/", views.map_view, name="map"),
     path("places/", views.places, name="places"),
+    path("scores/", views.party_scores, name="scores"),
     path("agreements/<slug:slug>/", views.agreement, name="agreement"),
     path("changes/<slug:slug>/", views.agreement_changes, name="agreement-changes"),
     path("changes/<slug:slug>/<slug:obligation_slug>/", views.obligation_changes,

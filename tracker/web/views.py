@@ -15,6 +15,7 @@ from itertools import groupby
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -27,11 +28,13 @@ from django.utils.translation import ngettext
 from deadlines import engine
 from deadlines.facts import fact_changes, facts_of, published_by, with_facts
 from tracker import instants, knowledge, query_names, statuses, texts
+from tracker import scores as scoring
 from tracker import vocabulary as V
 from tracker.credits import credits
 from tracker.instants import AsOf, InstantError
 from tracker.models import (
     Agreement,
+    AgreementRelation,
     ClauseText,
     ClauseVariant,
     Location,
@@ -41,7 +44,7 @@ from tracker.models import (
     Source,
 )
 from tracker.search import matching
-from tracker.web import data_links, map_svg, queries, timeline_svg
+from tracker.web import chain, data_links, map_svg, queries, scores_svg, timeline_svg
 
 AGREEMENT_ROWS = 500  # obligations listed on one agreement page; filters narrow further
 TIMELINE_ROWS = 60
@@ -51,6 +54,7 @@ _CLAUSE_TEXTS = Prefetch("clause__texts",
 SYMBOLS = {
     V.OVERDUE: "!", V.VIOLATED: "✗", V.DUE_SOON: "◷", V.PENDING: "○", V.IN_PROGRESS: "◐",
     V.IN_FORCE: "●", V.COMPLETED_LATE: "✓", V.COMPLETED: "✓", V.TERMINATED: "■",
+    V.DISPUTED: "⇄", V.SUPERSEDED: "↪", V.OVERTAKEN: "⊘",
 }
 
 
@@ -227,6 +231,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "web/overview.html", {
         "unsigned": len(every) - len(agreements),
         "agreements": _agreement_cards(data.agreements, keep),
+        "chain": _chain(agreements, zone, at, keep),
         "upcoming": _upcoming(data.next_deadlines, asof, keep),
         "overdue": (overdue := _overdue(data.overdue, asof, keep)),
         "overdue_total": data.overdue_total,
@@ -238,6 +243,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         ],
         "parties": data.parties,
         "groups": [(key, label) for key, label, _ in queries.COMPLIANCE_GROUPS],
+        "scores_url": _link(reverse("web:scores"), **keep),
         "events": _event_rows(data.events, keep),
         "time": time_control(request, asof, zone, start, data.prev_event, data.next_event,
                              queries.each_zone(asof, agreements, at) is not None),
@@ -263,6 +269,38 @@ def _agreement_cards(counted: list[queries.AgreementCounts], keep: dict) -> list
             ],
         }
         for c in counted
+    ]
+
+
+def _relation_row(r: AgreementRelation, zone: ZoneInfo, at: datetime, keep: dict) -> dict:
+    """One relation as a page names it: what it does, to which agreement or term, from
+    when (in the page's `zone`; `held` when it had taken hold by the page's `at`), the
+    term that takes the target's place, and its sources."""
+    return {
+        "r": r,
+        "kind": str(dict(V.RELATION_KINDS).get(r.kind, r.kind)),
+        "ends": r.kind in V.RELATION_ENDINGS,
+        "at": r.at.astimezone(zone),
+        "held": r.at <= at,
+        "agreement_url": _agreement_url(r.agreement, keep),
+        "target_agreement_url": _agreement_url(r.target_agreement, keep),
+        "target_url": _obligation_url(r.target, keep) if r.target else None,
+        "replacement_url": _obligation_url(r.replacement, keep) if r.replacement else None,
+        "sources": list(r.sources.all()),
+    }
+
+
+def _chain(agreements: list[Agreement], zone: ZoneInfo, at: datetime, keep: dict) -> list[dict]:
+    """The agreements in signing order, each with what it does to the earlier ones."""
+    return [
+        {
+            "agreement": link.agreement,
+            "url": _agreement_url(link.agreement, keep),
+            "signed": link.agreement.signed_at.astimezone(link.agreement.zone),
+            "builds_on": [_relation_row(r, zone, at, keep) for r in link.builds_on],
+            "followed_by": [_relation_row(r, zone, at, keep) for r in link.followed_by],
+        }
+        for link in chain.chain(agreements)
     ]
 
 
@@ -416,9 +454,12 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     )
     states = statuses.states_for(rows, asof)
     keep = _as_of_param(request)
+    replaced = chain.replacements([o.pk for o in rows])
     items = [
         {"o": o, "state": states[o.pk], "status": status_info(states[o.pk].status),
          "title": texts.title(o),
+         "replaced_by": _relation_row(replaced[o.pk], zone, at, keep) if o.pk in replaced
+         else None,
          "url": _obligation_url(o, keep), "due_local": states[o.pk].due_date,
          "category": V.category_label(o.category),
          "terms": statuses.term_dates_of(o, states[o.pk])}
@@ -435,6 +476,9 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         "agreement": agreement,
         "title": texts.title(agreement),
         "description": texts.description(agreement),
+        "builds_on": [_relation_row(r, zone, at, keep) for r in chain.builds_on(agreement)],
+        "followed_by": [_relation_row(r, zone, at, keep)
+                        for r in chain.followed_by(agreement)],
         "clauses": [
             {"clause": clause, "text": texts.clause_text(clause) if clause else None,
              "items": list(group)}
@@ -560,9 +604,10 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
         .order_by("agreed_at", "pk")
     )
     known_changes = [c for c in changes if c.agreed_at <= at]
+    keep = _as_of_param(request)
     report_rows = _report_rows(o, decider, asof.known)
     known_reports = [row for row in report_rows if row["r"].occurred_at <= at]
-    keep = _as_of_param(request)
+    touching = chain.of_term(o)
     window_rows = [(o.title, o.kind, state.status, facts)]
     which = "deadlines" if o.kind == V.DEADLINE else "all"
     begin, end = timeline_svg.window_for(window_rows, agreement.effective_at, at, which)
@@ -583,6 +628,13 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
         "later_changes": len(changes) - len(known_changes),
         "reports": known_reports,
         "later_reports": len(report_rows) - len(known_reports),
+        "ending": _ending(state.status, assessed, touching, known_reports, zone, at, keep),
+        "dispute": _dispute(state.status, assessed, known_reports),
+        "standings": _standings(o, facts, at),
+        "replaces": [_relation_row(r, zone, at, keep) for r in touching.replaces],
+        "relations": [_relation_row(r, zone, at, keep)
+                      for r in [*touching.endings, *touching.links]],
+        "versions": _versions(o),
         "history": _history_rows(engine.timeline(facts, at), zone),
         "timeline": timeline_svg.draw(window_rows, begin, end, at, zone,
                                       _shown(asof, at, zone)),
@@ -623,13 +675,73 @@ def _changes_window(asof: AsOf) -> dict:
     return {"since": asof.known_label} if asof.known_label else {}
 
 
+ENDED = (V.SUPERSEDED, V.OVERTAKEN, V.TERMINATED)
+
+
+def _ending(
+    status: str, assessed: engine.Assessment, touching: chain.TermRelations,
+    reports: list[dict], zone: ZoneInfo, at: datetime, keep: dict,
+) -> dict | None:
+    """How the term ended, when it has: the relation that superseded or terminated it
+    (with the term that replaced it), or the report whose claim ended it (its summary
+    and sources give the cause), or the end of its own term."""
+    if status not in ENDED:
+        return None
+    named = assessed.ending.relation_id if assessed.ending else None
+    relation = touching.ending_at(at, named) if (named or not assessed.report) else None
+    if relation is not None and V.RELATION_ENDINGS.get(relation.kind) == status:
+        return {"status": status_info(status), "relation": _relation_row(relation, zone, at, keep)}
+    report = next((row for row in reports if row["r"].pk == assessed.report_id), None)
+    return {"status": status_info(status), "report": report}
+
+
+def _dispute(status: str, assessed: engine.Assessment, reports: list[dict]) -> dict | None:
+    """When the term is disputed: why (conflicting claims, or contested text) and every
+    account of the disputes, side by side, as the report rows show them."""
+    if status != V.DISPUTED or assessed.status != V.DISPUTED:
+        return None
+    by_id = {row["r"].pk: row for row in reports}
+    accounts = [by_id[r.id] for r in assessed.accounts if r.id in by_id]
+    return {"reason": assessed.disputed_reason, "accounts": accounts}
+
+
+def _standings(o: Obligation, facts: engine.Facts, at: datetime) -> list[dict]:
+    """Each party's own standing on the term: the parties it binds, and any other
+    party whose act on it was reported (charged with its breach as such)."""
+    if at < facts.effective_at:
+        return []
+    names = {p.slug: p.name for p in o.responsible.all()}
+    found = engine.standings(facts, at)
+    missing = [slug for slug in found if slug not in names]
+    if missing:
+        names.update(Party.objects.filter(slug__in=missing).values_list("slug", "name"))
+    return [
+        {"s": st, "name": names.get(slug, slug), "status": status_info(st.status)}
+        for slug, st in sorted(found.items(), key=lambda kv: names.get(kv[0], kv[0]))
+    ]
+
+
+def _versions(o: Obligation) -> dict:
+    """The clause's readings side by side: its text in each language (with the source
+    each is read from) and the variants between versions; `contested` when the term
+    itself exists only in some of them."""
+    clause = o.clause
+    names = dict(settings.LANGUAGES)
+    readings = [{"t": t, "name": names.get(t.language, t.language)}
+                for t in (clause.texts.all() if clause else [])]
+    variants = list(clause.variants.all()) if clause else []
+    return {"contested": o.text_dispute, "texts": readings, "variants": variants}
+
+
 def _report_rows(o: Obligation, decider: int | None, known_at: datetime | None) -> list[dict]:
     """Every report on `o` published by `known_at` (None: now), oldest first, with its
-    correction (if published by then) and whether it is the one the status rests on."""
+    correction (if published by then), whether it is the one the status rests on, who
+    says so and whose act it is, and the reports it contests or that contest it."""
     reports = (
         Report.objects.filter(published_by(known_at), obligation=o, review_state=V.PUBLISHED)
-        .select_related("superseded_by", "supersedes", "author", "reviewer")
-        .prefetch_related("sources")
+        .select_related("superseded_by", "supersedes", "author", "reviewer", "claimant",
+                        "contests")
+        .prefetch_related("sources", "actors", "contested_by")
         .order_by("occurred_at", "pk")
     )
     rows = []
@@ -651,6 +763,15 @@ def _report_rows(o: Obligation, decider: int | None, known_at: datetime | None) 
             "decides": decider == r.pk,
             "occurred": r.occurred_at.astimezone(o.agreement.zone),
             "credits": credits(r),
+            "actors": list(r.actors.all()) or list(o.responsible.all()),
+            "actors_default": not r.actors.all(),
+            "claimant_kind": dict(V.CLAIMANT_KINDS).get(r.claimant.kind, "") if r.claimant else "",
+            "finding": bool(r.claimant and r.claimant.kind == V.CLAIMANT_TRACKER),
+            "contested_by": [
+                c for c in r.contested_by.all()
+                if c.review_state == V.PUBLISHED
+                and (known_at is None or (c.published_at and c.published_at <= known_at))
+            ],
         })
     return rows
 
@@ -865,3 +986,115 @@ def obligation_changes(request: HttpRequest, slug: str, obligation_slug: str) ->
     o = get_object_or_404(Obligation.objects.select_related("agreement"),
                           agreement__slug=slug, slug=obligation_slug)
     return _changes_page(request, o.agreement, o)
+
+
+# ---------------------------------------------------------------- party scores
+
+
+@page("agreement")
+def party_scores(request: HttpRequest) -> HttpResponse:
+    agreements = list(Agreement.objects.order_by("signed_at", "slug"))
+    slug = request.GET.get("agreement", "").strip()
+    chosen = None
+    if slug:
+        chosen = next((a for a in agreements if a.slug == slug), None)
+        if chosen is None:
+            raise BadParameter(_("agreement=%(value)r is not an agreement in the tracker.")
+                               % {"value": slug})
+    zone = chosen.zone if chosen else queries.overview_zone(agreements)
+    asof = _as_of(request, zone)
+    at = asof.at(zone)
+    keep = _as_of_param(request)
+    shown = _shown(asof, at, zone)
+    start = min((a.signed_at for a in ([chosen] if chosen else agreements)), default=None)
+    table = scoring.party_scores(asof, chosen)
+    chart = _score_chart(table, chosen, start, max(asof.now, at), zone, shown, keep) \
+        if start else None
+    prev = nxt = None
+    if agreements:
+        prev, nxt = queries.neighbour_events(
+            queries.StatusEvent.current.filter(obligation__agreement=chosen)
+            if chosen else queries.StatusEvent.current.all(),
+            at,
+        )
+    return render(request, "web/scores.html", {
+        "agreements": agreements,
+        "chosen": chosen,
+        "parties": _score_rows(table, keep),
+        "chart": chart,
+        "time": time_control(request, asof, zone, start, prev, nxt,
+                             queries.each_zone(asof, agreements, at) is not None),
+    })
+
+
+def _points(points: int | None) -> str:
+    return "—" if points is None else str(points)
+
+
+def _score_rows(table: list[scoring.PartyScore], keep: dict) -> list[dict]:
+    """Each party's score and the terms behind it, each linked to the term's page (and
+    to the report its standing rests on)."""
+    ids = {t.obligation_id for p in table for t in p.terms}
+    titles = dict(Obligation.objects.filter(pk__in=ids).values_list("pk", "title"))
+    rows = []
+    for p in table:
+        terms = []
+        for t in p.terms:
+            url = _link(reverse("web:obligation", args=[t.agreement_slug, t.obligation_slug]),
+                        **keep)
+            terms.append({
+                "t": t, "title": titles.get(t.obligation_id, t.obligation_slug), "url": url,
+                "status": status_info(t.status), "points": _points(t.points),
+                "reason": str(scoring.REASON_LABELS.get(t.reason, t.reason)),
+                "actor_breach": t.reason == scoring.ACTOR_BREACH,
+                "report_url": f"{url}#report-{t.report_id}" if t.report_id else None,
+            })
+        scored = [x for x in terms if x["t"].points is not None]
+        rows.append({
+            "p": p, "score": p.score, "scored": scored,
+            "excluded": [x for x in terms if x["t"].points is None],
+            "breaches": sum(1 for x in terms if x["t"].status in V.BREACHES),
+        })
+    return rows
+
+
+def _score_chart(table: list[scoring.PartyScore], chosen: Agreement | None, start: datetime,
+                 end: datetime, zone: ZoneInfo, shown: str, keep: dict) -> dict:
+    """The chart of every party's score over the whole period, its figures as a table,
+    and the breaches and disputes that moved it as a list of links."""
+    series = []
+    moves = []
+    for p in table:
+        points = scoring.score_series(p.party, start, end, chosen)
+        marks = scoring.score_moves(p.party, start, end, chosen)
+        if not any(score is not None for _, score in points) and not marks:
+            continue
+        series.append((p, points, marks))
+    ids = {oid for _, _, marks in series for _, _, oid in marks}
+    terms = Obligation.objects.select_related("agreement").in_bulk(ids)
+    drawn = []
+    for p, points, marks in series:
+        drawn.append(scores_svg.Series(
+            p.party, p.name, tuple(points),
+            tuple(scores_svg.Mark(at, st, terms[oid].title if oid in terms else str(oid))
+                  for at, st, oid in marks),
+        ))
+        for at, st, oid in marks:
+            o = terms.get(oid)
+            moves.append({
+                "at": at.astimezone(zone), "party": p.name, "status": status_info(st),
+                "title": o.title if o else str(oid),
+                "url": _link(reverse("web:obligation", args=[o.agreement.slug, o.slug]),
+                             as_of=iso(at)) if o else None,
+            })
+    months = sorted({at for _, points, _ in series for at, _ in points})
+    by_party = [dict(points) for _, points, _ in series]
+    return {
+        "svg": scores_svg.draw(drawn, start, end, zone, shown),
+        "parties": [p.name for p, _, _ in series],
+        "table": [
+            {"at": m.astimezone(zone), "scores": [row.get(m) for row in by_party]}
+            for m in months
+        ],
+        "moves": sorted(moves, key=lambda m: (m["at"], m["party"])),
+    }
