@@ -9,8 +9,13 @@ know a status, one answer:
   equal to `engine.assess(now)`; what moves with the clock (days left, term ends) is
   derived by the engine from the stored summary (`engine.describe`). At another
   instant, the engine's RULES in SQL (`deadlines.classify.status_at`) on those columns.
-* **Where it does not** (facts dated after it, rows awaiting re-assessment), and for
-  single obligations at another instant: `engine.assess` over the facts that held then.
+* **Where it does not** (facts dated after the instant): the same RULES in SQL over
+  the row's summary span covering it (`tracker.models.SummarySpan`, written by the
+  sweep from the engine's own summaries), so a wide read in the past costs about what
+  it costs now (docs/performance.md, "Past as fast as now").
+* **Rows awaiting re-assessment** (facts changed since the sweep), reads with past
+  knowledge (`known_at`), and single obligations at another instant: `engine.assess`
+  over the facts that held then.
 
 A date means "as it stood on that day": the last instant of that day in each
 agreement's own time zone (`tracker.instants.AsOf.at`).
@@ -26,7 +31,20 @@ from itertools import product
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    DateField,
+    DateTimeField,
+    F,
+    FilteredRelation,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from deadlines import classify, engine
 from deadlines.facts import fact_changes, fact_reports, facts_of, with_facts
@@ -177,30 +195,85 @@ def zone_instants(asof: AsOf, agreements: Iterable[Agreement]) -> Zones:
     return zones
 
 
+def knows_now(asof: AsOf) -> bool:
+    """Whether `asof` asks with the tracker's present knowledge. Only then do the
+    stored summaries and spans, built from today's facts, answer for it; a read as
+    the tracker knew things on an earlier day (`known_at`, issue 17) takes the engine
+    over the facts known then."""
+    return getattr(asof, "known_at", None) is None
+
+
+def _span_at(at: datetime) -> FilteredRelation:
+    """The row's summary span covering `at` (at most one: spans are disjoint)."""
+    return FilteredRelation(
+        "summary_spans",
+        condition=(
+            (Q(summary_spans__valid_from__isnull=True) | Q(summary_spans__valid_from__lte=at))
+            & (Q(summary_spans__valid_until__isnull=True)
+               | Q(summary_spans__valid_until__gt=at))
+        ),
+    )
+
+
+def _span_holds(alias: str) -> Q:
+    """The span `alias` (an `_span_at`) was found and is current: the row is assessed
+    since its facts last changed (the sweep writes spans as it clears the flag)."""
+    return Q(needs_assessment=False) & ~Q(status="") & Q(**{f"{alias}__isnull": False})
+
+
 def split(
     qs: QuerySet[Obligation], asof: AsOf, zones: Zones
 ) -> tuple[QuerySet[Obligation], QuerySet[Obligation]]:
-    """(rows whose status SQL can tell, annotated `st`; rows the engine must assess).
+    """(rows whose status SQL can tell, annotated `st` and the deadline in force then,
+    `st_due_at`/`st_due_date`; rows the engine must assess).
 
     Each agreement's rows are read at its zone's instant (`zones`, from
-    `zone_instants` over the agreements `qs` may hold). Now: every row, stored."""
+    `zone_instants` over the agreements `qs` may hold). Now: every row, stored. At
+    another instant, RULES in SQL over the row's own summary columns where they hold,
+    else over its summary span covering that instant (`SummarySpan`); the engine only
+    for rows not assessed since their facts changed (or asked with past knowledge)."""
     if not asof.explicit:
-        return qs.annotate(st=F("status")), qs.none()
-    instants = {at for at, _ in zones.values()}
-    if len(instants) <= 1:
-        at = instants.pop() if instants else asof.at(_UTC)
-        return (
-            qs.filter(summary_holds(at)).annotate(st=classify.status_at(at)),
-            qs.exclude(summary_holds(at)),
+        return (qs.annotate(st=F("status"), st_due_at=F("due_at"), st_due_date=F("due_date")),
+                qs.none())
+    instants = sorted({at for at, _ in zones.values()}) or [asof.at(_UTC)]
+    spans = knows_now(asof)
+    aliases = {at: f"span_{i}" for i, at in enumerate(instants)} if spans else {}
+    if aliases:
+        qs = qs.alias(**{alias: _span_at(at) for at, alias in aliases.items()})
+    known = Q(pk__in=[])
+    # (condition, prefix of the summary columns that hold under it, instant)
+    sources: list[tuple[Q, str, datetime]] = []
+    for at in instants:
+        here = (
+            Q(agreement_id__in=[pk for zone_at, ids in zones.values() if zone_at == at
+                                for pk in ids])
+            if len(instants) > 1 else Q()
         )
-    holds = Q(pk__in=[])
-    whens = []
-    for at, ids in zones.values():
-        here = Q(agreement_id__in=ids)
-        holds |= here & summary_holds(at)
-        whens.append(When(here, then=classify.status_at(at)))
-    status = Case(*whens, default=Value(V.PENDING), output_field=CharField())
-    return qs.filter(holds).annotate(st=status), qs.exclude(holds)
+        sources.append((here & summary_holds(at), "", at))
+        if at in aliases:
+            sources.append((here & _span_holds(aliases[at]), f"{aliases[at]}__", at))
+    for condition, _, _ in sources:
+        known |= condition
+    status = Case(
+        *[When(c, then=classify.status_at(at, prefix=p)) for c, p, at in sources],
+        default=Value(V.PENDING), output_field=CharField(),
+    )
+
+    def then(column: str, field) -> Case:
+        """`column` of the summary that held (the deadline in force then, not now)."""
+        return Case(*[When(c, then=F(p + column)) for c, p, _ in sources],
+                    default=None, output_field=field)
+
+    in_sql = Case(When(known, then=Value(True)), default=Value(False),
+                  output_field=BooleanField())
+    return (
+        qs.filter(known).annotate(
+            st=status,
+            st_due_at=then("due_at", DateTimeField()),
+            st_due_date=then("due_date", DateField()),
+        ),
+        qs.annotate(in_sql=in_sql).filter(in_sql=False),
+    )
 
 
 @dataclass

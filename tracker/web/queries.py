@@ -307,11 +307,12 @@ def _deadline_rows(
     sql_rows: QuerySet, python: list[statuses.EngineRow], wanted: list[str], limit: int
 ) -> list[DeadlineRow]:
     """The first `limit` deadlines in one of the `wanted` statuses, soonest due first."""
+    # The deadline in force at the instant (`split` annotates it), not today's.
     found = [
-        DeadlineRow(o, o.st, o.due_at, o.due_date)
+        DeadlineRow(o, o.st, o.st_due_at, o.st_due_date)
         for o in sql_rows.filter(kind=V.DEADLINE, st__in=wanted)
         .select_related("agreement")
-        .order_by("due_at", "pk")[:limit]
+        .order_by("st_due_at", "pk")[:limit]
     ]
     found += [
         DeadlineRow(r.obligation, r.assessment.status, r.assessment.due_at,
