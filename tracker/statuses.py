@@ -221,6 +221,15 @@ def _span_holds(alias: str) -> Q:
     return Q(needs_assessment=False) & ~Q(status="") & Q(**{f"{alias}__isnull": False})
 
 
+def classified(
+    qs: QuerySet[Obligation], asof: AsOf, zones: Zones
+) -> QuerySet[Obligation]:
+    """Every row of `qs` annotated as `split` annotates the rows SQL can tell, and
+    `in_sql`: whether it can (else `st` means nothing and the engine must assess it).
+    At an explicit instant only."""
+    return _classify(qs, asof, zones)[0]
+
+
 def split(
     qs: QuerySet[Obligation], asof: AsOf, zones: Zones
 ) -> tuple[QuerySet[Obligation], QuerySet[Obligation]]:
@@ -235,12 +244,23 @@ def split(
     if not asof.explicit:
         return (qs.annotate(st=F("status"), st_due_at=F("due_at"), st_due_date=F("due_date")),
                 qs.none())
+    annotated, known, rest = _classify(qs, asof, zones)
+    return annotated.filter(known), rest.filter(in_sql=False)
+
+
+def _classify(
+    qs: QuerySet[Obligation], asof: AsOf, zones: Zones
+) -> tuple[QuerySet[Obligation], Q, QuerySet[Obligation]]:
+    """(`qs` annotated, the condition of the rows SQL can tell, the rows whose own
+    columns do not hold, annotated `in_sql`)."""
     instants = sorted({at for at, _ in zones.values()}) or [asof.at(_UTC)]
     spans = knows_now(asof)
     aliases = {at: f"span_{i}" for i, at in enumerate(instants)} if spans else {}
+    base = qs
     if aliases:
         qs = qs.alias(**{alias: _span_at(at) for at, alias in aliases.items()})
     known = Q(pk__in=[])
+    holds = Q(pk__in=[])
     # (condition, prefix of the summary columns that hold under it, instant)
     sources: list[tuple[Q, str, datetime]] = []
     for at in instants:
@@ -250,6 +270,7 @@ def split(
             if len(instants) > 1 else Q()
         )
         sources.append((here & summary_holds(at), "", at))
+        holds |= here & summary_holds(at)
         if at in aliases:
             sources.append((here & _span_holds(aliases[at]), f"{aliases[at]}__", at))
     for condition, _, _ in sources:
@@ -266,14 +287,17 @@ def split(
 
     in_sql = Case(When(known, then=Value(True)), default=Value(False),
                   output_field=BooleanField())
-    return (
-        qs.filter(known).annotate(
-            st=status,
-            st_due_at=then("due_at", DateTimeField()),
-            st_due_date=then("due_date", DateField()),
-        ),
-        qs.annotate(in_sql=in_sql).filter(in_sql=False),
+    # The rows whose own columns hold (most) are left out before spans are joined.
+    rest = base.exclude(holds)
+    if aliases:
+        rest = rest.alias(**{alias: _span_at(at) for at, alias in aliases.items()})
+    annotated = qs.annotate(
+        st=status,
+        st_due_at=then("due_at", DateTimeField()),
+        st_due_date=then("due_date", DateField()),
+        in_sql=in_sql,
     )
+    return annotated, known, rest.annotate(in_sql=in_sql)
 
 
 @dataclass
@@ -349,6 +373,11 @@ def engine_rows(
     return result
 
 
+# Up to this many rows matching a status filter at another instant are passed on as
+# ids rather than as a subquery (docs/performance.md, "Past as fast as now").
+LISTED_MATCHES = 10_000
+
+
 def filter_status(
     queryset: QuerySet[Obligation], statuses: Iterable[str], asof: AsOf
 ) -> QuerySet[Obligation]:
@@ -361,7 +390,22 @@ def filter_status(
     agreements = Agreement.objects.in_bulk(
         queryset.order_by().values_list("agreement_id", flat=True).distinct()
     )
-    sql_rows, engine_qs = split(queryset, asof, zone_instants(asof, agreements.values()))
+    zones = zone_instants(asof, agreements.values())
+    # One pass classifies every row; the matching ones (and any the engine must
+    # assess) come back as ids, so a list then counts its rows and reads its page
+    # without classifying them again. Past LISTED_MATCHES of them, a subquery instead.
+    rows = list(
+        classified(queryset, asof, zones)
+        .filter(Q(in_sql=False) | Q(st__in=statuses))
+        .values_list("pk", "in_sql")[: LISTED_MATCHES + 1]
+    )
+    if len(rows) <= LISTED_MATCHES:
+        rest = [pk for pk, in_sql in rows if not in_sql]
+        assessed = engine_rows(queryset.filter(pk__in=rest), asof, agreements) if rest else []
+        found = [pk for pk, in_sql in rows if in_sql]
+        found += [r.obligation.pk for r in assessed if r.assessment.status in statuses]
+        return queryset.filter(pk__in=found)
+    sql_rows, engine_qs = split(queryset, asof, zones)
     python_ids = [
         r.obligation.pk for r in engine_rows(engine_qs, asof, agreements)
         if r.assessment.status in statuses
