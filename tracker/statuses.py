@@ -11,8 +11,8 @@ know a status, one answer:
   instant, the engine's RULES in SQL (`deadlines.classify.status_at`) on those columns.
 * **Where it does not** (facts dated after the instant): the same RULES in SQL over
   the row's summary span covering it (`tracker.models.SummarySpan`, written by the
-  sweep from the engine's own summaries), so a wide read in the past costs about what
-  it costs now (docs/performance.md, "Past as fast as now").
+  sweep from the engine's own summaries), so a wide read in the past needs no Python
+  per row (docs/performance.md, "Past as fast as now").
 * **Rows awaiting re-assessment** (facts changed since the sweep), reads with past
   knowledge (`known_at`), and single obligations at another instant: `engine.assess`
   over the facts that held then.

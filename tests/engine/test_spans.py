@@ -169,3 +169,26 @@ def test_a_read_with_past_knowledge_does_not_use_the_spans():
     qs = Obligation.objects.filter(pk=o.pk)
     assert split_at(qs, AsOf(utc(2020, 11, 17)))[1] == set()
     assert split_at(qs, KnownThen(utc(2020, 11, 17)))[1] == {o.pk}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("listed", [10_000, 3])
+def test_a_status_filter_in_the_past_keeps_exactly_the_rows_the_engine_puts_there(
+    listed, monkeypatch
+):
+    # 3: more matches than are passed on as ids, so the subquery is used instead.
+    monkeypatch.setattr(statuses, "LISTED_MATCHES", listed)
+    agreement = AgreementFactory()
+    random_obligations(agreement, 80, seed=37)
+    sweep.run(utc(2024, 1, 1))
+    first = Obligation.objects.filter(agreement=agreement).order_by("pk").first()
+    ReportFactory(obligation=first, claim=sorted(V.CLAIMS_BY_KIND[first.kind])[0],
+                  occurred_at=utc(2021, 1, 1))
+    services.facts_changed([first.pk])  # one row for the engine, the rest in SQL
+    qs = Obligation.objects.filter(agreement=agreement)
+    for written in (utc(2021, 6, 1), date(2022, 3, 1)):
+        asof = AsOf(written)
+        expected = engine_at(qs, asof)
+        for wanted in ([V.OVERDUE], [V.PENDING, V.IN_FORCE], [V.COMPLETED, V.VIOLATED]):
+            kept = set(statuses.filter_status(qs, wanted, asof).values_list("pk", flat=True))
+            assert kept == {pk for pk, a in expected.items() if a.status in wanted}, wanted
