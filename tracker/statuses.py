@@ -245,7 +245,7 @@ def split(
         return (qs.annotate(st=F("status"), st_due_at=F("due_at"), st_due_date=F("due_date")),
                 qs.none())
     annotated, known, rest = _classify(qs, asof, zones)
-    return annotated.filter(known), rest.filter(in_sql=False)
+    return annotated.filter(known), rest.filter(Q(in_sql=False))
 
 
 def _classify(
@@ -397,7 +397,7 @@ def filter_status(
     rows = list(
         classified(queryset, asof, zones)
         .filter(Q(in_sql=False) | Q(st__in=statuses))
-        .values_list("pk", "in_sql")[: LISTED_MATCHES + 1]
+        .values_list("pk", "in_sql")[: LISTED_MATCHES + 1]  # type: ignore[misc]  # annotated
     )
     if len(rows) <= LISTED_MATCHES:
         rest = [pk for pk, in_sql in rows if not in_sql]
