@@ -26,11 +26,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
 from itertools import product
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -245,7 +246,9 @@ def split(
         return (qs.annotate(st=F("status"), st_due_at=F("due_at"), st_due_date=F("due_date")),
                 qs.none())
     annotated, known, rest = _classify(qs, asof, zones)
-    return annotated.filter(known), rest.filter(Q(in_sql=False))
+    # By the annotation, not `known` again: a second filter() through the spans'
+    # relation would join them a second time.
+    return annotated.filter(Q(in_sql=True)), rest.filter(Q(in_sql=False))
 
 
 def _classify(
@@ -457,6 +460,73 @@ def tally(
         for key in product(*(_ENGINE_KEYS[f](row) for f in by)):
             result[key][row.assessment.status] += 1
     return result
+
+
+@dataclass
+class Counted:
+    """What `count_at` reads over the rows SQL can classify at an instant."""
+
+    by_agreement: dict[int, Counter] = field(default_factory=dict)
+    by_party: dict[int, Counter] = field(default_factory=dict)
+    # Per list name: (id, status, due instant, due date) in the order of the due instant.
+    listed: dict[str, list[tuple[int, str, datetime, date]]] = field(default_factory=dict)
+
+
+def count_at(
+    qs: QuerySet[Obligation], asof: AsOf, agreements: Iterable[Agreement],
+    lists: dict[str, tuple[list[str], int]],
+) -> tuple[Counted, QuerySet[Obligation]]:
+    """At an explicit `asof`, in one PostgreSQL statement: the rows of `qs` SQL can
+    classify, counted by agreement and status and by responsible party and status,
+    and for each of `lists` (name: (statuses, limit)) the first deadlines in those
+    statuses by the due instant in force then. Each row is classified once (a
+    materialized CTE), not once per count. Also returns the rows the engine must
+    assess (`split`'s second half), which the caller counts with `engine_rows`."""
+    sql_rows, engine_qs = split(qs, asof, zone_instants(asof, agreements))
+    columns = ("id", "agreement_id", "kind", "st", "st_due_at", "st_due_date")
+    inner, params = (
+        sql_rows.order_by()
+        .values_list(*columns)  # the last three: `split`'s annotations
+        .query.sql_with_params()
+    )
+    through = Obligation.responsible.through._meta
+    links = connection.ops.quote_name(through.db_table)
+    party = connection.ops.quote_name(through.get_field("party").column)
+    owner = connection.ops.quote_name(through.get_field("obligation").column)
+    parts = [
+        "SELECT 'a', agreement_id, st, COUNT(*), NULL::timestamptz, NULL::date "
+        "FROM c GROUP BY agreement_id, st",
+        f"SELECT 'p', r.{party}, c.st, COUNT(*), NULL::timestamptz, NULL::date "  # noqa: S608
+        f"FROM {links} r JOIN c ON c.id = r.{owner} GROUP BY r.{party}, c.st",
+    ]
+    values: list = list(params)
+    for i, (wanted, limit) in enumerate(lists.values()):
+        # Only quoted names and fixed words are interpolated; every value is bound.
+        parts.append(
+            f"(SELECT '{i}', id, st, 0, due_at, due_date FROM c WHERE kind = %s "  # noqa: S608
+            f"AND st IN ({', '.join(['%s'] * len(wanted))}) ORDER BY due_at, id LIMIT %s)"
+        )
+        values += [V.DEADLINE, *wanted, limit]
+    sql = (
+        f"WITH c AS MATERIALIZED (SELECT * FROM ({inner}) AS x"  # noqa: S608
+        f"(id, agreement_id, kind, st, due_at, due_date)) "
+        + " UNION ALL ".join(parts)  # noqa: S608
+    )
+    counted = Counted(listed={name: [] for name in lists})
+    names = list(lists)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        rows = cursor.fetchall()
+    for part, key, status, n, due_at, due_date in rows:
+        if part == "a":
+            counted.by_agreement.setdefault(key, Counter())[status or V.PENDING] += n
+        elif part == "p":
+            counted.by_party.setdefault(key, Counter())[status or V.PENDING] += n
+        else:
+            counted.listed[names[int(part)]].append((key, status, due_at, due_date))
+    for found in counted.listed.values():
+        found.sort(key=lambda r: (r[2], r[0]))
+    return counted, engine_qs
 
 
 @dataclass(frozen=True)

@@ -267,6 +267,8 @@ def _pending_for_blank(counts: Counter) -> Counter:
 def _overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview:
     """The overview at another instant: SQL where the stored summaries hold, the
     engine for the other rows, merged."""
+    if connection.vendor == "postgresql":
+        return _overview_counted(agreements, asof, at)
     sql_rows, engine_qs = statuses.split(
         Obligation.objects.all(), asof, statuses.zone_instants(asof, agreements)
     )
@@ -284,6 +286,58 @@ def _overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview
         overdue=_deadline_rows(sql_rows, python, [V.OVERDUE], OVERDUE_SHOWN),
         overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
         parties=_party_rows(sql_rows, python),
+        events=latest,
+        prev_event=prev_event,
+        next_event=next_event,
+    )
+
+
+def _overview_counted(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview:
+    """`_overview` on PostgreSQL: every row classified once (`statuses.count_at`)."""
+    counted, engine_qs = statuses.count_at(
+        Obligation.objects.all(), asof, agreements,
+        {"upcoming": ([V.PENDING, V.DUE_SOON], NEXT_DEADLINES),
+         "overdue": ([V.OVERDUE], OVERDUE_SHOWN)},
+    )
+    python = statuses.engine_rows(engine_qs, asof, {a.pk: a for a in agreements}, parties=True)
+    by_agreement = {a.pk: AgreementCounts(a, counted.by_agreement.get(a.pk, Counter()))
+                    for a in agreements}
+    for row in python:
+        if row.obligation.agreement_id in by_agreement:
+            by_agreement[row.obligation.agreement_id].counts[row.assessment.status] += 1
+    listed = {
+        o.pk: o for o in Obligation.objects.filter(
+            pk__in=[r[0] for found in counted.listed.values() for r in found]
+        ).select_related("agreement")
+    }
+
+    def rows(name: str, wanted: list[str], limit: int) -> list[DeadlineRow]:
+        found = [DeadlineRow(listed[pk], st, due_at, due_date)
+                 for pk, st, due_at, due_date in counted.listed[name] if pk in listed]
+        found += [
+            DeadlineRow(r.obligation, r.assessment.status, r.assessment.due_at,
+                        r.assessment.due_date)
+            for r in python if r.assessment.status in wanted and r.assessment.due_at
+        ]
+        return sorted(found, key=lambda d: (d.due_at, d.obligation.pk))[:limit]
+
+    names = {pk: (slug, name) for pk, slug, name in Party.objects.filter(
+        pk__in=[*counted.by_party, *(p for r in python for p, _, _ in r.parties)]
+    ).values_list("pk", "slug", "name")}
+    parties = {pk: PartyRow(pk, *names[pk], counts) for pk, counts in counted.by_party.items()}
+    for er in python:
+        for pk, slug, name in er.parties:
+            parties.setdefault(pk, PartyRow(pk, slug, name)).counts[er.assessment.status] += 1
+    latest, prev_event, next_event = latest_events(
+        StatusEvent.current.all(), at, each_zone(asof, agreements, at)
+    )
+    return Overview(
+        agreements=list(by_agreement.values()),
+        next_deadlines=_with_terms(rows("upcoming", [V.PENDING, V.DUE_SOON], NEXT_DEADLINES),
+                                   asof, NEXT_DEADLINES),
+        overdue=rows("overdue", [V.OVERDUE], OVERDUE_SHOWN),
+        overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
+        parties=sorted(parties.values(), key=lambda p: (p.name, p.party_id)),
         events=latest,
         prev_event=prev_event,
         next_event=next_event,
