@@ -481,12 +481,11 @@ def count_at(
     and for each of `lists` (name: (statuses, limit)) the first deadlines in those
     statuses by the due instant in force then. Each row is classified once (a
     materialized CTE), not once per count. Also returns the rows the engine must
-    assess (`split`'s second half), which the caller counts with `engine_rows`."""
-    sql_rows, engine_qs = split(qs, asof, zone_instants(asof, agreements))
-    columns = ("id", "agreement_id", "kind", "st", "st_due_at", "st_due_date")
+    assess (found in the same statement), which the caller counts with `engine_rows`."""
+    columns = ("id", "agreement_id", "kind", "st", "st_due_at", "st_due_date", "in_sql")
     inner, params = (
-        sql_rows.order_by()
-        .values_list(*columns)  # the last three: `split`'s annotations
+        classified(qs, asof, zone_instants(asof, agreements)).order_by()
+        .values_list(*columns)  # the last four: `classified`'s annotations
         .query.sql_with_params()
     )
     through = Obligation.responsible.through._meta
@@ -495,21 +494,22 @@ def count_at(
     owner = connection.ops.quote_name(through.get_field("obligation").column)
     parts = [
         "SELECT 'a', agreement_id, st, COUNT(*), NULL::timestamptz, NULL::date "
-        "FROM c GROUP BY agreement_id, st",
+        "FROM c WHERE in_sql GROUP BY agreement_id, st",
         f"SELECT 'p', r.{party}, c.st, COUNT(*), NULL::timestamptz, NULL::date "  # noqa: S608
-        f"FROM {links} r JOIN c ON c.id = r.{owner} GROUP BY r.{party}, c.st",
+        f"FROM {links} r JOIN c ON c.id = r.{owner} WHERE c.in_sql GROUP BY r.{party}, c.st",
+        "SELECT 'e', id, NULL, 0, NULL::timestamptz, NULL::date FROM c WHERE NOT in_sql",
     ]
     values: list = list(params)
     for i, (wanted, limit) in enumerate(lists.values()):
         # Only quoted names and fixed words are interpolated; every value is bound.
         parts.append(
-            f"(SELECT '{i}', id, st, 0, due_at, due_date FROM c WHERE kind = %s "  # noqa: S608
+            f"(SELECT '{i}', id, st, 0, due_at, due_date FROM c WHERE in_sql AND kind = %s "  # noqa: S608
             f"AND st IN ({', '.join(['%s'] * len(wanted))}) ORDER BY due_at, id LIMIT %s)"
         )
         values += [V.DEADLINE, *wanted, limit]
     sql = (
         f"WITH c AS MATERIALIZED (SELECT * FROM ({inner}) AS x"  # noqa: S608
-        f"(id, agreement_id, kind, st, due_at, due_date)) "
+        f"(id, agreement_id, kind, st, due_at, due_date, in_sql)) "
         + " UNION ALL ".join(parts)  # noqa: S608
     )
     counted = Counted(listed={name: [] for name in lists})
@@ -517,8 +517,11 @@ def count_at(
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         rows = cursor.fetchall()
+    engine_ids = []
     for part, key, status, n, due_at, due_date in rows:
-        if part == "a":
+        if part == "e":
+            engine_ids.append(key)
+        elif part == "a":
             counted.by_agreement.setdefault(key, Counter())[status or V.PENDING] += n
         elif part == "p":
             counted.by_party.setdefault(key, Counter())[status or V.PENDING] += n
@@ -526,7 +529,7 @@ def count_at(
             counted.listed[names[int(part)]].append((key, status, due_at, due_date))
     for found in counted.listed.values():
         found.sort(key=lambda r: (r[2], r[0]))
-    return counted, engine_qs
+    return counted, qs.filter(pk__in=engine_ids) if engine_ids else qs.none()
 
 
 @dataclass(frozen=True)

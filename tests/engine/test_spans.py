@@ -12,7 +12,7 @@ import pytest
 from deadlines import engine, sweep
 from deadlines.facts import facts_of, with_facts
 from tests.engine.test_sweep import random_obligations
-from tests.factories import AgreementFactory, ObligationFactory, ReportFactory
+from tests.factories import AgreementFactory, ObligationFactory, PartyFactory, ReportFactory
 from tracker import services, statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf
@@ -192,3 +192,33 @@ def test_a_status_filter_in_the_past_keeps_exactly_the_rows_the_engine_puts_ther
         for wanted in ([V.OVERDUE], [V.PENDING, V.IN_FORCE], [V.COMPLETED, V.VIOLATED]):
             kept = set(statuses.filter_status(qs, wanted, asof).values_list("pk", flat=True))
             assert kept == {pk for pk, a in expected.items() if a.status in wanted}, wanted
+
+
+@pytest.mark.django_db
+def test_the_overviews_counts_and_lists_in_one_statement_equal_the_engines():
+    agreement = AgreementFactory()
+    random_obligations(agreement, 90, seed=41)
+    parties = [PartyFactory(slug=f"p{i}") for i in range(3)]
+    for o in Obligation.objects.filter(agreement=agreement):
+        o.responsible.set(parties[: 1 + o.pk % 3])
+    sweep.run(utc(2024, 1, 1))
+    qs = Obligation.objects.filter(agreement=agreement)
+    first = qs.order_by("pk").first()
+    ReportFactory(obligation=first, claim=sorted(V.CLAIMS_BY_KIND[first.kind])[0],
+                  occurred_at=utc(2021, 1, 1))
+    services.facts_changed([first.pk])  # counted by the engine, the rest in SQL
+    asof = AsOf(utc(2021, 9, 1))
+    counted, engine_qs = statuses.count_at(
+        qs, asof, [agreement], {"soon": ([V.PENDING, V.DUE_SOON], 5), "late": ([V.OVERDUE], 4)}
+    )
+    assert list(engine_qs) == [first]
+    expected = {pk: a for pk, a in engine_at(qs, asof).items() if pk != first.pk}
+    assert counted.by_agreement[agreement.pk] == Counter(a.status for a in expected.values())
+    for party in parties:
+        mine = set(party.obligations.values_list("pk", flat=True))
+        assert counted.by_party[party.pk] == Counter(
+            a.status for pk, a in expected.items() if pk in mine)
+    for name, wanted, limit in (("soon", {V.PENDING, V.DUE_SOON}, 5), ("late", {V.OVERDUE}, 4)):
+        rows = sorted((a.due_at, pk) for pk, a in expected.items()
+                      if a.status in wanted and qs.get(pk=pk).kind == V.DEADLINE)[:limit]
+        assert [(r[2], r[0]) for r in counted.listed[name]] == rows, name
