@@ -245,17 +245,17 @@ def split(
     if not asof.explicit:
         return (qs.annotate(st=F("status"), st_due_at=F("due_at"), st_due_date=F("due_date")),
                 qs.none())
-    annotated, known, rest = _classify(qs, asof, zones)
-    # By the annotation, not `known` again: a second filter() through the spans'
-    # relation would join them a second time.
+    annotated, rest = _classify(qs, asof, zones)
+    # By the annotation, not by its condition again: a second filter() through the
+    # spans' relation would join them a second time.
     return annotated.filter(Q(in_sql=True)), rest.filter(Q(in_sql=False))
 
 
 def _classify(
     qs: QuerySet[Obligation], asof: AsOf, zones: Zones
-) -> tuple[QuerySet[Obligation], Q, QuerySet[Obligation]]:
-    """(`qs` annotated, the condition of the rows SQL can tell, the rows whose own
-    columns do not hold, annotated `in_sql`)."""
+) -> tuple[QuerySet[Obligation], QuerySet[Obligation]]:
+    """(`qs` annotated as `classified` says, the rows whose own columns do not hold,
+    annotated `in_sql`)."""
     instants = sorted({at for at, _ in zones.values()}) or [asof.at(_UTC)]
     spans = knows_now(asof)
     aliases = {at: f"span_{i}" for i, at in enumerate(instants)} if spans else {}
@@ -300,7 +300,7 @@ def _classify(
         st_due_date=then("due_date", DateField()),
         in_sql=in_sql,
     )
-    return annotated, known, rest.annotate(in_sql=in_sql)
+    return annotated, rest.annotate(in_sql=in_sql)
 
 
 @dataclass
