@@ -14,14 +14,15 @@ from deadlines.engine import RULES, THRESHOLDS
 from tracker import vocabulary as V
 
 
-def _status_of(column: str, status: str | None):
-    return Value(status) if status else F(column.replace("_at", "_status"))
+def _status_of(column: str, status: str | None, prefix: str = ""):
+    return Value(status) if status else F(prefix + column.replace("_at", "_status"))
 
 
-def status_at(at: datetime) -> Case:
-    """The status the stored summary columns give at `at`."""
+def status_at(at: datetime, prefix: str = "") -> Case:
+    """The status the stored summary columns give at `at`. `prefix`: where the columns
+    are (`"span__"`: a joined `SummarySpan`'s, see `tracker.statuses.split`)."""
     return Case(
-        *[When(**{f"{c}__lte": at}, then=_status_of(c, s)) for c, s in RULES],
+        *[When(**{f"{prefix}{c}__lte": at}, then=_status_of(c, s, prefix)) for c, s in RULES],
         default=Value(V.PENDING),
         output_field=CharField(),
     )

@@ -9,7 +9,9 @@ Two paths, one set of rules (`deadlines.engine.RULES`):
 * **Facts changed, or a replay** (any database): rows flagged `needs_assessment`,
   rows whose summary does not hold at `at` (a fact dated after the last assessment,
   a replay into the past) and, on SQLite, every candidate go through the Python
-  engine, which also writes the events the replayed timeline says were missed.
+  engine, which also writes the events the replayed timeline says were missed, and
+  the row's summary spans (`SummarySpan`: its summary between each two dated facts),
+  which let reads at a past instant classify it in SQL too (`tracker.statuses`).
 
 Every update is a compare-and-swap on the status read (rows are locked when read), and
 events are unique per (obligation, from, to, effective_at): two sweeps at once are
@@ -19,8 +21,8 @@ harmless.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 from django.db.models import Field, Q
@@ -29,7 +31,7 @@ from django.utils import timezone
 from deadlines import classify, engine
 from deadlines.facts import facts_of, with_facts
 from tracker import vocabulary as V
-from tracker.models import Obligation, StatusEvent
+from tracker.models import Obligation, StatusEvent, SummarySpan
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,38 @@ def _write_assessments(rows: list[Obligation]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)
+
+
+# The engine's summary columns a span stores (its bounds are facts_from/facts_until).
+SPAN_COLUMNS = tuple(
+    f.name for f in fields(engine.Summary) if f.name not in ("reports", "facts_from", "facts_until")
+)
+# Before any fact: the first span's summary is the facts' state before the earliest one.
+_DAWN = datetime(1, 1, 2, tzinfo=UTC)
+
+
+def summary_spans(facts: engine.Facts) -> list[engine.Summary]:
+    """Every summary the engine makes of `facts`, one per interval between two dated
+    facts, in order: the first unbounded before, the last unbounded after. Its bounds are
+    the engine's own (`Summary.facts_from/_until`), so whatever it counts as a dated
+    fact bounds a span. One span only: no dated fact, nothing to store."""
+    spans = [engine.summarize(facts, _DAWN)]
+    while spans[-1].facts_until is not None:
+        spans.append(engine.summarize(facts, spans[-1].facts_until))
+    return spans
+
+
+def _spans_of(obligation_id: int, facts: engine.Facts) -> list[SummarySpan]:
+    spans = summary_spans(facts)
+    if len(spans) == 1:
+        return []
+    return [
+        SummarySpan(
+            obligation_id=obligation_id, valid_from=s.facts_from, valid_until=s.facts_until,
+            **{c: getattr(s, c) for c in SPAN_COLUMNS},
+        )
+        for s in spans
+    ]
 
 
 def _notified_at(cause: str, detected_at: datetime) -> datetime | None:
@@ -193,6 +227,9 @@ class _Batch:
     events: list[StatusEvent] = field(default_factory=list)
     revive: list[int] = field(default_factory=list)
     supersede: list[int] = field(default_factory=list)
+    # Rows whose spans are replaced by `spans` (every row assessed: its facts may differ).
+    respan: list[int] = field(default_factory=list)
+    spans: list[SummarySpan] = field(default_factory=list)
 
 
 def _assess_rows_python(
@@ -231,6 +268,7 @@ def _assess_row(
         history = engine.timeline(facts, at)
         a = engine.assess(facts, at, history)
         plan = _reconcile(row, history, a, cause, stored, result.detected_at)
+        spans = _spans_of(row.pk, facts)
     except Exception:  # one bad row never stalls the sweep
         log.exception("sweep: could not assess obligation %s", row.pk)
         result.failed += 1
@@ -253,6 +291,8 @@ def _assess_row(
     }.items():
         setattr(row, name, value)
     batch.updates.append(row)
+    batch.respan.append(row.pk)
+    batch.spans += spans
     result.changed_rows += moved
     result.changes.extend(plan.add)
     batch.revive += plan.revive
@@ -276,6 +316,10 @@ def _assess_row(
 def _write_batch(batch: _Batch, result: SweepResult) -> None:
     if batch.updates:
         _write_assessments(batch.updates)
+    if batch.respan:
+        SummarySpan.objects.filter(obligation_id__in=batch.respan).delete()
+    if batch.spans:
+        SummarySpan.objects.bulk_create(batch.spans)
     if batch.supersede:
         StatusEvent.objects.filter(pk__in=batch.supersede).update(
             superseded_at=result.detected_at

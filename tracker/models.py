@@ -673,3 +673,40 @@ class OverviewSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"overview counts taken {self.taken_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SummarySpan(models.Model):
+    """The engine's summary of one obligation's facts over [valid_from, valid_until).
+
+    Derived data, never edited: `deadlines.sweep` writes every span of a row whose facts
+    it assessed in Python (one per interval between dated facts, NULL: unbounded), in
+    the same transaction that clears `needs_assessment`. With them, a status at a past
+    instant is RULES in SQL over the span covering it (`tracker.statuses.split`), even
+    where the row's own summary columns (its latest span) do not hold then. Rows without
+    dated facts have none: their own columns hold at every instant.
+    """
+
+    obligation = models.ForeignKey(
+        Obligation, on_delete=models.CASCADE, related_name="summary_spans", db_index=False
+    )
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    # The columns of `engine.Summary`, as on Obligation (tests/engine/test_spans.py checks
+    # that every one the engine has is here).
+    due_date = models.DateField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    due_soon_at = models.DateTimeField(null=True, blank=True)
+    active_at = models.DateTimeField(null=True, blank=True)
+    active_status = models.CharField(max_length=20, blank=True, default="")
+    violated_at = models.DateTimeField(null=True, blank=True)
+    disputed_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_status = models.CharField(max_length=20, blank=True, default="")
+
+    class Meta:
+        # An obligation's spans are written and replaced together under its row lock
+        # (disjoint by construction); reads find the one covering an instant by it.
+        indexes = [models.Index(fields=["obligation", "valid_from"], name="summary_span_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.obligation_id}: {self.valid_from} – {self.valid_until}"

@@ -9,8 +9,13 @@ know a status, one answer:
   equal to `engine.assess(now)`; what moves with the clock (days left, term ends) is
   derived by the engine from the stored summary (`engine.describe`). At another
   instant, the engine's RULES in SQL (`deadlines.classify.status_at`) on those columns.
-* **Where it does not** (facts dated after it, rows awaiting re-assessment), and for
-  single obligations at another instant: `engine.assess` over the facts that held then.
+* **Where it does not** (facts dated after the instant): the same RULES in SQL over
+  the row's summary span covering it (`tracker.models.SummarySpan`, written by the
+  sweep from the engine's own summaries), so a wide read in the past needs no Python
+  per row (docs/performance.md, "Past as fast as now").
+* **Rows awaiting re-assessment** (facts changed since the sweep), reads with past
+  knowledge (`known_at`), and single obligations at another instant: `engine.assess`
+  over the facts that held then.
 
 A date means "as it stood on that day": the last instant of that day in each
 agreement's own time zone (`tracker.instants.AsOf.at`).
@@ -21,12 +26,26 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from itertools import product
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    DateField,
+    DateTimeField,
+    F,
+    FilteredRelation,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from deadlines import classify, engine
 from deadlines.facts import (
@@ -214,35 +233,117 @@ def zone_instants(asof: AsOf, agreements: Iterable[Agreement]) -> Zones:
     return zones
 
 
+def knows_now(asof: AsOf) -> bool:
+    """Whether `asof` asks with the tracker's present knowledge. Only then do the
+    stored summaries and spans, built from today's facts, answer for it; a read as
+    the tracker knew things on an earlier day (`known_at`, issue 17) takes the engine
+    over the facts known then."""
+    return asof.known is None
+
+
+def _span_at(at: datetime) -> FilteredRelation:
+    """The row's summary span covering `at` (at most one: spans are disjoint)."""
+    return FilteredRelation(
+        "summary_spans",
+        condition=(
+            (Q(summary_spans__valid_from__isnull=True) | Q(summary_spans__valid_from__lte=at))
+            & (Q(summary_spans__valid_until__isnull=True)
+               | Q(summary_spans__valid_until__gt=at))
+        ),
+    )
+
+
+def _span_holds(alias: str) -> Q:
+    """The span `alias` (an `_span_at`) was found and is current: the row is assessed
+    since its facts last changed (the sweep writes spans as it clears the flag)."""
+    return Q(needs_assessment=False) & ~Q(status="") & Q(**{f"{alias}__isnull": False})
+
+
+def classified(
+    qs: QuerySet[Obligation], asof: AsOf, zones: Zones
+) -> QuerySet[Obligation]:
+    """Every row of `qs` annotated as `split` annotates the rows SQL can tell, and
+    `in_sql`: whether it can (else `st` means nothing and the engine must assess it).
+    At an explicit instant only."""
+    return _classify(qs, asof, zones)[0]
+
+
 def split(
     qs: QuerySet[Obligation], asof: AsOf, zones: Zones
 ) -> tuple[QuerySet[Obligation], QuerySet[Obligation]]:
-    """(rows whose status SQL can tell, annotated `st`; rows the engine must assess).
+    """(rows whose status SQL can tell, annotated `st` and the deadline in force then,
+    `st_due_at`/`st_due_date`; rows the engine must assess).
 
     Each agreement's rows are read at its zone's instant (`zones`, from
-    `zone_instants` over the agreements `qs` may hold). Now: every row, stored."""
+    `zone_instants` over the agreements `qs` may hold). Now: every row, stored. At
+    another instant, RULES in SQL over the row's own summary columns where they hold,
+    else over its summary span covering that instant (`SummarySpan`); the engine only
+    for rows not assessed since their facts changed (or asked with past knowledge)."""
     if not asof.explicit:
-        return qs.annotate(st=F("status")), qs.none()
+        return (qs.annotate(st=F("status"), st_due_at=F("due_at"), st_due_date=F("due_date")),
+                qs.none())
     if asof.known is not None:
-        # Rows with facts published or corrected since `known_at` are the engine's.
+        # Rows with facts published or corrected since `known_at` are the engine's; the
+        # others' stored summaries and spans still tell what was known then.
         learned = learned_after(asof.known)
         sql, engine_qs = split(qs.exclude(learned), AsOf(asof.written, asof.now), zones)
-        return sql, engine_qs | qs.filter(learned)
-    instants = {at for at, _ in zones.values()}
-    if len(instants) <= 1:
-        at = instants.pop() if instants else asof.at(_UTC)
-        return (
-            qs.filter(summary_holds(at)).annotate(st=classify.status_at(at)),
-            qs.exclude(summary_holds(at)),
-        )
+        return sql, qs.filter(Q(pk__in=engine_qs.values("pk")) | learned)
+    annotated, rest = _classify(qs, asof, zones)
+    # By the annotation, not by its condition again: a second filter() through the
+    # spans' relation would join them a second time.
+    return annotated.filter(Q(in_sql=True)), rest.filter(Q(in_sql=False))
+
+
+def _classify(
+    qs: QuerySet[Obligation], asof: AsOf, zones: Zones
+) -> tuple[QuerySet[Obligation], QuerySet[Obligation]]:
+    """(`qs` annotated as `classified` says, the rows whose own columns do not hold,
+    annotated `in_sql`)."""
+    instants = sorted({at for at, _ in zones.values()}) or [asof.at(_UTC)]
+    spans = knows_now(asof)
+    aliases = {at: f"span_{i}" for i, at in enumerate(instants)} if spans else {}
+    base = qs
+    if aliases:
+        qs = qs.alias(**{alias: _span_at(at) for at, alias in aliases.items()})
+    known = Q(pk__in=[])
     holds = Q(pk__in=[])
-    whens = []
-    for at, ids in zones.values():
-        here = Q(agreement_id__in=ids)
+    # (condition, prefix of the summary columns that hold under it, instant)
+    sources: list[tuple[Q, str, datetime]] = []
+    for at in instants:
+        here = (
+            Q(agreement_id__in=[pk for zone_at, ids in zones.values() if zone_at == at
+                                for pk in ids])
+            if len(instants) > 1 else Q()
+        )
+        sources.append((here & summary_holds(at), "", at))
         holds |= here & summary_holds(at)
-        whens.append(When(here, then=classify.status_at(at)))
-    status = Case(*whens, default=Value(V.PENDING), output_field=CharField())
-    return qs.filter(holds).annotate(st=status), qs.exclude(holds)
+        if at in aliases:
+            sources.append((here & _span_holds(aliases[at]), f"{aliases[at]}__", at))
+    for condition, _, _ in sources:
+        known |= condition
+    status = Case(
+        *[When(c, then=classify.status_at(at, prefix=p)) for c, p, at in sources],
+        default=Value(V.PENDING), output_field=CharField(),
+    )
+
+    def then(column: str, field) -> Case:
+        """`column` of the summary that held (the deadline in force then, not now)."""
+        return Case(*[When(c, then=F(p + column)) for c, p, _ in sources],
+                    default=None, output_field=field)
+
+    in_sql = Case(When(known, then=Value(True)), default=Value(False),
+                  output_field=BooleanField())
+    # The rows whose own columns hold (most) are left out before spans are joined.
+    rest = base.exclude(holds)
+    if aliases:
+        rest = rest.alias(**{alias: _span_at(at) for at, alias in aliases.items()})
+    annotated = qs.annotate(
+        st=status,
+        st_due_at=then("due_at", DateTimeField()),
+        st_due_date=then("due_date", DateField()),
+        in_sql=in_sql,
+    )
+    return annotated, rest.annotate(in_sql=in_sql)
 
 
 @dataclass
@@ -362,6 +463,11 @@ def engine_rows(
     return result
 
 
+# Up to this many rows matching a status filter at another instant are passed on as
+# ids rather than as a subquery (docs/performance.md, "Past as fast as now").
+LISTED_MATCHES = 10_000
+
+
 def filter_status(
     queryset: QuerySet[Obligation], statuses: Iterable[str], asof: AsOf
 ) -> QuerySet[Obligation]:
@@ -374,7 +480,22 @@ def filter_status(
     agreements = Agreement.objects.in_bulk(
         queryset.order_by().values_list("agreement_id", flat=True).distinct()
     )
-    sql_rows, engine_qs = split(queryset, asof, zone_instants(asof, agreements.values()))
+    zones = zone_instants(asof, agreements.values())
+    # One pass classifies every row; the matching ones (and any the engine must
+    # assess) come back as ids, so a list then counts its rows and reads its page
+    # without classifying them again. Past LISTED_MATCHES of them, a subquery instead.
+    rows = list(
+        classified(queryset, asof, zones)
+        .filter(Q(in_sql=False) | Q(st__in=statuses))
+        .values_list("pk", "in_sql")[: LISTED_MATCHES + 1]  # type: ignore[misc]  # annotated
+    )
+    if len(rows) <= LISTED_MATCHES:
+        rest = [pk for pk, in_sql in rows if not in_sql]
+        assessed = engine_rows(queryset.filter(pk__in=rest), asof, agreements) if rest else []
+        found = [pk for pk, in_sql in rows if in_sql]
+        found += [r.obligation.pk for r in assessed if r.assessment.status in statuses]
+        return queryset.filter(pk__in=found)
+    sql_rows, engine_qs = split(queryset, asof, zones)
     python_ids = [
         r.obligation.pk for r in engine_rows(engine_qs, asof, agreements)
         if r.assessment.status in statuses
@@ -426,6 +547,76 @@ def tally(
         for key in product(*(_ENGINE_KEYS[f](row) for f in by)):
             result[key][row.assessment.status] += 1
     return result
+
+
+@dataclass
+class Counted:
+    """What `count_at` reads over the rows SQL can classify at an instant."""
+
+    by_agreement: dict[int, Counter] = field(default_factory=dict)
+    by_party: dict[int, Counter] = field(default_factory=dict)
+    # Per list name: (id, status, due instant, due date) in the order of the due instant.
+    listed: dict[str, list[tuple[int, str, datetime, date]]] = field(default_factory=dict)
+
+
+def count_at(
+    qs: QuerySet[Obligation], asof: AsOf, agreements: Iterable[Agreement],
+    lists: dict[str, tuple[list[str], int]],
+) -> tuple[Counted, QuerySet[Obligation]]:
+    """At an explicit `asof`, in one PostgreSQL statement: the rows of `qs` SQL can
+    classify, counted by agreement and status and by responsible party and status,
+    and for each of `lists` (name: (statuses, limit)) the first deadlines in those
+    statuses by the due instant in force then. Each row is classified once (a
+    materialized CTE), not once per count. Also returns the rows the engine must
+    assess (found in the same statement), which the caller counts with `engine_rows`."""
+    columns = ("id", "agreement_id", "kind", "st", "st_due_at", "st_due_date", "in_sql")
+    inner, params = (
+        classified(qs, asof, zone_instants(asof, agreements)).order_by()
+        .values_list(*columns)  # the last four: `classified`'s annotations
+        .query.sql_with_params()
+    )
+    through = Obligation.responsible.through._meta
+    links = connection.ops.quote_name(through.db_table)
+    party = connection.ops.quote_name(through.get_field("party").column)
+    owner = connection.ops.quote_name(through.get_field("obligation").column)
+    parts = [
+        "SELECT 'a', agreement_id, st, COUNT(*), NULL::timestamptz, NULL::date "
+        "FROM c WHERE in_sql GROUP BY agreement_id, st",
+        f"SELECT 'p', r.{party}, c.st, COUNT(*), NULL::timestamptz, NULL::date "  # noqa: S608
+        f"FROM {links} r JOIN c ON c.id = r.{owner} WHERE c.in_sql GROUP BY r.{party}, c.st",
+        "SELECT 'e', id, NULL, 0, NULL::timestamptz, NULL::date FROM c WHERE NOT in_sql",
+    ]
+    values: list = list(params)
+    for i, (wanted, limit) in enumerate(lists.values()):
+        # Only quoted names and fixed words are interpolated; every value is bound.
+        parts.append(
+            f"(SELECT '{i}', id, st, 0, due_at, due_date FROM c WHERE in_sql AND kind = %s "  # noqa: S608
+            f"AND st IN ({', '.join(['%s'] * len(wanted))}) ORDER BY due_at, id LIMIT %s)"
+        )
+        values += [V.DEADLINE, *wanted, limit]
+    sql = (
+        f"WITH c AS MATERIALIZED (SELECT * FROM ({inner}) AS x"  # noqa: S608
+        f"(id, agreement_id, kind, st, due_at, due_date, in_sql)) "
+        + " UNION ALL ".join(parts)  # noqa: S608
+    )
+    counted = Counted(listed={name: [] for name in lists})
+    names = list(lists)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        rows = cursor.fetchall()
+    engine_ids = []
+    for part, key, status, n, due_at, due_date in rows:
+        if part == "e":
+            engine_ids.append(key)
+        elif part == "a":
+            counted.by_agreement.setdefault(key, Counter())[status or V.PENDING] += n
+        elif part == "p":
+            counted.by_party.setdefault(key, Counter())[status or V.PENDING] += n
+        else:
+            counted.listed[names[int(part)]].append((key, status, due_at, due_date))
+    for found in counted.listed.values():
+        found.sort(key=lambda r: (r[2], r[0]))
+    return counted, qs.filter(pk__in=engine_ids) if engine_ids else qs.none()
 
 
 @dataclass(frozen=True)

@@ -212,9 +212,11 @@ def overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview:
     """Everything the overview shows, at the page's instant `at`. Now: the stored
     aggregates (`tracker.web.snapshot`) count the agreements' statuses; the parties'
     standings are counted apart (`party_standings`: set-based, plus the engine over the
-    few terms whose reports name actors). As of another instant, SQL where the stored
-    summaries hold and the engine for the rest. Never a number of queries that grows
-    with the rows (tests/web/test_query_count.py holds the figures)."""
+    few terms whose reports name actors). As of another instant on PostgreSQL, every
+    row classified once in one statement (`statuses.count_at`); elsewhere, or with a
+    past `known_at`, SQL where the stored summaries hold and the engine for the rest.
+    Never a number of queries that grows with the rows (tests/web/test_query_count.py
+    holds the figures)."""
     if asof.explicit:
         return _overview(agreements, asof, at)
     return _overview_now(agreements, asof, at)
@@ -276,6 +278,8 @@ def _pending_for_blank(counts: Counter) -> Counter:
 def _overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview:
     """The overview at another instant: SQL where the stored summaries hold, the
     engine for the other rows, merged."""
+    if connection.vendor == "postgresql" and asof.known is None:
+        return _overview_counted(agreements, asof, at)
     sql_rows, engine_qs = statuses.split(
         Obligation.objects.filter(agreement__in=[a.pk for a in agreements]), asof,
         statuses.zone_instants(asof, agreements),
@@ -292,6 +296,51 @@ def _overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview
             asof, NEXT_DEADLINES, agreements,
         ),
         overdue=_deadline_rows(sql_rows, python, [V.OVERDUE], OVERDUE_SHOWN),
+        overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
+        parties=party_standings(agreements, asof),
+        events=latest,
+        prev_event=prev_event,
+        next_event=next_event,
+    )
+
+
+def _overview_counted(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview:
+    """`_overview` on PostgreSQL: every row classified once (`statuses.count_at`)."""
+    counted, engine_qs = statuses.count_at(
+        Obligation.objects.filter(agreement__in=[a.pk for a in agreements]), asof, agreements,
+        {"upcoming": ([V.PENDING, V.DUE_SOON], NEXT_DEADLINES),
+         "overdue": ([V.OVERDUE], OVERDUE_SHOWN)},
+    )
+    python = statuses.engine_rows(engine_qs, asof, {a.pk: a for a in agreements})
+    by_agreement = {a.pk: AgreementCounts(a, counted.by_agreement.get(a.pk, Counter()))
+                    for a in agreements}
+    for row in python:
+        if row.obligation.agreement_id in by_agreement:
+            by_agreement[row.obligation.agreement_id].counts[row.assessment.status] += 1
+    listed = {
+        o.pk: o for o in Obligation.objects.filter(
+            pk__in=[r[0] for found in counted.listed.values() for r in found]
+        ).select_related("agreement")
+    }
+
+    def rows(name: str, wanted: list[str], limit: int) -> list[DeadlineRow]:
+        found = [DeadlineRow(listed[pk], st, due_at, due_date)
+                 for pk, st, due_at, due_date in counted.listed[name] if pk in listed]
+        found += [
+            DeadlineRow(r.obligation, r.assessment.status, r.assessment.due_at,
+                        r.assessment.due_date)
+            for r in python if r.assessment.status in wanted and r.assessment.due_at
+        ]
+        return sorted(found, key=lambda d: (d.due_at, d.obligation.pk))[:limit]
+
+    latest, prev_event, next_event = latest_events(
+        statuses.events_known(asof), at, each_zone(asof, agreements, at)
+    )
+    return Overview(
+        agreements=list(by_agreement.values()),
+        next_deadlines=_with_terms(rows("upcoming", [V.PENDING, V.DUE_SOON], NEXT_DEADLINES),
+                                   asof, NEXT_DEADLINES, agreements),
+        overdue=rows("overdue", [V.OVERDUE], OVERDUE_SHOWN),
         overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
         parties=party_standings(agreements, asof),
         events=latest,
@@ -317,11 +366,12 @@ def _deadline_rows(
     sql_rows: QuerySet, python: list[statuses.EngineRow], wanted: list[str], limit: int
 ) -> list[DeadlineRow]:
     """The first `limit` deadlines in one of the `wanted` statuses, soonest due first."""
+    # The deadline in force at the instant (`split` annotates it), not today's.
     found = [
-        DeadlineRow(o, o.st, o.due_at, o.due_date)
+        DeadlineRow(o, o.st, o.st_due_at, o.st_due_date)
         for o in sql_rows.filter(kind=V.DEADLINE, st__in=wanted)
         .select_related("agreement")
-        .order_by("due_at", "pk")[:limit]
+        .order_by("st_due_at", "pk")[:limit]
     ]
     found += [
         DeadlineRow(r.obligation, r.assessment.status, r.assessment.due_at,
