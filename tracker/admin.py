@@ -113,6 +113,17 @@ class PartyAdmin(HistoryAdmin):
     search_fields = ("name", "slug")
 
 
+@admin.register(models.Claimant)
+class ClaimantAdmin(HistoryAdmin):
+    """Who asserts reports: governments and ministries, monitors, the press, and the
+    tracker's own editorial findings (kind `tracker`)."""
+
+    list_display = ("name", "slug", "kind", "party")
+    list_filter = ("kind", "party")
+    search_fields = ("name", "slug")
+    list_select_related = ("party",)
+
+
 @admin.register(models.Location)
 class LocationAdmin(HistoryAdmin):
     list_display = ("label", "slug", "kind", "latitude", "longitude")
@@ -142,13 +153,27 @@ class ClauseInline(admin.TabularInline):
     show_change_link = True
 
 
+class RelationInline(admin.TabularInline):
+    """What this agreement does to earlier ones (edited on the relation's own page, where
+    the re-assessment of the terms it ends is triggered)."""
+
+    model = models.AgreementRelation
+    fk_name = "agreement"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("kind", "target_agreement", "target", "replacement", "at", "unconfirmed")
+    readonly_fields = fields
+
+
 @admin.register(models.Agreement)
 class AgreementAdmin(HistoryAdmin):
     list_display = ("title", "slug", "signed_at", "effective_at", "timezone", "warning_days")
     search_fields = ("title", "slug", "description")
     list_filter = ("parties",)
     filter_horizontal = ("parties", "locations")
-    inlines = (ClauseInline, SourceInline)
+    inlines = (ClauseInline, SourceInline, RelationInline)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -171,12 +196,100 @@ class ClauseVariantInline(admin.StackedInline):
     filter_horizontal = ("sources",)
 
 
+class ClauseTextInline(admin.StackedInline):
+    model = models.ClauseText
+    extra = 0
+    filter_horizontal = ("sources",)
+
+
 @admin.register(models.Clause)
 class ClauseAdmin(HistoryAdmin):
     list_display = ("__str__", "number", "agreement", "position")
     list_filter = ("agreement",)
     search_fields = ("number", "text")
-    inlines = (ClauseVariantInline,)
+    inlines = (ClauseTextInline, ClauseVariantInline)
+
+
+class RelationForm(forms.ModelForm):
+    """The checks the loader makes of a relation in a file, for one edited by hand."""
+
+    class Meta:
+        model = models.AgreementRelation
+        fields = ("agreement", "kind", "target_agreement", "target", "replacement", "at",
+                  "published_at", "sources", "note", "unconfirmed")
+
+    def clean(self):
+        cleaned = super().clean()
+        errors = relation_errors(cleaned)
+        for field, message in errors.items():
+            self.add_error(field, message)
+        return cleaned
+
+
+def relation_errors(data: dict) -> dict[str, str]:
+    """What is wrong with a relation's fields: a term of another agreement than the one
+    named, a replacement that is not the later agreement's (or not with `supersedes`),
+    an instant before either agreement was signed."""
+    errors: dict[str, str] = {}
+    agreement, target_agreement = data.get("agreement"), data.get("target_agreement")
+    target, replacement, at = data.get("target"), data.get("replacement"), data.get("at")
+    if target is not None and target_agreement is not None and (
+        target.agreement_id != target_agreement.pk
+    ):
+        errors["target"] = f"{target} is not a term of {target_agreement.slug}."
+    if replacement is not None:
+        if data.get("kind") != V.SUPERSEDES:
+            errors["replacement"] = "Only a relation that supersedes names a replacement."
+        elif agreement is not None and replacement.agreement_id != agreement.pk:
+            errors["replacement"] = f"{replacement} is not a term of {agreement.slug}."
+    if at is not None:
+        late = [a for a in (agreement, target_agreement) if a is not None and at < a.signed_at]
+        if late:
+            first = late[0]
+            errors["at"] = f"Cannot be before {first.slug} was signed ({first.signed_at:%Y-%m-%d})."
+    return errors
+
+
+def _ended_terms(relation: models.AgreementRelation) -> list[int]:
+    """The terms whose facts a relation is part of: its target, or every term of the
+    target agreement when it names none."""
+    if relation.target_id:
+        return [relation.target_id]
+    return list(models.Obligation.objects.filter(
+        agreement_id=relation.target_agreement_id).values_list("pk", flat=True))
+
+
+@admin.register(models.AgreementRelation)
+class AgreementRelationAdmin(HistoryAdmin):
+    """What a later agreement does to an earlier one or to a term of it. A relation that
+    supersedes or terminates is a fact of the terms it ends: saving or deleting one
+    re-assesses them."""
+
+    form = RelationForm
+    list_display = ("agreement", "kind", "target_agreement", "target", "replacement", "at",
+                    "unconfirmed")
+    list_filter = ("kind", "agreement", "target_agreement", "unconfirmed")
+    search_fields = ("agreement__slug", "target_agreement__slug", "target__slug", "note")
+    list_select_related = ("agreement", "target_agreement", "target", "replacement")
+    raw_id_fields = ("target", "replacement")
+    filter_horizontal = ("sources",)
+
+    def save_model(self, request, obj, form, change):
+        before = []
+        if change:
+            before = _ended_terms(models.AgreementRelation.objects.get(pk=obj.pk))
+        super().save_model(request, obj, form, change)
+        services.facts_changed([*before, *_ended_terms(obj)])
+
+    def delete_model(self, request, obj):
+        ended = _ended_terms(obj)
+        super().delete_model(request, obj)
+        services.facts_changed(ended)
+
+    def delete_queryset(self, request, queryset):
+        ended = [pk for relation in queryset for pk in _ended_terms(relation)]
+        super().delete_queryset(request, queryset)
+        services.facts_changed(ended)
 
 
 @admin.register(models.ClauseVariant)
@@ -219,14 +332,16 @@ class ObligationForm(VersionedForm):
     class Meta:
         model = models.Obligation
         # The admin narrows these per page (fieldsets minus read-only fields).
-        fields = ("agreement", "clause", "slug", "title", "description", "kind", "category",
+        fields = ("agreement", "clause", "slug", "title", "description", "titles",
+                  "descriptions", "text_dispute", "kind", "category",
                   "position", "responsible", "monitors", "locations", "sources", "due_date",
                   "starts_at", "ends_at", "term_years", "renews_years", "notice_months")
 
 
 DERIVED_OBLIGATION_FIELDS = (
     "status", "status_since", "assessed_at", "due_soon_at", "active_at", "active_status",
-    "violated_at", "done_at", "done_status", "facts_from", "facts_until", "next_change_at",
+    "violated_at", "disputed_at", "done_at", "done_status", "facts_from", "facts_until",
+    "next_change_at",
     "needs_assessment", "due_at", "version",
 )
 
@@ -247,6 +362,9 @@ class ObligationAdmin(HistoryAdmin):
     fieldsets = (
         (None, {"fields": ("agreement", "clause", "slug", "title", "description", "kind",
                            "category", "position", "expected_version")}),
+        ("Other languages", {"classes": ("collapse",), "fields": ("titles", "descriptions")}),
+        ("Contested text (only in some versions: disputed, never a breach)",
+         {"fields": ("text_dispute",)}),
         ("Parties, places, sources",
          {"fields": ("responsible", "monitors", "locations", "sources")}),
         ("Deadline (changed only by published deadline changes)",
@@ -348,6 +466,8 @@ class ReviewableAdmin(HistoryAdmin):
     admin) through tracker.editorial; publish and reject as actions."""
 
     editable_fields: tuple[str, ...] = ()
+    # Many-to-many fields edited with the draft (set by tracker.editorial, not the form).
+    many_fields: tuple[str, ...] = ("sources",)
     actions = ("publish_selected", "reject_selected")
     list_select_related = ("obligation", "author", "reviewer")
     filter_horizontal = ("sources",)
@@ -359,10 +479,10 @@ class ReviewableAdmin(HistoryAdmin):
             return REVIEW_READONLY
         if editorial.can_edit_draft(request.user, obj):
             return (*REVIEW_READONLY, "obligation", "version")
-        return [*all_fields, "sources"]
+        return [*all_fields, *self.many_fields]
 
     def get_fields(self, request, obj=None):
-        base = ["obligation", *self.editable_fields, "sources"]
+        base = ["obligation", *self.editable_fields, *self.many_fields]
         if obj is None:
             return base
         return [*base, "expected_version", *REVIEW_READONLY, "version"]
@@ -387,8 +507,9 @@ class ReviewableAdmin(HistoryAdmin):
 
     def _editorial_data(self, form) -> dict:
         data = {f: form.cleaned_data[f] for f in self.editable_fields if f in form.cleaned_data}
-        if "sources" in form.cleaned_data:
-            data["sources"] = list(form.cleaned_data["sources"])
+        for f in self.many_fields:
+            if f in form.cleaned_data:
+                data[f] = list(form.cleaned_data[f])
         return data
 
     def save_model(self, request, obj, form, change):
@@ -544,7 +665,7 @@ class ReportForm(VersionedForm):
     class Meta:
         model = models.Report
         fields = ("obligation", "claim", "occurred_at", "occurred_date_only", "summary",
-                  "sources", "unconfirmed", "note")
+                  "sources", "unconfirmed", "note", "actors", "claimant", "contests")
 
     def clean(self):
         cleaned = super().clean()
@@ -555,6 +676,8 @@ class ReportForm(VersionedForm):
                 "claim": cleaned.get("claim"), "occurred_at": cleaned.get("occurred_at"),
                 "summary": cleaned.get("summary"), "sources": cleaned.get("sources"),
                 "occurred_date_only": cleaned.get("occurred_date_only"),
+                "actors": cleaned.get("actors"), "claimant": cleaned.get("claimant"),
+                "contests": cleaned.get("contests"), "pk": self.instance.pk,
             }, errors)
             for field, msgs in errors.items():
                 self.add_error(field if field in self.fields else None, msgs)
@@ -565,11 +688,16 @@ class ReportForm(VersionedForm):
 class ReportAdmin(ReviewableAdmin):
     form = ReportForm
     editable_fields = ("claim", "occurred_at", "occurred_date_only", "summary", "unconfirmed",
-                       "note")
-    list_display = ("obligation", "claim", "occurred_at", "review_state", "author", "reviewer",
-                    "published_at", "is_fact_display", "unconfirmed")
+                       "note", "claimant", "contests")
+    many_fields = ("actors", "sources")
+    filter_horizontal = ("sources", "actors")
+    raw_id_fields = ("contests",)
+    list_display = ("obligation", "claim", "occurred_at", "claimant", "review_state", "author",
+                    "reviewer", "published_at", "is_fact_display", "unconfirmed")
+    list_select_related = ("obligation", "author", "reviewer", "claimant")
     list_filter = ("review_state", "claim", "origin", "unconfirmed", "retracts",
-                   ("superseded_at", admin.EmptyFieldListFilter), "obligation__agreement")
+                   ("superseded_at", admin.EmptyFieldListFilter), "obligation__agreement",
+                   "claimant__kind", "claimant", "actors")
     search_fields = ("summary", "note", "obligation__title", "obligation__slug",
                      "obligation__locations__search_text", "sources__publisher")
     date_hierarchy = "occurred_at"

@@ -18,6 +18,8 @@ from tracker import vocabulary as V
 from tracker.instants import AsOf, InstantError
 from tracker.models import (
     Agreement,
+    AgreementRelation,
+    Claimant,
     Location,
     Obligation,
     Party,
@@ -91,6 +93,7 @@ SLUG_MESSAGES = {
     "Agreement": gettext_lazy("No agreement with that slug."),
     "Party": gettext_lazy("No party with that slug."),
     "Location": gettext_lazy("No location with that slug."),
+    "Claimant": gettext_lazy("No claimant with that slug."),
 }
 
 
@@ -238,10 +241,28 @@ class ReportFilter(filters.FilterSet):
     )
     occurred_after = InstantFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = InstantFilter(field_name="occurred_at", lookup_expr="lt")
+    actor = filters.ModelChoiceFilter(
+        method="filter_actor", queryset=Party.objects.all(), to_field_name="slug",
+        label="Party slug: reports of its acts (its own, or with no actors on a term it is "
+        "responsible for)",
+        error_messages={"invalid_choice": SLUG_MESSAGES["Party"]},
+    )
+    claimant = _slug_filter(Claimant, "Claimant slug (who says so)", "claimant")
+    claimant_kind = filters.ChoiceFilter(
+        field_name="claimant__kind", choices=V.CLAIMANT_KINDS,
+        label="Kind of claimant (tracker: editorial findings)",
+    )
 
     class Meta:
         model = Report
         fields: list[str] = []
+
+    def filter_actor(self, queryset, name, party):
+        # A report without actors is about the term's responsible parties (DESIGN.md).
+        named = Report.actors.through.objects.filter(party=party).values("report_id")
+        unnamed = Q(actors__isnull=True) & Q(obligation__responsible=party)
+        implicit = Report.objects.filter(unnamed).values("pk")
+        return queryset.filter(Q(pk__in=named) | Q(pk__in=implicit))
 
 
 class LocationFilter(filters.FilterSet):
@@ -263,6 +284,32 @@ class PartyFilter(filters.FilterSet):
 
     class Meta:
         model = Party
+        fields: list[str] = []
+
+
+class ClaimantFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=V.CLAIMANT_KINDS)
+    party = _slug_filter(Party, "Party slug (whose government or ministry)", "party")
+
+    class Meta:
+        model = Claimant
+        fields: list[str] = []
+
+
+class RelationFilter(filters.FilterSet):
+    agreement = _slug_filter(Agreement, "Agreement slug (the later agreement, which acts)",
+                             "agreement")
+    target_agreement = _slug_filter(
+        Agreement, "Agreement slug (the earlier agreement, acted upon)", "target_agreement"
+    )
+    kind = filters.ChoiceFilter(choices=V.RELATION_KINDS)
+    target = filters.NumberFilter(field_name="target_id", label="Obligation id (the term acted "
+                                  "upon)")
+    replacement = filters.NumberFilter(field_name="replacement_id",
+                                       label="Obligation id (the term that replaces)")
+
+    class Meta:
+        model = AgreementRelation
         fields: list[str] = []
 
 

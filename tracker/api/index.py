@@ -9,7 +9,7 @@ from django.views.decorators.http import require_safe
 # Each resource's path segment → its router basename.
 RESOURCES = {"agreements": "agreement", "obligations": "obligation", "events": "event",
              "reports": "report", "locations": "location", "parties": "party",
-             "sources": "source"}
+             "sources": "source", "claimants": "claimant", "relations": "relation"}
 
 
 @require_safe

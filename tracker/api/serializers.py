@@ -21,10 +21,13 @@ from tracker import instants
 from tracker import vocabulary as V
 from tracker.api.relations import date_text as _date
 from tracker.api.relations import instant_text as _instant
+from tracker.api.relations import replacements
 from tracker.credits import credits
 from tracker.instants import InstantError
 from tracker.models import (
     Agreement,
+    AgreementRelation,
+    Claimant,
     DeadlineChange,
     Location,
     Obligation,
@@ -113,6 +116,103 @@ class SourceRefSerializer(serializers.ModelSerializer):
         fields = ["id", "key", "url", "publisher", "title", "published_at", "language"]
 
 
+class ClaimantRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Claimant
+        fields = ["slug", "name", "kind"]
+
+
+class ClaimantSerializer(serializers.ModelSerializer):
+    url = Link(view_name="api:claimant-detail", lookup_field="slug")
+    party = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True,
+        help_text="The party whose government or ministry this is (null for the press, "
+        "monitors that are no party, and the tracker).",
+    )
+    kind_label = serializers.SerializerMethodField(
+        help_text="The kind in the request's language; `kind` is the identifier."
+    )
+
+    class Meta:
+        model = Claimant
+        fields = ["slug", "name", "kind", "kind_label", "party", "url"]
+
+    def get_kind_label(self, obj: Claimant) -> str:
+        return str(dict(V.CLAIMANT_KINDS).get(obj.kind, obj.kind))
+
+
+def _term_ref(obligation: Obligation | None, request) -> dict | None:
+    """A term of an agreement as a relation names it: ids, slugs and both addresses."""
+    if obligation is None:
+        return None
+    agreement = obligation.agreement.slug
+    return {
+        "id": obligation.pk,
+        "agreement": agreement,
+        "slug": obligation.slug,
+        "title": obligation.title,
+        "url": _reverse("api:obligation-detail", args=[obligation.pk], request=request),
+        "page_url": page_link(request, "web:obligation", agreement, obligation.slug),
+    }
+
+
+TERM_REF_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "id": {"type": "integer"},
+        "agreement": {"type": "string"},
+        "slug": {"type": "string"},
+        "title": {"type": "string"},
+        "url": {"type": "string", "format": "uri"},
+        "page_url": {"type": "string", "format": "uri"},
+    },
+}
+
+
+class RelationSerializer(serializers.ModelSerializer):
+    """What a later agreement does to an earlier one (or to one term of it), from `at`."""
+
+    url = Link(view_name="api:relation-detail")
+    agreement = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    target_agreement = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    kind_label = serializers.SerializerMethodField(
+        help_text="The kind in the request's language; `kind` is the identifier."
+    )
+    ends = serializers.SerializerMethodField(
+        help_text="The status it gives the terms it ends from `at` (superseded, terminated); "
+        "null for a relation that only links (implements, amends)."
+    )
+    target = serializers.SerializerMethodField(
+        help_text="The term of the earlier agreement it concerns; null: the agreement as a "
+        "whole (every term of it)."
+    )
+    replacement = serializers.SerializerMethodField(
+        help_text="The later agreement's term that takes the target's place (supersedes only)."
+    )
+    sources = SourceRefSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = AgreementRelation
+        fields = ["id", "agreement", "kind", "kind_label", "ends", "target_agreement", "target",
+                  "replacement", "at", "published_at", "note", "unconfirmed", "sources", "url"]
+
+    def get_kind_label(self, obj: AgreementRelation) -> str:
+        return str(dict(V.RELATION_KINDS).get(obj.kind, obj.kind))
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_ends(self, obj: AgreementRelation) -> str | None:
+        return V.RELATION_ENDINGS.get(obj.kind)
+
+    @extend_schema_field(TERM_REF_SCHEMA)
+    def get_target(self, obj: AgreementRelation) -> dict | None:
+        return _term_ref(obj.target, self.context.get("request"))
+
+    @extend_schema_field(TERM_REF_SCHEMA)
+    def get_replacement(self, obj: AgreementRelation) -> dict | None:
+        return _term_ref(obj.replacement, self.context.get("request"))
+
+
 class PartySerializer(serializers.ModelSerializer):
     url = Link(view_name="api:party-detail", lookup_field="slug")
 
@@ -174,13 +274,27 @@ class AgreementSerializer(serializers.ModelSerializer):
     party_counts = serializers.SerializerMethodField()
     as_of = serializers.SerializerMethodField()
     obligations = serializers.SerializerMethodField()
+    titles = serializers.DictField(
+        child=serializers.CharField(), read_only=True,
+        help_text="The title in other languages ({language: title}); `title` is English.",
+    )
+    descriptions = serializers.DictField(child=serializers.CharField(), read_only=True)
+    builds_on = RelationSerializer(
+        many=True, read_only=True, source="relations",
+        help_text="What this agreement does to earlier ones (implements, amends, supersedes "
+        "or terminates them or terms of them), oldest first.",
+    )
+    followed_by = RelationSerializer(
+        many=True, read_only=True,
+        help_text="What later agreements did to this one, oldest first.",
+    )
 
     class Meta:
         model = Agreement
         fields = [
-            "slug", "title", "description", "signed_at", "effective_at", "timezone",
-            "warning_days", "parties", "status_counts", "party_counts", "as_of", "obligations",
-            "url", "page_url",
+            "slug", "title", "description", "titles", "descriptions", "signed_at",
+            "effective_at", "timezone", "warning_days", "parties", "builds_on", "followed_by",
+            "status_counts", "party_counts", "as_of", "obligations", "url", "page_url",
         ]
 
     @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
@@ -199,6 +313,19 @@ class AgreementSerializer(serializers.ModelSerializer):
     def get_obligations(self, obj: Agreement) -> str:
         base = reverse("api:obligation-list", request=self.context.get("request"))
         return f"{base}?agreement={obj.slug}"
+
+
+class TermLinkSerializer(serializers.Serializer):
+    """A term of another agreement that a relation links an obligation to."""
+
+    relation = serializers.IntegerField(help_text="Id of the relation (/api/v1/relations/).")
+    at = serializers.DateTimeField(help_text="From when the relation holds.")
+    id = serializers.IntegerField()
+    agreement = serializers.CharField()
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    url = serializers.URLField()
+    page_url = serializers.URLField()
 
 
 class ObligationSerializer(serializers.ModelSerializer):
@@ -243,22 +370,55 @@ class ObligationSerializer(serializers.ModelSerializer):
     as_of = serializers.SerializerMethodField(
         help_text="The instant the status is answered for; null: the stored current status."
     )
+    titles = serializers.DictField(
+        child=serializers.CharField(), read_only=True,
+        help_text="The title in other languages ({language: title}); `title` is English.",
+    )
+    descriptions = serializers.DictField(child=serializers.CharField(), read_only=True)
+    text_dispute = serializers.CharField(
+        read_only=True,
+        help_text="Non-empty when the term exists only in some versions of the text: which "
+        "carry it and which do not. Such a term is `disputed`, never a breach.",
+    )
+    replaced_by = serializers.SerializerMethodField(
+        help_text="Terms of later agreements that superseded this one, each with the "
+        "relation that says so and the instant from which it holds."
+    )
+    replaces = serializers.SerializerMethodField(
+        help_text="Terms of earlier agreements this one superseded."
+    )
 
     class Meta:
         model = Obligation
         fields = [
-            "id", "slug", "agreement", "timezone", "clause", "title", "description", "kind",
+            "id", "slug", "agreement", "timezone", "clause", "title", "description", "titles",
+            "descriptions", "text_dispute", "kind",
             "category", "responsible", "monitors", "locations", "due_date", "due_at",
             "original_due_date", "deadline_changes", "starts_at", "ends_at", "term_years",
             "renews_years", "notice_months", "status", "status_label", "status_since",
             "days_remaining",
             "days_overdue", "term_ends_at", "notice_deadline", "status_report", "unconfirmed",
-            "as_of", "assessed_at", "sources", "url", "history_url", "page_url",
+            "as_of", "assessed_at", "replaced_by", "replaces", "sources", "url",
+            "history_url", "page_url",
         ]
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_as_of(self, obj: Obligation) -> str | None:
         return _instant(obj.state.at) if self.context["as_of"].explicit else None
+
+    @extend_schema_field(TermLinkSerializer(many=True))
+    def get_replaced_by(self, obj: Obligation) -> list[dict]:
+        return self._linked(replacements([obj.pk])[obj.pk][0])
+
+    @extend_schema_field(TermLinkSerializer(many=True))
+    def get_replaces(self, obj: Obligation) -> list[dict]:
+        return self._linked(replacements([obj.pk])[obj.pk][1])
+
+    def _linked(self, links: list[dict]) -> list[dict]:
+        """`tracker.api.relations.term_link` dicts with the term's two addresses."""
+        base = self._base_url()
+        return [{**link, "url": f"{base}{link['id']}/",
+                 "page_url": self._page_url(link["agreement"], link["slug"])} for link in links]
 
     def get_status_label(self, obj: Obligation) -> str:
         return status_label(obj.state.status)
@@ -280,6 +440,9 @@ class ObligationSerializer(serializers.ModelSerializer):
             "clause": obj.clause.number if obj.clause_id else None,
             "title": obj.title,
             "description": obj.description,
+            "titles": obj.titles,
+            "descriptions": obj.descriptions,
+            "text_dispute": obj.text_dispute,
             "kind": obj.kind,
             "category": obj.category,
             "responsible": rel.responsible,
@@ -305,6 +468,8 @@ class ObligationSerializer(serializers.ModelSerializer):
             "unconfirmed": state.unconfirmed,
             "as_of": self.get_as_of(obj),
             "assessed_at": _instant(obj.assessed_at),
+            "replaced_by": self._linked(rel.replaced_by),
+            "replaces": self._linked(rel.replaces),
             "sources": rel.sources,
             "url": f"{base}{obj.pk}/",
             "history_url": f"{base}{obj.pk}/history/",
@@ -402,15 +567,51 @@ class ReportSerializer(serializers.ModelSerializer):
     reviewed_by = serializers.SerializerMethodField(
         help_text="Who reviewed and published it; null while it is not published."
     )
+    claim_label = serializers.SerializerMethodField(
+        help_text="The claim in the request's language; `claim` is the identifier."
+    )
+    actors = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True,
+        help_text="The parties whose act it reports; empty: the term's responsible parties.",
+    )
+    claimant = ClaimantRefSerializer(
+        read_only=True, allow_null=True,
+        help_text="Who says so (null: not said). Kind `tracker`: an editorial finding.",
+    )
+    finding = serializers.SerializerMethodField(
+        help_text="An editorial finding (claimant kind `tracker`): it settles a dispute."
+    )
+    contests = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True,
+        help_text="Id of the report on the same term that this one contests.",
+    )
+    contested_by = serializers.SerializerMethodField(
+        help_text="Ids of the reports that contest this one (those the reader may see)."
+    )
 
     class Meta:
         model = Report
         fields = [
-            "id", "obligation", "obligation_url", "agreement", "claim", "occurred_at",
-            "occurred_date_only", "summary", "sources", "unconfirmed", "note", "review_state",
+            "id", "obligation", "obligation_url", "agreement", "claim", "claim_label",
+            "occurred_at", "occurred_date_only", "summary", "actors", "claimant", "finding",
+            "contests", "contested_by", "sources", "unconfirmed", "note", "review_state",
             "published_at", "written_by", "reviewed_by", "rejection_reason", "supersedes",
             "retracts", "correction_reason", "superseded_at", "version", "url", "page_url",
         ]
+
+    def get_claim_label(self, obj: Report) -> str:
+        return str(dict(V.CLAIMS).get(obj.claim, obj.claim))
+
+    def get_finding(self, obj: Report) -> bool:
+        return obj.claimant_id is not None and obj.claimant.kind == V.CLAIMANT_TRACKER
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_contested_by(self, obj: Report) -> list[int]:
+        # The viewset prefetches the visible ones into `visible_contested_by`.
+        found = getattr(obj, "visible_contested_by", None)
+        if found is None:
+            found = obj.contested_by.filter(review_state=V.PUBLISHED)
+        return sorted(r.pk for r in found)
 
     def get_written_by(self, obj: Report) -> str:
         return credits(obj).written_by
@@ -505,6 +706,21 @@ class ReportCreateSerializer(serializers.Serializer):
     sources = serializers.ListField(child=SourceInputField(), allow_empty=False)
     unconfirmed = serializers.BooleanField(required=False, default=False)
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    actors = serializers.ListField(
+        child=serializers.SlugField(), required=False, default=list,
+        help_text="Slugs of the parties whose act it reports, each a party of the "
+        "obligation's agreement; none: the term's responsible parties.",
+    )
+    claimant = serializers.SlugField(
+        required=False, allow_null=True, default=None,
+        help_text="Slug of who says so (/api/v1/claimants/); `tracker` makes the report an "
+        "editorial finding, which must cite sources.",
+    )
+    contests = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1,
+        help_text="Id of the report on the same obligation this one contests (required for "
+        "a `denial`).",
+    )
 
 
 class PublishSerializer(serializers.Serializer):

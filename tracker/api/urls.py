@@ -27,6 +27,8 @@ router.register("reports", views.ReportViewSet, basename="report")
 router.register("locations", views.LocationViewSet, basename="location")
 router.register("parties", views.PartyViewSet, basename="party")
 router.register("sources", views.SourceViewSet, basename="source")
+router.register("claimants", views.ClaimantViewSet, basename="claimant")
+router.register("relations", views.RelationViewSet, basename="relation")
 
 calendar = views.CalendarViewSet.as_view({"get": "list"})
 by_slug = views.ObligationBySlugViewSet.as_view({"get": "retrieve"})

@@ -11,7 +11,7 @@ from __future__ import annotations
 from itertools import batched
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_vary_headers
@@ -53,6 +53,8 @@ from tracker.api.throttles import AnonThrottle, ExportThrottle, UserThrottle
 from tracker.instants import AsOf
 from tracker.models import (
     Agreement,
+    AgreementRelation,
+    Claimant,
     Location,
     Obligation,
     Party,
@@ -235,7 +237,12 @@ def _as_of_views(*actions: str):
 class AgreementViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     """Agreements with counts of their obligations by status and by responsible party."""
 
-    queryset = Agreement.objects.prefetch_related("parties")
+    queryset = Agreement.objects.prefetch_related(
+        "parties",
+        *(Prefetch(name, queryset=AgreementRelation.objects.select_related(
+            "agreement", "target_agreement", "target__agreement", "replacement__agreement"
+        ).prefetch_related("sources")) for name in ("relations", "followed_by")),
+    )
     serializer_class = serializers.AgreementSerializer
     filterset_class = filters.AgreementFilter
     lookup_field = "slug"
@@ -376,17 +383,31 @@ class ReportViewSet(
     serializer_class = serializers.ReportSerializer
     filterset_class = filters.ReportFilter
     csv_columns = ["id", "obligation", "agreement", "claim", "occurred_at", "summary",
+                   "actors", "claimant", "finding", "contests", "contested_by",
                    "sources", "unconfirmed", "review_state", "published_at", "written_by",
                    "reviewed_by", "superseded_at", "url", "page_url"]
 
-    def get_queryset(self) -> QuerySet[Report]:
-        queryset = Report.objects.select_related(
-            "obligation__agreement", "author", "reviewer"
-        ).prefetch_related("sources").order_by("-occurred_at", "-id")
+    def _sees_drafts(self) -> bool:
         user = self.request.user
-        if self.action in ("publish", "reject"):
-            return queryset  # the role check is editorial's, and says 403 not 404
-        if not (editorial.is_editor(user) or editorial.is_reviewer(user)):
+        return editorial.is_editor(user) or editorial.is_reviewer(user)
+
+    def get_queryset(self) -> QuerySet[Report]:
+        return self._reports(self._sees_drafts() or self.action in ("publish", "reject"))
+
+    def _reports(self, drafts: bool) -> QuerySet[Report]:
+        """Reports with what their representation reads, in a fixed number of queries per
+        page; `drafts`: the reader may see drafts (editors; publish/reject, whose role
+        check is editorial's and says 403, not 404)."""
+        contesting = Report.objects.only("id", "contests_id")
+        if not drafts:
+            contesting = contesting.filter(review_state=V.PUBLISHED)
+        queryset = Report.objects.select_related(
+            "obligation__agreement", "author", "reviewer", "claimant"
+        ).prefetch_related(
+            "sources", "actors",
+            Prefetch("contested_by", queryset=contesting, to_attr="visible_contested_by"),
+        ).order_by("-occurred_at", "-id")
+        if not drafts:
             queryset = queryset.filter(review_state=V.PUBLISHED)
         return queryset
 
@@ -462,9 +483,7 @@ class ReportViewSet(
         return self._report_response(report)
 
     def _report_response(self, report: Report) -> Response:
-        report = Report.objects.select_related(
-            "obligation__agreement", "author", "reviewer"
-        ).get(pk=report.pk)
+        report = self._reports(True).get(pk=report.pk)
         context = self.get_serializer_context()
         return Response(serializers.ReportSerializer(report, context=context).data)
 
@@ -497,6 +516,32 @@ class PartyViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = filters.PartyFilter
     lookup_field = "slug"
     csv_columns = ["slug", "name", "kind", "url"]
+
+
+@extend_schema_view(list=extend_schema(parameters=[FORMAT]))
+class ClaimantViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Who asserts reports: governments and ministries, monitors, the press, and the
+    tracker's own editorial findings (kind `tracker`)."""
+
+    queryset = Claimant.objects.select_related("party")
+    serializer_class = serializers.ClaimantSerializer
+    filterset_class = filters.ClaimantFilter
+    lookup_field = "slug"
+    csv_columns = ["slug", "name", "kind", "party", "url"]
+
+
+@extend_schema_view(list=extend_schema(parameters=[FORMAT]))
+class RelationViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
+    """What later agreements do to earlier ones or to terms of them (implements, amends,
+    supersedes, terminates), from an instant, with sources: the chain of agreements."""
+
+    queryset = AgreementRelation.objects.select_related(
+        "agreement", "target_agreement", "target__agreement", "replacement__agreement"
+    ).prefetch_related("sources")
+    serializer_class = serializers.RelationSerializer
+    filterset_class = filters.RelationFilter
+    csv_columns = ["id", "agreement", "kind", "ends", "target_agreement", "target",
+                   "replacement", "at", "published_at", "unconfirmed", "note", "sources", "url"]
 
 
 @extend_schema_view(list=extend_schema(parameters=[FORMAT]))
