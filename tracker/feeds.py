@@ -31,7 +31,7 @@ from icalendar import Calendar, Event
 from tracker import query_names, statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf
-from tracker.models import Agreement, DeadlineChange, Obligation, StatusEvent
+from tracker.models import Agreement, DeadlineChange, Obligation, Report, StatusEvent
 
 FEED_SIZE = 100
 UID_DOMAIN = "ceasefire-tracker"
@@ -187,7 +187,9 @@ class EventsFeed(Feed):
         return _("Every change of an obligation's status, with the instant it took effect.")
 
     def items(self, obj: Agreement | None):
-        events = StatusEvent.current.select_related("obligation__agreement", "report").order_by(
+        events = StatusEvent.current.select_related(
+            "obligation__agreement", "report__claimant", "report__contests__claimant"
+        ).prefetch_related("report__actors", "report__contests__actors").order_by(
             "-effective_at", "-id"
         )
         if obj is not None:
@@ -205,7 +207,10 @@ class EventsFeed(Feed):
             "at": f"{at:%Y-%m-%d %H:%M %Z}",
         }
         if item.report_id:
-            text += f" {item.report.summary}"
+            text += " " + account(item.report)
+            contested = item.report.contests
+            if contested is not None:
+                text += " " + _("It contests: %(account)s") % {"account": account(contested)}
         return text
 
     def item_link(self, item: StatusEvent) -> str:
@@ -225,6 +230,20 @@ class EventsFeed(Feed):
 
     def item_categories(self, item: StatusEvent):
         return [item.to_status, item.obligation.agreement.slug]
+
+
+def account(report: Report) -> str:
+    """A report as a feed entry tells it: its summary, whose act and who says so."""
+    text = report.summary
+    actors = ", ".join(p.name for p in report.actors.all())
+    if actors:
+        text += " " + _("Actors: %(actors)s.") % {"actors": actors}
+    claimant = report.claimant
+    if claimant is not None and claimant.kind == V.CLAIMANT_TRACKER:
+        text += " " + _("Editorial finding: %(claimant)s.") % {"claimant": claimant.name}
+    elif claimant is not None:
+        text += " " + _("Claimed by %(claimant)s.") % {"claimant": claimant.name}
+    return text
 
 
 FEED_PARAMETERS = ("agreement",)
