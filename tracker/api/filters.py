@@ -243,8 +243,8 @@ class ReportFilter(filters.FilterSet):
     occurred_before = InstantFilter(field_name="occurred_at", lookup_expr="lt")
     actor = filters.ModelChoiceFilter(
         method="filter_actor", queryset=Party.objects.all(), to_field_name="slug",
-        label="Party slug: reports of its acts (its own, or with no actors on a term it is "
-        "responsible for)",
+        label="Party slug: reports of its acts (naming it, or naming no actors on a term it "
+        "is responsible for; a denial naming none is no act)",
         error_messages={"invalid_choice": SLUG_MESSAGES["Party"]},
     )
     claimant = _slug_filter(Claimant, "Claimant slug (who says so)", "claimant")
@@ -258,9 +258,11 @@ class ReportFilter(filters.FilterSet):
         fields: list[str] = []
 
     def filter_actor(self, queryset, name, party):
-        # A report without actors is about the term's responsible parties (DESIGN.md).
+        # A report without actors is about the term's responsible parties (DESIGN.md);
+        # a denial without actors names no act.
         named = Report.actors.through.objects.filter(party=party).values("report_id")
-        unnamed = Q(actors__isnull=True) & Q(obligation__responsible=party)
+        unnamed = (Q(actors__isnull=True) & Q(obligation__responsible=party)
+                   & ~Q(claim=V.CLAIM_DENIAL))
         implicit = Report.objects.filter(unnamed).values("pk")
         return queryset.filter(Q(pk__in=named) | Q(pk__in=implicit))
 
