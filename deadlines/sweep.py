@@ -67,6 +67,7 @@ def _summary_columns(a: engine.Assessment) -> dict:
         "active_at": s.active_at,
         "active_status": s.active_status,
         "violated_at": s.violated_at,
+        "disputed_at": s.disputed_at,
         "done_at": s.done_at,
         "done_status": s.done_status,
         "facts_from": s.facts_from,
@@ -77,7 +78,8 @@ def _summary_columns(a: engine.Assessment) -> dict:
 
 _WRITTEN_FIELDS = [
     "status", "status_since", "assessed_at", "needs_assessment", "due_date", "due_at",
-    "due_soon_at", "active_at", "active_status", "violated_at", "done_at", "done_status",
+    "due_soon_at", "active_at", "active_status", "violated_at", "disputed_at", "done_at",
+    "done_status",
     "facts_from", "facts_until", "next_change_at",
 ]
 
@@ -356,7 +358,7 @@ def _candidates_sql(only_ids: bool, write: bool) -> str:
                    AS recorded""" if write else ""
     return f"""
     cand AS (
-        SELECT o.id, o.status, o.done_at, o.done_status, o.violated_at, o.due_at,
+        SELECT o.id, o.status, o.done_at, o.done_status, o.violated_at, o.disputed_at, o.due_at,
                o.due_soon_at, o.active_at, o.active_status, o.facts_until,
                {_START_AT} AS start_at, {_first_step_sql()} AS first_at{recorded}
         FROM tracker_obligation o JOIN tracker_agreement a ON a.id = o.agreement_id

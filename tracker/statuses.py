@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import product
 from types import SimpleNamespace
@@ -29,10 +29,17 @@ from zoneinfo import ZoneInfo
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 
 from deadlines import classify, engine
-from deadlines.facts import fact_changes, fact_reports, facts_of, with_facts
+from deadlines.facts import (
+    ending_fact,
+    ending_relations,
+    fact_changes,
+    fact_reports,
+    facts_of,
+    with_facts,
+)
 from tracker import vocabulary as V
 from tracker.instants import AsOf
-from tracker.models import Agreement, Obligation, Party
+from tracker.models import Agreement, Obligation, Party, Report
 
 _UTC = ZoneInfo("UTC")
 
@@ -40,7 +47,7 @@ _UTC = ZoneInfo("UTC")
 
 
 # The summary columns the sweep stores, named as `engine.Summary`'s fields.
-SUMMARY_COLUMNS = tuple(f.name for f in fields(engine.Summary) if f.name != "reports")
+SUMMARY_COLUMNS = engine.SUMMARY_COLUMNS
 
 
 def stored_assessment(obligation: Obligation, now: datetime) -> engine.Assessment:
@@ -213,8 +220,43 @@ class EngineRow:
 
 ENGINE_FIELDS = (
     "id", "agreement_id", "slug", "title", "kind", "due_date", "original_due_date",
-    "starts_at", "ends_at", "term_years", "renews_years", "notice_months",
+    "starts_at", "ends_at", "term_years", "renews_years", "notice_months", "text_dispute",
 )
+
+
+def _report_facts(ids: QuerySet) -> dict[int, list[engine.ReportFact]]:
+    """The engine's report facts of the obligations `ids` (a subquery), per obligation,
+    as plain tuples in two queries (the reports with their claimant, their actors)."""
+    reported = fact_reports().filter(obligation__in=ids)
+    actors: dict[int, set[str]] = defaultdict(set)
+    for report_id, slug in Report.actors.through.objects.filter(
+        report__in=reported.values("pk")
+    ).values_list("report_id", "party__slug"):
+        actors[report_id].add(slug)
+    reports: dict[int, list[engine.ReportFact]] = defaultdict(list)
+    for oid, claim, occurred, pk, unconfirmed, contests, claimant, kind in reported.values_list(
+        "obligation_id", "claim", "occurred_at", "id", "unconfirmed", "contests_id",
+        "claimant__slug", "claimant__kind",
+    ):
+        reports[oid].append(engine.ReportFact(
+            claim=claim, occurred_at=occurred, id=pk, unconfirmed=unconfirmed,
+            actors=frozenset(actors[pk]), claimant=claimant or "",
+            finding=kind == V.CLAIMANT_TRACKER, contests=contests,
+        ))
+    return reports
+
+
+def _ending_facts(ids: QuerySet, agreement_ids: set[int]) -> dict[tuple, list[engine.EndingFact]]:
+    """Ending relations keyed ("term", obligation id) or ("agreement", agreement id) for
+    those that end a whole agreement; one query."""
+    found: dict[tuple, list[engine.EndingFact]] = defaultdict(list)
+    relations = ending_relations().filter(
+        Q(target__in=ids) | Q(target__isnull=True, target_agreement_id__in=agreement_ids)
+    )
+    for r in relations:
+        key = ("term", r.target_id) if r.target_id else ("agreement", r.target_agreement_id)
+        found[key].append(ending_fact(r))
+    return found
 
 
 def engine_rows(
@@ -244,20 +286,14 @@ def engine_rows(
         "obligation_id", "due_date", "agreed_at", "id"
     ):
         changes[oid].append(SimpleNamespace(due_date=due, agreed_at=agreed, id=pk))
-    reports: dict[int, list] = defaultdict(list)
-    for oid, claim, occurred, pk, unconfirmed in fact_reports().filter(
-        obligation__in=ids
-    ).values_list("obligation_id", "claim", "occurred_at", "id", "unconfirmed"):
-        reports[oid].append(
-            SimpleNamespace(claim=claim, occurred_at=occurred, id=pk, unconfirmed=unconfirmed)
-        )
+    reports = _report_facts(ids)
     who: dict[int, list] = defaultdict(list)
-    if parties:
-        responsible = Obligation.responsible.through.objects.filter(obligation__in=ids)
-        for oid, *party in responsible.values_list(
-            "obligation_id", "party_id", "party__slug", "party__name"
-        ):
-            who[oid].append(tuple(party))
+    responsible = Obligation.responsible.through.objects.filter(obligation__in=ids)
+    for oid, *party in responsible.values_list(
+        "obligation_id", "party_id", "party__slug", "party__name"
+    ):
+        who[oid].append(tuple(party))
+    endings = _ending_facts(ids, {o.agreement_id for o in rows})
     where: dict[int, list] = defaultdict(list)
     if places:
         placed = Obligation.locations.through.objects.filter(obligation__in=ids)
@@ -269,10 +305,16 @@ def engine_rows(
         # What with_facts' prefetch (to_attr) would set, read in two queries for all rows.
         o.fact_changes = changes[o.pk]  # type: ignore[attr-defined]
         o.fact_reports = reports[o.pk]  # type: ignore[attr-defined]
+        o.fact_responsible = [  # type: ignore[attr-defined]
+            SimpleNamespace(slug=slug) for _, slug, _ in who[o.pk]
+        ]
+        o.fact_endings = [  # type: ignore[attr-defined]
+            *endings[("term", o.pk)], *endings[("agreement", o.agreement_id)]
+        ]
         assessment = engine.assess(
             facts_of(o), asof.at(o.agreement.zone), with_history=False
         )
-        result.append(EngineRow(o, assessment, who[o.pk], where[o.pk]))
+        result.append(EngineRow(o, assessment, who[o.pk] if parties else [], where[o.pk]))
     return result
 
 
@@ -387,3 +429,31 @@ def events_until(queryset: QuerySet, asof: AsOf) -> QuerySet:
             effective_at__lte=asof.at(ZoneInfo(tz)),
         )
     return queryset.filter(cond)
+
+
+# ---------------------------------------------------------------- standings per party
+
+
+def facts_for(queryset: QuerySet[Obligation]) -> list[tuple[Obligation, engine.Facts]]:
+    """Every obligation of `queryset` with its facts, in a fixed number of queries: what
+    per-party standings and scores are computed from, at one instant or many."""
+    return [(o, facts_of(o)) for o in with_facts(queryset)]
+
+
+def standings_for(
+    obligations: Sequence[Obligation], asof: AsOf
+) -> dict[int, dict[str, engine.Standing]]:
+    """Each obligation's per-party standings at `asof` (party slug → Standing). Facts
+    are read for the rows not fetched through `with_facts`, in a fixed number of
+    queries."""
+    rows = list(obligations)
+    missing = [o.pk for o in rows if not hasattr(o, "fact_reports")]
+    fetched = (
+        {o.pk: o for o in with_facts(Obligation.objects.filter(pk__in=missing))}
+        if missing else {}
+    )
+    result = {}
+    for o in rows:
+        source = fetched.get(o.pk, o)
+        result[o.pk] = engine.standings(facts_of(source), asof.at(o.agreement.zone))
+    return result
