@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from tracker import instants, statuses
@@ -257,6 +259,7 @@ class ReportFilter(filters.FilterSet):
         model = Report
         fields: list[str] = []
 
+    @extend_schema_field(OpenApiTypes.STR)
     def filter_actor(self, queryset, name, party):
         # A report without actors is about the term's responsible parties (DESIGN.md);
         # a denial without actors names no act.

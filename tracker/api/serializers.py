@@ -19,6 +19,7 @@ from rest_framework.reverse import reverse
 
 from tracker import instants
 from tracker import vocabulary as V
+from tracker.api.claims import Claims, claims_for
 from tracker.api.relations import date_text as _date
 from tracker.api.relations import instant_text as _instant
 from tracker.api.relations import replacements
@@ -328,6 +329,86 @@ class TermLinkSerializer(serializers.Serializer):
     page_url = serializers.URLField()
 
 
+class SourceShape(serializers.Serializer):
+    id = serializers.IntegerField()
+    key = serializers.CharField()
+    url = serializers.URLField()
+    publisher = serializers.CharField()
+    title = serializers.CharField()
+    published_at = serializers.DateField(allow_null=True)
+    language = serializers.CharField()
+
+
+class AccountSerializer(serializers.Serializer):
+    """One account of a disputed term: a published report with whose act it reports,
+    who says so and its sources."""
+
+    id = serializers.IntegerField()
+    claim = serializers.ChoiceField(choices=V.CLAIMS)
+    claim_label = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    summary = serializers.CharField()
+    actors = serializers.ListField(child=serializers.CharField())
+    claimant = ClaimantRefSerializer(allow_null=True)
+    finding = serializers.BooleanField()
+    contests = serializers.IntegerField(allow_null=True)
+    unconfirmed = serializers.BooleanField()
+    sources = SourceShape(many=True)
+    url = serializers.URLField()
+
+
+class DisputeSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=["claims", "text"],
+        help_text="`claims`: published claims conflict and no finding settles them; "
+        "`text`: the term exists only in some versions of the text.",
+    )
+    reason_label = serializers.CharField()
+    since = serializers.DateTimeField(allow_null=True)
+    text = serializers.CharField(help_text="For `text`: which versions carry the term.")
+    accounts = AccountSerializer(many=True, help_text="Every account, each with its claimant "
+                                 "and sources (for `claims`).")
+
+
+class ReplacementSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    agreement = serializers.CharField()
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    url = serializers.URLField()
+    page_url = serializers.URLField()
+
+
+class EndingSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["superseded", "overtaken", "terminated"])
+    status_label = serializers.CharField()
+    at = serializers.DateTimeField()
+    by = serializers.ChoiceField(
+        choices=["relation", "report", "term"],
+        help_text="What ended it: a later agreement's relation, a reported fact (overtaken "
+        "by events, ended early), or the term's own end.",
+    )
+    by_label = serializers.CharField()
+    cause = serializers.CharField(help_text="The relation's note or the report's summary.")
+    report = serializers.IntegerField(allow_null=True)
+    report_url = serializers.URLField(allow_null=True)
+    relation = serializers.IntegerField(allow_null=True)
+    relation_url = serializers.URLField(allow_null=True)
+    replacement = ReplacementSerializer(allow_null=True)
+
+
+class StandingSerializer(serializers.Serializer):
+    """One party's standing on the term (docs/method.md)."""
+
+    party = serializers.CharField(help_text="Party slug (/api/v1/parties/).")
+    status = serializers.ChoiceField(choices=STATUS_CHOICES)
+    status_label = serializers.CharField()
+    responsible = serializers.BooleanField(
+        help_text="The term binds it; false: a party whose act on the term was reported.")
+    charged = serializers.BooleanField(help_text="Its standing is a breach charged to it.")
+    report = serializers.IntegerField(allow_null=True)
+
+
 class ObligationSerializer(serializers.ModelSerializer):
     url = Link(view_name="api:obligation-detail")
     history_url = Link(view_name="api:obligation-history")
@@ -387,6 +468,16 @@ class ObligationSerializer(serializers.ModelSerializer):
     replaces = serializers.SerializerMethodField(
         help_text="Terms of earlier agreements this one superseded."
     )
+    standings = serializers.SerializerMethodField(
+        help_text="Each party's standing on the term at the answered instant: its responsible "
+        "parties, and a party not bound by it once its act on it was reported."
+    )
+    dispute = serializers.SerializerMethodField(
+        help_text="When `disputed`: why, since when, and every account."
+    )
+    ending = serializers.SerializerMethodField(
+        help_text="When superseded, overtaken or terminated: how, when and why."
+    )
 
     class Meta:
         model = Obligation
@@ -398,9 +489,58 @@ class ObligationSerializer(serializers.ModelSerializer):
             "renews_years", "notice_months", "status", "status_label", "status_since",
             "days_remaining",
             "days_overdue", "term_ends_at", "notice_deadline", "status_report", "unconfirmed",
-            "as_of", "assessed_at", "replaced_by", "replaces", "sources", "url",
-            "history_url", "page_url",
+            "as_of", "assessed_at", "standings", "dispute", "ending", "replaced_by",
+            "replaces", "sources", "url", "history_url", "page_url",
         ]
+
+    def _claims(self, obj: Obligation) -> Claims:
+        found = getattr(obj, "claims", None)
+        if found is None:
+            found = claims_for([obj], {obj.pk: obj.state}, self.context["as_of"])[obj.pk]
+        return found
+
+    @extend_schema_field(StandingSerializer(many=True))
+    def get_standings(self, obj: Obligation) -> list[dict]:
+        return self._claims(obj).standings
+
+    @extend_schema_field(DisputeSerializer(allow_null=True))
+    def get_dispute(self, obj: Obligation) -> dict | None:
+        return self._dispute(self._claims(obj).dispute)
+
+    @extend_schema_field(EndingSerializer(allow_null=True))
+    def get_ending(self, obj: Obligation) -> dict | None:
+        return self._ending(self._claims(obj).ending)
+
+    def _address(self, name: str, pk: int | None) -> str | None:
+        # As `_base_url`: a list's address reversed once, the id appended per row.
+        if pk is None:
+            return None
+        if not hasattr(self, "_bases"):
+            self._bases: dict[str, str] = {}
+        if name not in self._bases:
+            path = django_reverse(f"api:{name}-list")
+            request = self.context.get("request")
+            self._bases[name] = request.build_absolute_uri(path) if request else path
+        return f"{self._bases[name]}{pk}/"
+
+    def _dispute(self, dispute: dict | None) -> dict | None:
+        if dispute is None:
+            return None
+        accounts = [{**a, "url": self._address("report", a["id"])} for a in dispute["accounts"]]
+        return {**dispute, "accounts": accounts}
+
+    def _ending(self, ending: dict | None) -> dict | None:
+        if ending is None:
+            return None
+        new = ending["replacement"]
+        return {
+            **{k: v for k, v in ending.items() if k not in ("replacement",)},
+            "report_url": self._address("report", ending["report"]),
+            "relation_url": self._address("relation", ending["relation"]),
+            "replacement": None if new is None else {
+                **new, "url": self._address("obligation", new["id"]),
+                "page_url": self._page_url(new["agreement"], new["slug"])},
+        }
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_as_of(self, obj: Obligation) -> str | None:
@@ -468,6 +608,9 @@ class ObligationSerializer(serializers.ModelSerializer):
             "unconfirmed": state.unconfirmed,
             "as_of": self.get_as_of(obj),
             "assessed_at": _instant(obj.assessed_at),
+            "standings": obj.claims.standings,
+            "dispute": self._dispute(obj.claims.dispute),
+            "ending": self._ending(obj.claims.ending),
             "replaced_by": self._linked(rel.replaced_by),
             "replaces": self._linked(rel.replaces),
             "sources": rel.sources,

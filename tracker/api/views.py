@@ -42,6 +42,7 @@ from deadlines.facts import with_facts
 from tracker import editorial, feeds, query_names, statuses
 from tracker import vocabulary as V
 from tracker.api import exports, filters, params, serializers
+from tracker.api.claims import claims_for
 from tracker.api.conditional import etag_for, matches
 from tracker.api.exceptions import NotModified
 from tracker.api.fastpath import FastObligationReads, FastReads
@@ -296,9 +297,11 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
     def prepare(self, rows: list) -> list:
         states = statuses.states_for(rows, self.as_of)
         related = relations_for([o.pk for o in rows])
+        claims = claims_for(rows, states, self.as_of)
         for o in rows:
             o.state = states[o.pk]
             o.relations = related[o.pk]
+            o.claims = claims[o.pk]
         return rows
 
     def retrieve(self, request, *args, **kwargs):
