@@ -210,6 +210,16 @@ class ClauseAdmin(HistoryAdmin):
     inlines = (ClauseTextInline, ClauseVariantInline)
 
 
+@admin.register(models.ClauseText)
+class ClauseTextAdmin(HistoryAdmin):
+    """A clause's text as published in one language, with its sources."""
+
+    list_display = ("__str__", "language", "translation")
+    list_filter = ("clause__agreement", "language", "translation")
+    search_fields = ("text", "clause__number")
+    filter_horizontal = ("sources",)
+
+
 class RelationForm(forms.ModelForm):
     """The checks the loader makes of a relation in a file, for one edited by hand."""
 

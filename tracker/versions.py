@@ -31,6 +31,9 @@ VERSIONED = (
     models.Obligation,
     models.DeadlineChange,
     models.Report,
+    models.Claimant,
+    models.AgreementRelation,
+    models.ClauseText,
 )
 
 
