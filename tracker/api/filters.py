@@ -66,12 +66,15 @@ class InstantField(IsoDateTimeField):
     def to_python(self, value):
         if value in self.empty_values:
             return None
+        # The message quotes the client's text: passed as a parameter, so a '%' in it is
+        # not read as a format (django-filter formats the message with its params).
         try:
             parsed = instants.parse(value)
         except InstantError as exc:
-            raise forms.ValidationError(str(exc)) from exc
+            raise forms.ValidationError("%(message)s", params={"message": str(exc)}) from exc
         if not isinstance(parsed, datetime):
-            raise forms.ValidationError(str(InstantError(value)))
+            raise forms.ValidationError("%(message)s",
+                                        params={"message": str(InstantError(value))})
         return parsed
 
 
