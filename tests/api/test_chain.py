@@ -300,3 +300,34 @@ def test_a_page_of_obligations_costs_the_same_queries_with_disputes(client, worl
         return len(ctx.captured_queries)
 
     assert queries(3) == queries(30)
+
+
+def test_scores_per_party_with_breakdown_and_links(client, world, dispute):
+    tracker = Claimant.objects.create(slug="tracker", name="Tracker", kind=V.CLAIMANT_TRACKER)
+    finding = _published(world, V.CLAIM_VIOLATION, datetime(2021, 6, 1, tzinfo=UTC),
+                         "The tracker finds it happened.", claimant=tracker,
+                         contests=dispute["claim"])
+    finding.actors.set([world.azerbaijan])
+    services.facts_changed([world.ceasefire.pk])
+    sweep.run()
+    r = client.get("/api/v1/scores/", {"as_of": "2021-06-02", "agreement": "nov-2020"})
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["as_of"] == "2021-06-02" and body["agreement"] == "nov-2020"
+    parties = {p["party"]: p for p in body["results"]}
+    az = {t["slug"]: t for t in parties["azerbaijan"]["terms"]}
+    assert az["ceasefire"]["points"] == 0 and az["ceasefire"]["status"] == V.VIOLATED
+    assert az["ceasefire"]["report"] is not None
+    assert az["ceasefire"]["report_url"].endswith(f"/api/v1/reports/{az['ceasefire']['report']}/")
+    assert az["ceasefire"]["url"].endswith(f"{OBL}{world.ceasefire.pk}/")
+    am = {t["slug"]: t for t in parties["armenia"]["terms"]}
+    assert am["ceasefire"]["points"] == 3 and am["aghdam-return"]["points"] == 3
+    assert parties["armenia"]["score"] > parties["azerbaijan"]["score"]
+    # While the claims conflicted, nobody was scored on the ceasefire.
+    then = client.get("/api/v1/scores/", {"as_of": "2021-05-20"}).json()
+    ceasefire = [t for p in then["results"] for t in p["terms"] if t["slug"] == "ceasefire"]
+    assert ceasefire and all(t["points"] is None and t["reason"] == "disputed_claims"
+                             for t in ceasefire)
+    assert client.get("/api/v1/scores/", {"agreement": "nowhere"}).status_code == 400
+    assert client.get("/api/v1/scores/", {"as_of": "someday"}).status_code == 400
+    assert client.get("/api/v1/").json()["scores"].endswith("/api/v1/scores/")

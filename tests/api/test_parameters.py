@@ -9,7 +9,7 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 LISTS = ["obligations/", "agreements/", "events/", "reports/", "locations/", "parties/",
-         "sources/", "calendar.ics"]
+         "sources/", "claimants/", "relations/", "calendar.ics"]
 
 
 @pytest.mark.parametrize("resource", LISTS)

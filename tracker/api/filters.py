@@ -321,6 +321,15 @@ class RelationFilter(filters.FilterSet):
         fields: list[str] = []
 
 
+class ScoresFilter(filters.FilterSet):
+    agreement = _slug_filter(Agreement, "Agreement slug (scores over its terms only)",
+                             "slug")
+
+    class Meta:
+        model = Agreement
+        fields: list[str] = []
+
+
 class SourceFilter(filters.FilterSet):
     agreement = _slug_filter(Agreement, "Agreement slug", "agreement")
     language = filters.CharFilter()

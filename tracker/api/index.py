@@ -22,6 +22,7 @@ def index(request: HttpRequest) -> JsonResponse:
     return JsonResponse({
         "resources": {r: url(f"api:{name}-list") for r, name in RESOURCES.items()},
         "calendar": url("api:calendar"),
+        "scores": url("api:scores"),
         "feeds": {
             "events": url("feed-events"),
             "events_of_one_agreement": url("feed-events") + "?agreement={agreement_slug}",

@@ -881,3 +881,70 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()
     errors = serializers.DictField(child=serializers.ListField(), required=False)
+
+
+# ---------------------------------------------------------------- scores
+
+
+class TermScoreSerializer(serializers.Serializer):
+    """One party's points on one term (docs/method.md), with links to the term and the
+    report behind its standing."""
+
+    obligation = serializers.IntegerField(source="obligation_id")
+    agreement = serializers.CharField(source="agreement_slug")
+    slug = serializers.CharField(source="obligation_slug")
+    status = serializers.ChoiceField(choices=STATUS_CHOICES)
+    status_label = serializers.SerializerMethodField()
+    points = serializers.IntegerField(allow_null=True, help_text="0-3; null: not scored.")
+    responsible = serializers.BooleanField(
+        help_text="The term binds the party; false: a breach by a party it does not bind.")
+    reason = serializers.CharField(help_text="Why it is scored so, or not scored.")
+    reason_label = serializers.SerializerMethodField()
+    report = serializers.IntegerField(source="report_id", allow_null=True)
+    url = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
+    report_url = serializers.SerializerMethodField()
+
+    def get_status_label(self, obj) -> str:
+        return status_label(obj.status)
+
+    def get_reason_label(self, obj) -> str:
+        from tracker.scores import REASON_LABELS
+
+        return str(REASON_LABELS.get(obj.reason, obj.reason))
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj) -> str:
+        return _reverse("api:obligation-detail", args=[obj.obligation_id],
+                        request=self.context.get("request"))
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_page_url(self, obj) -> str:
+        return page_link(self.context.get("request"), "web:obligation", obj.agreement_slug,
+                         obj.obligation_slug)
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_report_url(self, obj) -> str | None:
+        if obj.report_id is None:
+            return None
+        return _reverse("api:report-detail", args=[obj.report_id],
+                        request=self.context.get("request"))
+
+
+class PartyScoreSerializer(serializers.Serializer):
+    party = serializers.CharField()
+    name = serializers.CharField()
+    score = serializers.FloatField(
+        allow_null=True, help_text="Mean of the scored terms' points (0-3); null: none scored.")
+    scored = serializers.SerializerMethodField(help_text="How many terms are scored.")
+    terms = TermScoreSerializer(many=True)
+
+    def get_scored(self, obj) -> int:
+        return sum(1 for t in obj.terms if t.points is not None)
+
+
+class ScoresSerializer(serializers.Serializer):
+    as_of = serializers.CharField(allow_null=True)
+    agreement = serializers.CharField(allow_null=True)
+    method = serializers.URLField(help_text="Where the method is published.")
+    results = PartyScoreSerializer(many=True)

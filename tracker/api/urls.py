@@ -32,9 +32,11 @@ router.register("relations", views.RelationViewSet, basename="relation")
 
 calendar = views.CalendarViewSet.as_view({"get": "list"})
 by_slug = views.ObligationBySlugViewSet.as_view({"get": "retrieve"})
+scores = views.ScoresView.as_view({"get": "list"})
 
 urlpatterns = [
     path("v1/calendar.ics", calendar, name="calendar"),
+    path("v1/scores/", scores, name="scores"),
     path(
         "v1/agreements/<slug:agreement_slug>/obligations/<slug:obligation_slug>/",
         by_slug,

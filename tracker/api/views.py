@@ -39,7 +39,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from deadlines.facts import with_facts
-from tracker import editorial, feeds, query_names, statuses
+from tracker import editorial, feeds, query_names, scores, statuses
 from tracker import vocabulary as V
 from tracker.api import exports, filters, params, serializers
 from tracker.api.claims import claims_for
@@ -70,6 +70,8 @@ FORMAT = OpenApiParameter(
     description="`csv`: the whole filtered list as CSV, streamed, unpaginated.",
 )
 CSV_BATCH = 1000
+# Where the scoring method is published (in the repository; no page serves it).
+METHOD = "docs/method.md"
 
 
 class ReadMixin:
@@ -619,3 +621,30 @@ class ObligationBySlugViewSet(ObligationViewSet):
             agreement__slug=self.kwargs["agreement_slug"],
             slug=self.kwargs["obligation_slug"],
         )
+
+
+class ScoresView(ReadMixin, viewsets.GenericViewSet):
+    """Each party's score (0-3, docs/method.md) at `as_of`, over every agreement or one,
+    with every term behind it: its standing, points or the reason it is not scored, and
+    links to the term and the report behind its standing."""
+
+    queryset = Agreement.objects.all()  # what `agreement=` names
+    serializer_class = serializers.ScoresSerializer
+    filterset_class = filters.ScoresFilter
+    pagination_class = None
+    supports_as_of = True
+
+    @extend_schema(parameters=[AS_OF], responses=serializers.ScoresSerializer, filters=True)
+    def list(self, request, *args, **kwargs):
+        params = filters.ScoresFilter(request.query_params, queryset=self.get_queryset())
+        if not params.is_valid():
+            raise ValidationError(params.errors)
+        agreement = params.form.cleaned_data.get("agreement")
+        body = {
+            "as_of": self.as_of.label,
+            "agreement": agreement.slug if agreement else None,
+            "method": METHOD,
+            "results": scores.party_scores(self.as_of, agreement),
+        }
+        return Response(serializers.ScoresSerializer(
+            body, context=self.get_serializer_context()).data)
