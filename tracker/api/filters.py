@@ -323,7 +323,12 @@ class RelationFilter(filters.FilterSet):
 
 class ScoresFilter(filters.FilterSet):
     agreement = _slug_filter(Agreement, "Agreement slug (scores over its terms only)",
-                             "slug")
+                             "slug", method="filter_agreement")
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def filter_agreement(self, queryset, name, agreement):
+        # The view reads the chosen agreement from the form; nothing to narrow here.
+        return queryset
 
     class Meta:
         model = Agreement
