@@ -803,9 +803,36 @@ def delete_draft(obj: Report | DeadlineChange, *, user: Any) -> None:
 
 
 def _report_fact(r: Report) -> engine.ReportFact:
+    """The report as the engine would count it once published. An unsaved one (a form
+    being previewed) carries its actors in `preview_actors`: it has no rows to hold them."""
+    actors = getattr(r, "preview_actors", None)
+    if actors is None:
+        actors = list(r.actors.all()) if r.pk else []
+    claimant = r.claimant
     return engine.ReportFact(
-        claim=r.claim, occurred_at=r.occurred_at, id=r.pk, unconfirmed=r.unconfirmed
+        claim=r.claim, occurred_at=r.occurred_at, id=r.pk, unconfirmed=r.unconfirmed,
+        actors=frozenset(p.slug for p in actors),
+        claimant=claimant.slug if claimant else "",
+        finding=bool(claimant and claimant.kind == V.CLAIMANT_TRACKER),
+        contests=r.contests_id,
     )
+
+
+def unsaved_report(obligation: Obligation, *, claim: str, occurred_at: datetime,
+                   unconfirmed: bool = False, actors: Iterable[Party] = (),
+                   claimant: Claimant | str | None = None,
+                   contests: Report | int | str | None = None) -> Report:
+    """A report not stored, to preview: its claimant and contested report resolved as a
+    draft's would be (unknown ones are left out; saving names them as errors)."""
+    errors: dict = {}
+    report = Report(obligation=obligation, claim=claim, occurred_at=occurred_at,
+                    unconfirmed=unconfirmed,
+                    claimant=_resolve_claimant(claimant, errors))
+    contested = _resolve_contests(obligation, contests, None, errors)
+    if contested is not None and "contests" not in errors:
+        report.contests = contested
+    report.preview_actors = list(actors)  # type: ignore[attr-defined]
+    return report
 
 
 def preview(

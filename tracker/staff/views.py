@@ -111,11 +111,9 @@ def home(request: HttpRequest) -> HttpResponse:
 def _unsaved_report(form: ReportForm, base: Report | None = None) -> Report:
     obligation = form.cleaned_data["obligation"]
     occurred_at, _ = form.occurred(obligation)
-    report = Report(
-        obligation=obligation,
-        claim=form.cleaned_data["claim"],
-        occurred_at=occurred_at,
-        unconfirmed=form.cleaned_data.get("unconfirmed", False),
+    report = editorial.unsaved_report(
+        obligation, claim=form.cleaned_data["claim"], occurred_at=occurred_at,
+        unconfirmed=form.cleaned_data.get("unconfirmed", False), **form.claim_fields(),
     )
     if base is not None:
         report.pk = base.pk  # preview "with this draft" replaces its stored self
