@@ -413,6 +413,13 @@ def _concerns(report: ReportFact, facts: Facts, party: str | None) -> bool:
     return party is None or party in actors_of(report, facts)
 
 
+def _case_concerns(case: Case, facts: Facts, party: str | None) -> bool:
+    """A dispute is about the acts its accounts report: a denial, naming no actor of its
+    own, is about the act it denies."""
+    accounts = [r for r in case.reports if r.claim != V.CLAIM_DENIAL] or list(case.reports)
+    return any(_concerns(r, facts, party) for r in accounts)
+
+
 def _summarize(
     facts: Facts, known_at: datetime, cases: list[Case], scope: _Scope
 ) -> Summary:
@@ -450,8 +457,7 @@ def _summarize(
     # Disputes: the contested text from the entry into force, else the earliest open case.
     disputed = [
         c for c in cases
-        if c.disputed_from is not None
-        and any(_concerns(r, facts, scope.party) for r in c.reports)
+        if c.disputed_from is not None and _case_concerns(c, facts, scope.party)
     ]
     accounts = tuple(r for c in disputed for r in c.reports)
     if facts.text_dispute:
@@ -505,6 +511,24 @@ class Standing:
     responsible: bool  # the term binds it; else a party whose act was reported on it
     charged: bool  # its standing is a breach (V.BREACHES), charged to it
     report: ReportFact | None = None  # the report that decided its status
+    ended_at: datetime | None = None  # when its standing ended (completed, superseded ...)
+
+
+# Where each status stands in RULES (the term's status is the first any standing has).
+_RULE_RANK = {V.VIOLATED: 1, V.DISPUTED: 2, V.OVERDUE: 3, V.DUE_SOON: 4,
+              V.IN_FORCE: 5, V.IN_PROGRESS: 5, V.PENDING: 6}
+
+
+def term_status(parties: Iterable[Standing]) -> str:
+    """The term's status from its parties' standings (docs/method.md, section 3): the
+    standing that comes first in RULES order, and among ended standings the earliest
+    ending. Equal to `assess` whenever every party a counting report names has a
+    standing (tests/engine/test_claims.py checks it on random facts)."""
+    ranked = [
+        (_RULE_RANK.get(p.status, 0), p.ended_at or datetime.max.replace(tzinfo=UTC), p.status)
+        for p in parties
+    ]
+    return min(ranked)[2] if ranked else V.PENDING
 
 
 def standings(facts: Facts, at: datetime) -> dict[str, Standing]:
@@ -532,6 +556,7 @@ def standings(facts: Facts, at: datetime) -> dict[str, Standing]:
             responsible=responsible,
             charged=status in V.BREACHES,
             report=s.reports.get(column) if column else None,
+            ended_at=s.done_at if column == "done_at" else None,
         )
     return result
 

@@ -8,7 +8,7 @@ import factory
 
 from deadlines.engine import due_instant
 from tracker import vocabulary as V
-from tracker.models import Agreement, Obligation, Party, Report, Source
+from tracker.models import Agreement, Claimant, Obligation, Party, Report, Source
 
 
 class AgreementFactory(factory.django.DjangoModelFactory):
@@ -67,3 +67,13 @@ class ReportFactory(factory.django.DjangoModelFactory):
     summary = "Reported done."
     review_state = V.PUBLISHED
     published_at = factory.LazyFunction(lambda: datetime.now(UTC))
+
+
+class ClaimantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Claimant
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"claimant-{n}")
+    name = factory.Sequence(lambda n: f"Claimant {n}")
+    kind = V.CLAIMANT_GOVERNMENT

@@ -808,7 +808,7 @@ def _report_fact(r: Report) -> engine.ReportFact:
     actors = getattr(r, "preview_actors", None)
     if actors is None:
         actors = list(r.actors.all()) if r.pk else []
-    claimant = r.claimant
+    claimant = r.claimant if r.claimant_id else None
     return engine.ReportFact(
         claim=r.claim, occurred_at=r.occurred_at, id=r.pk, unconfirmed=r.unconfirmed,
         actors=frozenset(p.slug for p in actors),

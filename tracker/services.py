@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from tracker.models import Obligation
+from tracker.models import AgreementRelation, Obligation
 
 
 def facts_changed(obligation_ids: Iterable[int]) -> None:
@@ -33,6 +33,23 @@ def facts_changed(obligation_ids: Iterable[int]) -> None:
             logging.getLogger(__name__).warning("could not enqueue reassess for %s", ids)
 
     transaction.on_commit(enqueue)
+
+
+def relations_changed(relations: Iterable[AgreementRelation]) -> None:
+    """Flag the terms relations reach (one term, or every term of the agreement as a
+    whole): a relation that supersedes or terminates is a fact of their status."""
+    ids: set[int] = set()
+    whole: set[int] = set()
+    for r in relations:
+        if r.target_id is not None:
+            ids.add(r.target_id)
+        else:
+            whole.add(r.target_agreement_id)
+    if whole:
+        ids.update(
+            Obligation.objects.filter(agreement_id__in=whole).values_list("pk", flat=True)
+        )
+    facts_changed(ids)
 
 
 SCHEDULE_FIELDS = frozenset({"timezone", "warning_days", "effective_at"})

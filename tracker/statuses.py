@@ -32,6 +32,7 @@ from deadlines import classify, engine
 from deadlines.facts import (
     ending_fact,
     ending_relations,
+    endings_of,
     fact_changes,
     fact_reports,
     facts_of,
@@ -73,8 +74,11 @@ def states_for(obligations: Sequence[Obligation], asof: AsOf) -> dict[int, engin
         for o in rows:
             if o.pk in fetched:
                 # What with_facts' prefetch (to_attr) sets on the rows it reads.
-                o.fact_changes = fetched[o.pk].fact_changes  # type: ignore[attr-defined]
-                o.fact_reports = fetched[o.pk].fact_reports  # type: ignore[attr-defined]
+                f = fetched[o.pk]
+                o.fact_changes = f.fact_changes  # type: ignore[attr-defined]
+                o.fact_reports = f.fact_reports  # type: ignore[attr-defined]
+                o.fact_responsible = f.fact_responsible  # type: ignore[attr-defined]
+                o.fact_endings = endings_of(f)  # type: ignore[attr-defined]
     return {o.pk: engine.assess(facts_of(o), asof.at(o.agreement.zone)) for o in rows}
 
 
@@ -287,12 +291,15 @@ def engine_rows(
     ):
         changes[oid].append(SimpleNamespace(due_date=due, agreed_at=agreed, id=pk))
     reports = _report_facts(ids)
+    # The term's status does not depend on who is responsible (standings do), so the
+    # parties are read only when asked for.
     who: dict[int, list] = defaultdict(list)
-    responsible = Obligation.responsible.through.objects.filter(obligation__in=ids)
-    for oid, *party in responsible.values_list(
-        "obligation_id", "party_id", "party__slug", "party__name"
-    ):
-        who[oid].append(tuple(party))
+    if parties:
+        responsible = Obligation.responsible.through.objects.filter(obligation__in=ids)
+        for oid, *party in responsible.values_list(
+            "obligation_id", "party_id", "party__slug", "party__name"
+        ):
+            who[oid].append(tuple(party))
     endings = _ending_facts(ids, {o.agreement_id for o in rows})
     where: dict[int, list] = defaultdict(list)
     if places:
@@ -302,7 +309,7 @@ def engine_rows(
     result = []
     for o in rows:
         o.agreement = agreements[o.agreement_id]
-        # What with_facts' prefetch (to_attr) would set, read in two queries for all rows.
+        # What with_facts' prefetch (to_attr) would set, read in a few queries for all rows.
         o.fact_changes = changes[o.pk]  # type: ignore[attr-defined]
         o.fact_reports = reports[o.pk]  # type: ignore[attr-defined]
         o.fact_responsible = [  # type: ignore[attr-defined]
@@ -314,7 +321,7 @@ def engine_rows(
         assessment = engine.assess(
             facts_of(o), asof.at(o.agreement.zone), with_history=False
         )
-        result.append(EngineRow(o, assessment, who[o.pk] if parties else [], where[o.pk]))
+        result.append(EngineRow(o, assessment, who[o.pk], where[o.pk]))
     return result
 
 
@@ -386,26 +393,68 @@ def tally(
 
 @dataclass(frozen=True)
 class PartyCompliance:
-    """One responsible party's obligations under an agreement, counted by status."""
+    """One party's obligations under an agreement, counted by its own standing: the
+    terms that bind it, and the terms it is charged with a breach of as a party they do
+    not bind (`as_actor`, also counted in `counts`)."""
 
     party: Party
     total: int
     counts: dict[str, int] = field(default_factory=dict)
+    as_actor: dict[str, int] = field(default_factory=dict)
+
+
+def attributed() -> Q:
+    """Obligations with a counting report that names its actors: only there can a
+    party's standing differ from the term's status (docs/method.md)."""
+    return Q(pk__in=fact_reports().filter(actors__isnull=False).values("obligation_id"))
+
+
+# Per (agreement id, party id): (counts by standing, those of them charged as an actor).
+PartyTally = dict[tuple[int, int], tuple[Counter, Counter]]
+
+
+def party_tally(
+    qs: QuerySet[Obligation], asof: AsOf, agreements: Iterable[Agreement]
+) -> PartyTally:
+    """Per agreement and party: how many of its standings at `asof` are in each status.
+    A breach is charged to the party whose act it was, never to the other parties a
+    term binds; a party charged with a breach of a term that does not bind it is
+    counted, and marked as such. Where no report names its actors, each responsible
+    party's standing is the term's status, counted set-based by `tally`; the engine
+    gives the standings of the other terms (few: those with attributed reports)."""
+    agreements = list(agreements)
+    plain = tally(qs.exclude(attributed()), asof, agreements, ("agreement_id", "responsible__id"))
+    result: PartyTally = {key: (Counter(c), Counter()) for key, c in plain.items()}
+    rows = list(qs.filter(attributed()).select_related("agreement"))
+    found = standings_for(rows, asof)
+    slugs = {p for by_party in found.values() for p in by_party}
+    ids = dict(Party.objects.filter(slug__in=slugs).values_list("slug", "pk"))
+    for o in rows:
+        for slug, standing in found[o.pk].items():
+            if not standing.responsible and not standing.charged:
+                continue  # a term that does not bind it, and no breach of it open
+            counts, as_actor = result.setdefault(
+                (o.agreement_id, ids[slug]), (Counter(), Counter())
+            )
+            counts[standing.status] += 1
+            if not standing.responsible:
+                as_actor[standing.status] += 1
+    return result
 
 
 def party_compliance_many(
     agreements: Sequence[Agreement], asof: AsOf
 ) -> dict[int, list[PartyCompliance]]:
-    """Per agreement, per responsible party: how many of its obligations are in each
-    status at `asof`, in a constant number of queries."""
+    """Per agreement, per party: how many of its obligations are in each standing at
+    `asof` (`party_tally`), in a constant number of queries."""
     qs = Obligation.objects.filter(agreement__in=[a.pk for a in agreements])
-    counted = tally(qs, asof, agreements, ("agreement_id", "responsible__id"))
+    counted = party_tally(qs, asof, agreements)
     parties = Party.objects.in_bulk({party for _, party in counted})
     result: dict[int, list[PartyCompliance]] = {a.pk: [] for a in agreements}
-    for (agreement_id, party_id), counts in counted.items():
+    for (agreement_id, party_id), (counts, as_actor) in counted.items():
         result[agreement_id].append(
             PartyCompliance(party=parties[party_id], total=sum(counts.values()),
-                            counts=dict(counts))
+                            counts=dict(counts), as_actor=dict(as_actor))
         )
     for entries in result.values():
         entries.sort(key=lambda e: (e.party.name, e.party.pk))

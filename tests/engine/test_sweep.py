@@ -12,10 +12,23 @@ from django.db import connection
 
 from deadlines import classify, engine, sweep
 from deadlines.facts import facts_of, with_facts
-from tests.factories import AgreementFactory, ObligationFactory, ReportFactory
+from tests.factories import (
+    AgreementFactory,
+    ClaimantFactory,
+    ObligationFactory,
+    PartyFactory,
+    ReportFactory,
+)
 from tracker import services
 from tracker import vocabulary as V
-from tracker.models import Agreement, DeadlineChange, Obligation, Report, StatusEvent
+from tracker.models import (
+    Agreement,
+    AgreementRelation,
+    DeadlineChange,
+    Obligation,
+    Report,
+    StatusEvent,
+)
 
 
 def utc(*args) -> datetime:
@@ -23,9 +36,15 @@ def utc(*args) -> datetime:
 
 
 def random_obligations(agreement: Agreement, n: int, seed: int) -> None:
-    """A spread of kinds, dates and facts, including dated facts in the future."""
+    """A spread of kinds, dates and facts, including dated facts in the future: reports
+    by one party or another, contests and findings (disputes that open and settle),
+    contested text, and later agreements ending terms."""
     rng = random.Random(seed)
     base = utc(2020, 11, 10)
+    east, west = PartyFactory(slug="east"), PartyFactory(slug="west")
+    voices = [None, ClaimantFactory(slug="east-mod", kind=V.CLAIMANT_GOVERNMENT),
+              ClaimantFactory(slug="tracker", kind=V.CLAIMANT_TRACKER)]
+    later = AgreementFactory(signed_at=utc(2021, 1, 1), effective_at=utc(2021, 1, 1))
     for i in range(n):
         kind = rng.choice([V.DEADLINE, V.DEADLINE, V.ONGOING, V.OPEN])
         extra = {"due_date": None}
@@ -37,17 +56,31 @@ def random_obligations(agreement: Agreement, n: int, seed: int) -> None:
             extra = {"due_date": None, "starts_at": base + timedelta(days=rng.randint(0, 300)),
                      "term_years": rng.choice([1, 2]),
                      "renews_years": rng.choice([None, 1])}
+        if rng.random() < 0.08:
+            extra["text_dispute"] = "Only in one version of the text."
         o = ObligationFactory(agreement=agreement, kind=kind, slug=f"o{i}", **extra)
+        o.responsible.set(rng.choice([[east], [west], [east, west]]))
         if kind == V.DEADLINE and rng.random() < 0.3:
             DeadlineChange.objects.create(
                 obligation=o, due_date=o.due_date + timedelta(days=rng.randint(-5, 30)),
                 agreed_at=base + timedelta(days=rng.randint(0, 900)),
                 review_state=V.PUBLISHED, published_at=base)
+        if rng.random() < 0.1:
+            AgreementRelation.objects.create(
+                agreement=later, kind=rng.choice([V.SUPERSEDES, V.TERMINATES]),
+                target_agreement=agreement, target=o,
+                at=utc(2021, 1, 1) + timedelta(days=rng.randint(0, 900)))
         claims = sorted(V.CLAIMS_BY_KIND[kind])
-        for _ in range(rng.randint(0, 3)):
-            ReportFactory(obligation=o, claim=rng.choice(claims),
-                          occurred_at=base + timedelta(days=rng.randint(0, 1200),
-                                                       hours=rng.randint(0, 23)))
+        made: list[Report] = []
+        for _ in range(rng.randint(0, 4)):
+            contested = rng.choice(made) if made and rng.random() < 0.4 else None
+            r = ReportFactory(obligation=o, claim=rng.choice(claims),
+                              occurred_at=base + timedelta(days=rng.randint(0, 1200),
+                                                           hours=rng.randint(0, 23)),
+                              claimant=rng.choice(voices), contests=contested)
+            if rng.random() < 0.3:
+                r.actors.set([rng.choice([east, west])])
+            made.append(r)
 
 
 def engine_statuses(agreement: Agreement, at: datetime) -> dict[int, tuple[str, datetime | None]]:
@@ -101,6 +134,7 @@ def test_sql_classification_agrees_with_the_engine_where_the_summary_holds():
     random_obligations(agreement, 150, seed=11)
     sweep.run(utc(2021, 6, 1))
     rng = random.Random(3)
+    seen: set[str] = set()
     for _ in range(25):
         at = utc(2021, 6, 1) + timedelta(hours=rng.randint(0, 24 * 1500))
         valid = Obligation.objects.filter(agreement=agreement, facts_from__lte=at).exclude(
@@ -112,6 +146,8 @@ def test_sql_classification_agrees_with_the_engine_where_the_summary_holds():
         assert sql, "some rows must be classifiable in SQL"
         expected = engine_statuses(agreement, at)
         assert {pk: expected[pk][0] for pk in sql} == sql, at
+        seen.update(sql.values())
+    assert {V.DISPUTED, V.SUPERSEDED, V.OVERTAKEN, V.VIOLATED} <= seen
 
 
 @pytest.mark.django_db
@@ -281,6 +317,9 @@ def test_two_sweeps_at_once_write_each_transition_exactly_once(swept_before):
     assert not errors
     assert stored_statuses(agreement) == engine_statuses(agreement, at)
     assert sorted(stored_events()) == sorted(replayed_events(agreement, at))
+    # The data exercise the statuses of every kind, disputes first among them.
+    reached = {to for _, _, to, _ in stored_events()}
+    assert {V.DISPUTED, V.SUPERSEDED, V.TERMINATED, V.VIOLATED} <= reached
 
 
 @pytest.mark.django_db
