@@ -127,6 +127,9 @@ def test_the_superseded_term_links_its_replacement_both_ways(client, world, chai
         link["page_url"]
     new = client.get(f"{OBL}{chain['route'].pk}/").json()
     assert [x["slug"] for x in new["replaces"]] == ["peacekeeping-term"]
+    rows = {r["slug"]: r for r in read_csv(client.get(OBL, {"format": "csv"}))}
+    assert rows["peacekeeping-term"]["replaced_by"] == "route"
+    assert rows["route"]["replaces"] == "peacekeeping-term"
     assert new["titles"] == {"ru": "Маршрут"} and new["text_dispute"] == ""
 
 
@@ -224,9 +227,16 @@ def test_a_finding_settles_the_dispute_and_charges_the_actor_only(client, world,
     # Before the finding the dispute stood; the history keeps it.
     then = client.get(f"{OBL}{world.ceasefire.pk}/", {"as_of": "2021-05-20"}).json()
     assert then["status"] == V.DISPUTED
-    statuses = [t["to_status"] for t in client.get(
-        f"{OBL}{world.ceasefire.pk}/history/", {"as_of": "2021-06-02"}).json()["transitions"]]
+    transitions = client.get(
+        f"{OBL}{world.ceasefire.pk}/history/", {"as_of": "2021-06-02"}).json()["transitions"]
+    statuses = [t["to_status"] for t in transitions]
     assert V.DISPUTED in statuses and statuses[-1] == V.VIOLATED
+    # Each step names the report behind it, with its claimant and what it contests.
+    disputed = transitions[statuses.index(V.DISPUTED)]["report"]
+    assert disputed["claimant"]["slug"] == "azerbaijan-mod"
+    assert disputed["contests"] == dispute["claim"].pk
+    settled = transitions[-1]["report"]
+    assert settled["claimant"]["kind"] == "tracker" or settled["actors"] == ["azerbaijan"]
 
 
 def test_an_act_by_a_party_the_term_does_not_bind_is_charged_to_it_as_such(client, world):
@@ -323,11 +333,14 @@ def test_scores_per_party_with_breakdown_and_links(client, world, dispute):
     am = {t["slug"]: t for t in parties["armenia"]["terms"]}
     assert am["ceasefire"]["points"] == 3 and am["aghdam-return"]["points"] == 3
     assert parties["armenia"]["score"] > parties["azerbaijan"]["score"]
-    # While the claims conflicted, nobody was scored on the ceasefire.
+    # While the claims about Azerbaijan's act conflicted, it was not scored on the
+    # ceasefire; Armenia, whose act nobody reported, kept its standing.
     then = client.get("/api/v1/scores/", {"as_of": "2021-05-20"}).json()
-    ceasefire = [t for p in then["results"] for t in p["terms"] if t["slug"] == "ceasefire"]
-    assert ceasefire and all(t["points"] is None and t["reason"] == "disputed_claims"
-                             for t in ceasefire)
+    ceasefire = {p["party"]: t for p in then["results"] for t in p["terms"]
+                 if t["slug"] == "ceasefire"}
+    assert (ceasefire["azerbaijan"]["points"], ceasefire["azerbaijan"]["reason"]) == (
+        None, "disputed_claims")
+    assert ceasefire["armenia"]["points"] == 3
     assert client.get("/api/v1/scores/", {"agreement": "nowhere"}).status_code == 400
     assert client.get("/api/v1/scores/", {"as_of": "someday"}).status_code == 400
     assert client.get("/api/v1/").json()["scores"].endswith("/api/v1/scores/")

@@ -645,10 +645,13 @@ def _obligations_path() -> str:
 
 class ReportRefSerializer(serializers.ModelSerializer):
     url = Link(view_name="api:report-detail")
+    actors = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    claimant = ClaimantRefSerializer(read_only=True, allow_null=True)
+    contests = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Report
-        fields = ["id", "claim", "summary", "url"]
+        fields = ["id", "claim", "summary", "actors", "claimant", "contests", "url"]
 
 
 class TransitionSerializer(serializers.Serializer):

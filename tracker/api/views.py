@@ -251,7 +251,7 @@ class AgreementViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     lookup_field = "slug"
     supports_as_of = True
     csv_columns = ["slug", "title", "signed_at", "effective_at", "timezone", "parties",
-                   "status_counts", "url", "page_url"]
+                   "builds_on", "followed_by", "status_counts", "url", "page_url"]
 
     def prepare(self, rows: list) -> list:
         self._counts = statuses.status_counts_many(rows, self.as_of)
@@ -277,7 +277,8 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
         "id", "slug", "agreement", "clause", "title", "kind", "category", "responsible",
         "locations", "due_date", "due_at", "original_due_date", "deadline_changes", "status",
         "status_since", "days_remaining", "days_overdue", "term_ends_at", "notice_deadline",
-        "unconfirmed", "as_of", "sources", "url", "page_url",
+        "unconfirmed", "as_of", "text_dispute", "replaced_by", "replaces", "sources", "url",
+        "page_url",
     ]
 
     def get_queryset(self) -> QuerySet[Obligation]:
@@ -320,7 +321,8 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
         obligation = self.get_object()
         transitions = statuses.timeline(obligation, self.as_of)
         report_ids = {t.report.id for t in transitions if t.report and t.report.id}
-        reports = Report.objects.in_bulk(report_ids)
+        reports = Report.objects.select_related("claimant").prefetch_related(
+            "actors").in_bulk(report_ids)
         body = {
             "obligation": obligation.pk,
             "url": reverse("api:obligation-detail", args=[obligation.pk], request=request),
