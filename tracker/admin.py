@@ -260,15 +260,6 @@ def relation_errors(data: dict) -> dict[str, str]:
     return errors
 
 
-def _ended_terms(relation: models.AgreementRelation) -> list[int]:
-    """The terms whose facts a relation is part of: its target, or every term of the
-    target agreement when it names none."""
-    if relation.target_id:
-        return [relation.target_id]
-    return list(models.Obligation.objects.filter(
-        agreement_id=relation.target_agreement_id).values_list("pk", flat=True))
-
-
 @admin.register(models.AgreementRelation)
 class AgreementRelationAdmin(HistoryAdmin):
     """What a later agreement does to an earlier one or to a term of it. A relation that
@@ -285,21 +276,19 @@ class AgreementRelationAdmin(HistoryAdmin):
     filter_horizontal = ("sources",)
 
     def save_model(self, request, obj, form, change):
-        before = []
-        if change:
-            before = _ended_terms(models.AgreementRelation.objects.get(pk=obj.pk))
+        before = [models.AgreementRelation.objects.get(pk=obj.pk)] if change else []
         super().save_model(request, obj, form, change)
-        services.facts_changed([*before, *_ended_terms(obj)])
+        # The terms it reached before the edit, and those it reaches now.
+        services.relations_changed([*before, obj])
 
     def delete_model(self, request, obj):
-        ended = _ended_terms(obj)
         super().delete_model(request, obj)
-        services.facts_changed(ended)
+        services.relations_changed([obj])
 
     def delete_queryset(self, request, queryset):
-        ended = [pk for relation in queryset for pk in _ended_terms(relation)]
+        relations = list(queryset)
         super().delete_queryset(request, queryset)
-        services.facts_changed(ended)
+        services.relations_changed(relations)
 
 
 @admin.register(models.ClauseVariant)

@@ -111,3 +111,24 @@ def test_the_admin_refuses_an_actor_outside_the_agreement(world, users, parties)
     assert response.status_code == 200
     assert "actors" in response.context["adminform"].form.errors
     assert Report.objects.count() == 2
+
+
+def test_the_admin_saves_a_relation_and_reassesses_the_term_it_ends(world, users, parties):
+    from tracker.models import AgreementRelation, Obligation
+
+    later = type(world.agreement).objects.get(slug="other")
+    client = logged_in(users.admin)
+    fields = {
+        "agreement": later.pk, "kind": V.TERMINATES, "target_agreement": world.agreement.pk,
+        "target": world.ceasefire.pk, "at_0": "2019-01-01", "at_1": "00:00:00", "note": "x",
+    }
+    refused = client.post(reverse("admin:tracker_agreementrelation_add"), fields)
+    assert refused.status_code == 200 and "at" in refused.context["adminform"].form.errors
+    assert not AgreementRelation.objects.exists()
+    Obligation.objects.filter(pk=world.ceasefire.pk).update(needs_assessment=False)
+    saved = client.post(reverse("admin:tracker_agreementrelation_add"),
+                        {**fields, "at_0": "2024-04-17"})
+    assert saved.status_code == 302, saved.context["adminform"].form.errors
+    assert Obligation.objects.get(pk=world.ceasefire.pk).needs_assessment
+    sweep.run()
+    assert Obligation.objects.get(pk=world.ceasefire.pk).status == V.TERMINATED

@@ -32,7 +32,7 @@ router.register("relations", views.RelationViewSet, basename="relation")
 
 calendar = views.CalendarViewSet.as_view({"get": "list"})
 by_slug = views.ObligationBySlugViewSet.as_view({"get": "retrieve"})
-scores = views.ScoresView.as_view({"get": "list"})
+scores = views.ScoresView.as_view({"get": "retrieve"})
 
 urlpatterns = [
     path("v1/calendar.ics", calendar, name="calendar"),

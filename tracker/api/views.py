@@ -636,8 +636,12 @@ class ScoresView(ReadMixin, viewsets.GenericViewSet):
     pagination_class = None
     supports_as_of = True
 
+    def accepted_parameters(self) -> set[str]:
+        # One answer, not a list: no pages, and `agreement` is its only filter.
+        return {"as_of", "format", *filters.ScoresFilter.base_filters}
+
     @extend_schema(parameters=[AS_OF], responses=serializers.ScoresSerializer, filters=True)
-    def list(self, request, *args, **kwargs):
+    def retrieve(self, request, *args, **kwargs):
         params = filters.ScoresFilter(request.query_params, queryset=self.get_queryset())
         if not params.is_valid():
             raise ValidationError(params.errors)
