@@ -949,5 +949,6 @@ class PartyScoreSerializer(serializers.Serializer):
 class ScoresSerializer(serializers.Serializer):
     as_of = serializers.CharField(allow_null=True)
     agreement = serializers.CharField(allow_null=True)
-    method = serializers.URLField(help_text="Where the method is published.")
+    method = serializers.CharField(
+        help_text="Where the method is published: the file in the project's repository.")
     results = PartyScoreSerializer(many=True)
