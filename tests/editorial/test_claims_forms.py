@@ -116,10 +116,8 @@ def test_the_admin_refuses_an_actor_outside_the_agreement(world, users, parties)
 def test_the_admin_saves_a_relation_and_reassesses_the_term_it_ends(world, users, parties):
     from tracker.models import AgreementRelation, Obligation
 
-    from django.contrib.auth.models import User
-
     later = type(world.agreement).objects.get(slug="other")
-    client = logged_in(User.objects.create_superuser("root", "root@example.org", "pw"))
+    client = logged_in(users.admin)  # the admin role, not a superuser (0015's grant)
     fields = {
         "agreement": later.pk, "kind": V.TERMINATES, "target_agreement": world.agreement.pk,
         "target": world.ceasefire.pk, "at_0": "2019-01-01", "at_1": "00:00:00", "note": "x",
