@@ -315,6 +315,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "tracker.vocabulary.STATUSES",
         "ClaimEnum": "tracker.vocabulary.CLAIMS",
+        "ClaimantKindEnum": "tracker.vocabulary.CLAIMANT_KINDS",
+        "RelationKindEnum": "tracker.vocabulary.RELATION_KINDS",
     },
 }
 CORS_URLS_REGEX = r"^/(api|feeds)/.*$"

@@ -41,7 +41,8 @@ from django.utils import timezone
 
 from deadlines import targets
 from deadlines.models import Delivery, DeliveryAttempt, WebhookSubscription
-from tracker.models import StatusEvent
+from tracker import vocabulary as V
+from tracker.models import Report, StatusEvent
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,28 @@ def verify(secret: str, timestamp: str, body: bytes, header: str, tolerance: int
     return age <= tolerance and hmac.compare_digest(expected, header)
 
 
+def report_summary(report: Report) -> dict:
+    """A report as a webhook carries it: what it claims, whose act, who says so."""
+    claimant = report.claimant
+    return {
+        "id": report.pk,
+        "claim": report.claim,
+        "occurred_at": report.occurred_at.isoformat(),
+        "summary": report.summary,
+        "unconfirmed": report.unconfirmed,
+        "actors": sorted(p.slug for p in report.actors.all()),
+        "claimant": None if claimant is None
+        else {"slug": claimant.slug, "name": claimant.name, "kind": claimant.kind},
+        "finding": claimant is not None and claimant.kind == V.CLAIMANT_TRACKER,
+        "contests": report.contests_id,
+    }
+
+
+def _label(status: str) -> str | None:
+    # In the site's language (the worker runs outside any request).
+    return str(V.STATUS_LABELS.get(status, status)) if status else None
+
+
 def payload(event: StatusEvent, delivery: Delivery | None = None) -> dict:
     o = event.obligation
     report = event.report
@@ -123,19 +146,18 @@ def payload(event: StatusEvent, delivery: Delivery | None = None) -> dict:
         },
         "from_status": event.from_status or None,
         "to_status": event.to_status,
+        "from_status_label": _label(event.from_status),
+        "to_status_label": _label(event.to_status),
         "effective_at": event.effective_at.isoformat(),
         "detected_at": event.detected_at.isoformat(),
         "cause": event.cause,
         "superseded_at": event.superseded_at.isoformat() if event.superseded_at else None,
-        "report": None
-        if report is None
-        else {
-            "id": report.pk,
-            "claim": report.claim,
-            "occurred_at": report.occurred_at.isoformat(),
-            "summary": report.summary,
-            "unconfirmed": report.unconfirmed,
-        },
+        "report": None if report is None else report_summary(report),
+        # The report the event's report contests, when the change is a dispute (both
+        # accounts, each with its claimant) or a finding that settled one.
+        "contested_report": None
+        if report is None or report.contests is None
+        else report_summary(report.contests),
     }
 
 
@@ -285,7 +307,8 @@ def deliver(delivery_id: int, now: datetime | None = None) -> Outcome:
     if not claim(delivery_id, now):
         return Outcome("skipped")
     delivery = Delivery.objects.select_related(
-        "subscription", "event__obligation__agreement", "event__report"
+        "subscription", "event__obligation__agreement", "event__report__claimant",
+        "event__report__contests__claimant",
     ).get(pk=delivery_id)
     sub = delivery.subscription
     body = encode(payload(delivery.event, delivery))

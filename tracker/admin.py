@@ -116,6 +116,17 @@ class PartyAdmin(HistoryAdmin):
     search_fields = ("name", "slug")
 
 
+@admin.register(models.Claimant)
+class ClaimantAdmin(HistoryAdmin):
+    """Who asserts reports: governments and ministries, monitors, the press, and the
+    tracker's own editorial findings (kind `tracker`)."""
+
+    list_display = ("name", "slug", "kind", "party")
+    list_filter = ("kind", "party")
+    search_fields = ("name", "slug")
+    list_select_related = ("party",)
+
+
 @admin.register(models.Location)
 class LocationAdmin(HistoryAdmin):
     list_display = ("label", "slug", "kind", "latitude", "longitude")
@@ -147,13 +158,27 @@ class ClauseInline(admin.TabularInline):
     show_change_link = True
 
 
+class RelationInline(admin.TabularInline):
+    """What this agreement does to earlier ones (edited on the relation's own page, where
+    the re-assessment of the terms it ends is triggered)."""
+
+    model = models.AgreementRelation
+    fk_name = "agreement"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("kind", "target_agreement", "target", "replacement", "at", "unconfirmed")
+    readonly_fields = fields
+
+
 @admin.register(models.Agreement)
 class AgreementAdmin(HistoryAdmin):
     list_display = ("title", "slug", "signed_at", "effective_at", "timezone", "warning_days")
     search_fields = ("title", "slug", "description")
     list_filter = ("parties",)
     filter_horizontal = ("parties", "locations")
-    inlines = (ClauseInline, SourceInline)
+    inlines = (ClauseInline, SourceInline, RelationInline)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -192,12 +217,88 @@ class ClauseAdmin(HistoryAdmin):
 
 @admin.register(models.ClauseText)
 class ClauseTextAdmin(HistoryAdmin):
-    """A clause's text as published in a language (or a marked translation)."""
+    """A clause's text as published in one language, with its sources."""
 
     list_display = ("__str__", "language", "translation")
     list_filter = ("clause__agreement", "language", "translation")
-    search_fields = ("text", "note", "clause__number")
+    search_fields = ("text", "clause__number")
     filter_horizontal = ("sources",)
+
+
+class RelationForm(forms.ModelForm):
+    """The checks the loader makes of a relation in a file, for one edited by hand."""
+
+    class Meta:
+        model = models.AgreementRelation
+        fields = ("agreement", "kind", "target_agreement", "target", "replacement", "at",
+                  "published_at", "sources", "note", "unconfirmed")
+
+    def clean(self):
+        cleaned = super().clean()
+        errors = relation_errors(cleaned)
+        for field, message in errors.items():
+            self.add_error(field, message)
+        return cleaned
+
+
+def relation_errors(data: dict) -> dict[str, str]:
+    """What is wrong with a relation's fields: a term of another agreement than the one
+    named, a replacement that is not the later agreement's (or not with `supersedes`),
+    an instant before either agreement was signed."""
+    errors: dict[str, str] = {}
+    agreement, target_agreement = data.get("agreement"), data.get("target_agreement")
+    target, replacement, at = data.get("target"), data.get("replacement"), data.get("at")
+    if target is not None and target_agreement is not None and (
+        target.agreement_id != target_agreement.pk
+    ):
+        errors["target"] = _("%(term)s is not a term of %(agreement)s.") % {
+            "term": target, "agreement": target_agreement.slug}
+    if replacement is not None:
+        if data.get("kind") != V.SUPERSEDES:
+            errors["replacement"] = _(
+                "Only a relation that supersedes names a replacement.")
+        elif agreement is not None and replacement.agreement_id != agreement.pk:
+            errors["replacement"] = _("%(term)s is not a term of %(agreement)s.") % {
+                "term": replacement, "agreement": agreement.slug}
+    if at is not None:
+        late = [a for a in (agreement, target_agreement) if a is not None and at < a.signed_at]
+        if late:
+            first = late[0]
+            errors["at"] = _(
+                "Cannot be before %(agreement)s was signed (%(signed)s)."
+            ) % {"agreement": first.slug, "signed": f"{first.signed_at:%Y-%m-%d}"}
+    return errors
+
+
+@admin.register(models.AgreementRelation)
+class AgreementRelationAdmin(HistoryAdmin):
+    """What a later agreement does to an earlier one or to a term of it. A relation that
+    supersedes or terminates is a fact of the terms it ends: saving or deleting one
+    re-assesses them."""
+
+    form = RelationForm
+    list_display = ("agreement", "kind", "target_agreement", "target", "replacement", "at",
+                    "unconfirmed")
+    list_filter = ("kind", "agreement", "target_agreement", "unconfirmed")
+    search_fields = ("agreement__slug", "target_agreement__slug", "target__slug", "note")
+    list_select_related = ("agreement", "target_agreement", "target", "replacement")
+    raw_id_fields = ("target", "replacement")
+    filter_horizontal = ("sources",)
+
+    def save_model(self, request, obj, form, change):
+        before = [models.AgreementRelation.objects.get(pk=obj.pk)] if change else []
+        super().save_model(request, obj, form, change)
+        # The terms it reached before the edit, and those it reaches now.
+        services.relations_changed([*before, obj])
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.relations_changed([obj])
+
+    def delete_queryset(self, request, queryset):
+        relations = list(queryset)
+        super().delete_queryset(request, queryset)
+        services.relations_changed(relations)
 
 
 @admin.register(models.ClauseVariant)
@@ -240,14 +341,16 @@ class ObligationForm(VersionedForm):
     class Meta:
         model = models.Obligation
         # The admin narrows these per page (fieldsets minus read-only fields).
-        fields = ("agreement", "clause", "slug", "title", "description", "kind", "category",
+        fields = ("agreement", "clause", "slug", "title", "description", "titles",
+                  "descriptions", "text_dispute", "kind", "category",
                   "position", "responsible", "monitors", "locations", "sources", "due_date",
                   "starts_at", "ends_at", "term_years", "renews_years", "notice_months")
 
 
 DERIVED_OBLIGATION_FIELDS = (
     "status", "status_since", "assessed_at", "due_soon_at", "active_at", "active_status",
-    "violated_at", "done_at", "done_status", "facts_from", "facts_until", "next_change_at",
+    "violated_at", "disputed_at", "done_at", "done_status", "facts_from", "facts_until",
+    "next_change_at",
     "needs_assessment", "due_at", "version",
 )
 
@@ -268,6 +371,10 @@ class ObligationAdmin(HistoryAdmin):
     fieldsets = (
         (None, {"fields": ("agreement", "clause", "slug", "title", "description", "kind",
                            "category", "position", "expected_version")}),
+        (gettext_lazy("Other languages"),
+         {"classes": ("collapse",), "fields": ("titles", "descriptions")}),
+        (gettext_lazy("Contested text (only in some versions: disputed, never a breach)"),
+         {"fields": ("text_dispute",)}),
         (gettext_lazy("Parties, places, sources"),
          {"fields": ("responsible", "monitors", "locations", "sources")}),
         (gettext_lazy("Deadline (changed only by published deadline changes)"),
@@ -369,6 +476,8 @@ class ReviewableAdmin(HistoryAdmin):
     admin) through tracker.editorial; publish and reject as actions."""
 
     editable_fields: tuple[str, ...] = ()
+    # Many-to-many fields edited with the draft (set by tracker.editorial, not the form).
+    many_fields: tuple[str, ...] = ("sources",)
     actions = ("publish_selected", "reject_selected")
     list_select_related = ("obligation", "author", "reviewer")
     filter_horizontal = ("sources",)
@@ -380,10 +489,10 @@ class ReviewableAdmin(HistoryAdmin):
             return REVIEW_READONLY
         if editorial.can_edit_draft(request.user, obj):
             return (*REVIEW_READONLY, "obligation", "version")
-        return [*all_fields, "sources"]
+        return [*all_fields, *self.many_fields]
 
     def get_fields(self, request, obj=None):
-        base = ["obligation", *self.editable_fields, "sources"]
+        base = ["obligation", *self.editable_fields, *self.many_fields]
         if obj is None:
             return base
         return [*base, "expected_version", *REVIEW_READONLY, "version"]
@@ -408,8 +517,9 @@ class ReviewableAdmin(HistoryAdmin):
 
     def _editorial_data(self, form) -> dict:
         data = {f: form.cleaned_data[f] for f in self.editable_fields if f in form.cleaned_data}
-        if "sources" in form.cleaned_data:
-            data["sources"] = list(form.cleaned_data["sources"])
+        for f in self.many_fields:
+            if f in form.cleaned_data:
+                data[f] = list(form.cleaned_data[f])
         return data
 
     def save_model(self, request, obj, form, change):
@@ -577,7 +687,7 @@ class ReportForm(VersionedForm):
     class Meta:
         model = models.Report
         fields = ("obligation", "claim", "occurred_at", "occurred_date_only", "summary",
-                  "sources", "unconfirmed", "note")
+                  "sources", "unconfirmed", "note", "actors", "claimant", "contests")
 
     def clean(self):
         cleaned = super().clean()
@@ -588,6 +698,8 @@ class ReportForm(VersionedForm):
                 "claim": cleaned.get("claim"), "occurred_at": cleaned.get("occurred_at"),
                 "summary": cleaned.get("summary"), "sources": cleaned.get("sources"),
                 "occurred_date_only": cleaned.get("occurred_date_only"),
+                "actors": cleaned.get("actors"), "claimant": cleaned.get("claimant"),
+                "contests": cleaned.get("contests"), "pk": self.instance.pk,
             }, errors)
             for field, msgs in errors.items():
                 self.add_error(field if field in self.fields else None, msgs)
@@ -598,11 +710,16 @@ class ReportForm(VersionedForm):
 class ReportAdmin(ReviewableAdmin):
     form = ReportForm
     editable_fields = ("claim", "occurred_at", "occurred_date_only", "summary", "unconfirmed",
-                       "note")
-    list_display = ("obligation", "claim", "occurred_at", "review_state", "author", "reviewer",
-                    "published_at", "is_fact_display", "unconfirmed")
+                       "note", "claimant", "contests")
+    many_fields = ("actors", "sources")
+    filter_horizontal = ("sources", "actors")
+    raw_id_fields = ("contests",)
+    list_display = ("obligation", "claim", "occurred_at", "claimant", "review_state", "author",
+                    "reviewer", "published_at", "is_fact_display", "unconfirmed")
+    list_select_related = ("obligation", "author", "reviewer", "claimant")
     list_filter = ("review_state", "claim", "origin", "unconfirmed", "retracts",
-                   ("superseded_at", admin.EmptyFieldListFilter), "obligation__agreement")
+                   ("superseded_at", admin.EmptyFieldListFilter), "obligation__agreement",
+                   "claimant__kind", "claimant", "actors")
     search_fields = ("summary", "note", "obligation__title", "obligation__slug",
                      "obligation__locations__search_text", "sources__publisher")
     date_hierarchy = "occurred_at"

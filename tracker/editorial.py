@@ -30,7 +30,7 @@ from deadlines.facts import facts_of
 from tracker import services
 from tracker import vocabulary as V
 from tracker.instants import InstantError, check_year
-from tracker.models import DeadlineChange, Obligation, Report, Source
+from tracker.models import Claimant, DeadlineChange, Obligation, Party, Report, Source
 
 EDITOR, REVIEWER, ADMIN = "editor", "reviewer", "admin"
 ROLES = (EDITOR, REVIEWER, ADMIN)
@@ -38,14 +38,18 @@ ROLES = (EDITOR, REVIEWER, ADMIN)
 # Fields an editor may set on a draft report / deadline change, and on an obligation.
 REPORT_FIELDS = (
     "claim", "occurred_at", "occurred_date_only", "summary", "sources", "unconfirmed", "note",
+    "actors", "claimant", "contests",
 )
+# A report's many-to-many fields: read as lists, set after the row is saved.
+REPORT_M2M = ("sources", "actors")
 CHANGE_FIELDS = ("due_date", "agreed_at", "reason", "sources", "unconfirmed", "note")
 OBLIGATION_FIELDS = (
     "slug", "title", "description", "category", "position", "clause", "starts_at", "ends_at",
-    "term_years", "renews_years", "notice_months",
+    "term_years", "renews_years", "notice_months", "titles", "descriptions", "text_dispute",
 )
 # The obligation's fields the engine reads: editing one re-assesses it.
-TERM_FIELDS = frozenset({"starts_at", "ends_at", "term_years", "renews_years", "notice_months"})
+TERM_FIELDS = frozenset({"starts_at", "ends_at", "term_years", "renews_years", "notice_months",
+                         "text_dispute"})
 
 
 class StaleEdit(Exception):
@@ -223,9 +227,122 @@ def _resolve_sources(obligation: Obligation, sources: Any, errors: dict) -> list
     return [found[i] for i in dict.fromkeys(ids) if i in found]
 
 
+TRACKER_CLAIMANT = "tracker"
+
+
+def tracker_claimant() -> Claimant:
+    """The built-in claimant of editorial findings (kind `tracker`), created on first use
+    as the loader creates it when a file names it."""
+    claimant, _created = Claimant.objects.get_or_create(
+        slug=TRACKER_CLAIMANT,
+        defaults={"name": "Ceasefire-terms tracker (editorial finding)",
+                  "kind": V.CLAIMANT_TRACKER},
+    )
+    return claimant
+
+
+def _resolve_actors(obligation: Obligation, actors: Any, errors: dict) -> list[Party]:
+    """Parties (instances, ids or slugs) whose act the report is about; each must be a
+    party of the obligation's agreement."""
+    items = list(actors or [])
+    if not items:
+        return []
+    parties = {p.pk: p for p in obligation.agreement.parties.all()}
+    by_slug = {p.slug: p for p in parties.values()}
+    found: list[Party] = []
+    strangers: list[str] = []
+    for item in items:
+        if isinstance(item, Party):
+            party = parties.get(item.pk)
+            name = item.slug
+        elif isinstance(item, int) and not isinstance(item, bool):
+            party, name = parties.get(item), str(item)
+        else:
+            party, name = by_slug.get(str(item)), str(item)
+        if party is None:
+            strangers.append(name)
+        elif party not in found:
+            found.append(party)
+    if strangers:
+        errors.setdefault("actors", []).append(
+            _("%(actors)s: not a party of the agreement %(agreement)s; its parties are "
+              "%(parties)s.")
+            % {"actors": ", ".join(strangers), "agreement": obligation.agreement.slug,
+               "parties": ", ".join(sorted(by_slug)) or "—"}
+        )
+    return found
+
+
+def _resolve_claimant(value: Any, errors: dict) -> Claimant | None:
+    """A claimant instance or slug (`tracker`: the built-in editorial finding)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, Claimant):
+        return value
+    slug = str(value)
+    claimant = Claimant.objects.filter(slug=slug).first()
+    if claimant is None and slug == TRACKER_CLAIMANT:
+        claimant = tracker_claimant()
+    if claimant is None:
+        errors.setdefault("claimant", []).append(
+            _("No claimant %(slug)r; /api/v1/claimants/ lists them.") % {"slug": slug}
+        )
+    return claimant
+
+
+def _resolve_contests(
+    obligation: Obligation, value: Any, own_pk: int | None, errors: dict
+) -> Report | None:
+    """The report (instance or id) this one contests: on the same term, not itself."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, Report):
+        contested: Report | None = value
+    else:
+        try:
+            contested = Report.objects.filter(pk=int(value)).first()
+        except (TypeError, ValueError):
+            contested = None
+    if contested is None:
+        errors.setdefault("contests", []).append(
+            _("No report %(value)s to contest.") % {"value": value}
+        )
+        return None
+    if contested.obligation_id != obligation.pk:
+        errors.setdefault("contests", []).append(
+            _("Report #%(n)s is a report on another term: a report contests only reports on "
+              "the same term.") % {"n": contested.pk}
+        )
+    elif own_pk is not None and contested.pk == own_pk:
+        errors.setdefault("contests", []).append(_("A report cannot contest itself."))
+    elif contested.review_state == V.REJECTED:
+        errors.setdefault("contests", []).append(
+            _("Report #%(n)s was rejected: there is nothing to contest.") % {"n": contested.pk}
+        )
+    return contested
+
+
+def _clean_claims(obligation: Obligation, data: dict, out: dict, errors: dict) -> None:
+    """Who did it, who says so, and what it contests (docs/api.md, "Reports")."""
+    out["actors"] = _resolve_actors(obligation, data.get("actors"), errors)
+    claimant = _resolve_claimant(data.get("claimant"), errors)
+    out["claimant"] = claimant
+    out["contests"] = _resolve_contests(obligation, data.get("contests"), data.get("pk"), errors)
+    if data.get("claim") == V.CLAIM_DENIAL and data.get("contests") in (None, ""):
+        errors.setdefault("contests", []).append(
+            _("A denial says another report is wrong: name the report it contests.")
+        )
+    if claimant is not None and claimant.kind == V.CLAIMANT_TRACKER and not data.get("sources"):
+        errors.setdefault("sources", []).append(
+            _("An editorial finding must cite the sources it rests on.")
+        )
+
+
 def _clean_report(obligation: Obligation, data: dict, errors: dict) -> dict:
-    """Validate report fields; returns them normalised (sources resolved, dates made UTC)."""
+    """Validate report fields; returns them normalised (sources, actors, claimant and the
+    contested report resolved, dates made UTC)."""
     out = dict(data)
+    _clean_claims(obligation, data, out, errors)
     claim = data.get("claim")
     allowed = V.CLAIMS_BY_KIND.get(obligation.kind, set())
     if claim not in dict(V.CLAIMS):
@@ -356,8 +473,12 @@ def changes_since(obj: Model, version: int) -> list[tuple[str, Any, Any, str]]:
 # ---------------------------------------------------------------- drafting
 
 
-def _save_draft(draft: Report | DeadlineChange, *, author: Any, sources: list[Source]) -> None:
-    """Store a new draft written by `author` on the staff side, citing `sources`."""
+def _save_draft(
+    draft: Report | DeadlineChange, *, author: Any, sources: list[Source],
+    actors: list[Party] | None = None,
+) -> None:
+    """Store a new draft written by `author` on the staff side, citing `sources` (and, for
+    a report, naming `actors`)."""
     draft.author = author
     draft.origin = "staff"
     draft.review_state = V.DRAFT
@@ -365,6 +486,8 @@ def _save_draft(draft: Report | DeadlineChange, *, author: Any, sources: list[So
         _set_history_user(draft, author)
         draft.save()
         draft.sources.set(sources)
+        if actors:
+            draft.actors.set(actors)
 
 
 def create_report(
@@ -378,6 +501,9 @@ def create_report(
     sources: Iterable[Source | int],
     unconfirmed: bool = False,
     note: str = "",
+    actors: Iterable[Party | int | str] = (),
+    claimant: Claimant | str | None = None,
+    contests: Report | int | None = None,
 ) -> Report:
     """A draft report. Raises ValidationError({field: [messages]}) on bad input,
     PermissionDenied unless the author is an editor."""
@@ -388,6 +514,7 @@ def create_report(
         {
             "claim": claim, "occurred_at": occurred_at,
             "occurred_date_only": occurred_date_only, "summary": summary, "sources": sources,
+            "actors": actors, "claimant": claimant, "contests": contests,
         },
     )
     report = Report(
@@ -398,8 +525,10 @@ def create_report(
         summary=str(summary).strip(),
         unconfirmed=bool(unconfirmed),
         note=note or "",
+        claimant=data["claimant"],
+        contests=data["contests"],
     )
-    _save_draft(report, author=author, sources=data["sources"])
+    _save_draft(report, author=author, sources=data["sources"], actors=data["actors"])
     return report
 
 
@@ -466,23 +595,34 @@ def update_draft(
             raise ValidationError(message % {"object": obj_label(current),
                                              "state": _state(current)})
         _check_version(current, version)
-        merged = {f: getattr(current, f) for f in allowed if f != "sources"}
-        merged["sources"] = list(current.sources.all())
+        many = REPORT_M2M if isinstance(current, Report) else ("sources",)
+        merged = _stored(current, allowed, many)
         _new_occurred_at_resets_date_only(merged, fields)
         merged.update(fields)
         clean = _clean_report if isinstance(current, Report) else _clean_change
         data = _valid(clean, current.obligation, merged)
         for f in allowed:
-            if f != "sources" and f in fields:
+            if f not in many and f in fields:
                 setattr(current, f, data[f])
         if isinstance(current, Report) and "occurred_date_only" in data:
             current.occurred_date_only = bool(data["occurred_date_only"])
         current.version += 1
         _set_history_user(current, user)
         current.save()
-        if "sources" in fields:
-            current.sources.set(data["sources"])
+        for f in many:
+            if f in fields:
+                getattr(current, f).set(data[f])
     return current
+
+
+def _stored(obj: Report | DeadlineChange, allowed: Iterable[str], many: Iterable[str]) -> dict:
+    """The editable fields as stored (many-to-many ones as lists), to merge a change into;
+    `pk` lets the checks know which report this is (it may not contest itself)."""
+    merged: dict[str, Any] = {f: getattr(obj, f) for f in allowed if f not in many}
+    for f in many:
+        merged[f] = list(getattr(obj, f).all())
+    merged["pk"] = obj.pk
+    return merged
 
 
 def update_obligation(
@@ -636,8 +776,8 @@ def correct(
                 _("Report #%(n)s already has a pending correction (#%(pending)s).")
                 % {"n": old.pk, "pending": pending.pk}
             )
-        merged = {f: getattr(old, f) for f in REPORT_FIELDS if f != "sources"}
-        merged["sources"] = list(old.sources.all())
+        merged = _stored(old, REPORT_FIELDS, REPORT_M2M)
+        merged["pk"] = None  # the correction is a new report: it may contest `old`'s case
         _new_occurred_at_resets_date_only(merged, new_fields)
         merged.update(new_fields)
         data = _valid(_clean_report, old.obligation, merged)
@@ -649,11 +789,13 @@ def correct(
             summary=str(data["summary"]).strip(),
             unconfirmed=bool(data["unconfirmed"]),
             note=data.get("note") or "",
+            claimant=data["claimant"],
+            contests=data["contests"],
             supersedes=old,
             retracts=bool(retract),
             correction_reason=str(reason).strip(),
         )
-        _save_draft(new, author=author, sources=data["sources"])
+        _save_draft(new, author=author, sources=data["sources"], actors=data["actors"])
     return new
 
 
@@ -676,15 +818,36 @@ def delete_draft(obj: Report | DeadlineChange, *, user: Any) -> None:
 
 
 def _report_fact(r: Report) -> engine.ReportFact:
-    """The engine's fact of a report, saved or not (an unsaved one has no actors yet)."""
+    """The report as the engine would count it once published. An unsaved one (a form
+    being previewed) carries its actors in `preview_actors`: it has no rows to hold them."""
+    actors = getattr(r, "preview_actors", None)
+    if actors is None:
+        actors = list(r.actors.all()) if r.pk else []
     claimant = r.claimant if r.claimant_id else None
     return engine.ReportFact(
         claim=r.claim, occurred_at=r.occurred_at, id=r.pk, unconfirmed=r.unconfirmed,
-        actors=frozenset(r.actors.values_list("slug", flat=True)) if r.pk else frozenset(),
+        actors=frozenset(p.slug for p in actors),
         claimant=claimant.slug if claimant else "",
         finding=bool(claimant and claimant.kind == V.CLAIMANT_TRACKER),
         contests=r.contests_id,
     )
+
+
+def unsaved_report(obligation: Obligation, *, claim: str, occurred_at: datetime,
+                   unconfirmed: bool = False, actors: Iterable[Party] = (),
+                   claimant: Claimant | str | None = None,
+                   contests: Report | int | str | None = None) -> Report:
+    """A report not stored, to preview: its claimant and contested report resolved as a
+    draft's would be (unknown ones are left out; saving names them as errors)."""
+    errors: dict = {}
+    report = Report(obligation=obligation, claim=claim, occurred_at=occurred_at,
+                    unconfirmed=unconfirmed,
+                    claimant=_resolve_claimant(claimant, errors))
+    contested = _resolve_contests(obligation, contests, None, errors)
+    if contested is not None and "contests" not in errors:
+        report.contests = contested
+    report.preview_actors = list(actors)  # type: ignore[attr-defined]
+    return report
 
 
 def preview(

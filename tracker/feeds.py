@@ -32,7 +32,7 @@ from deadlines.facts import fact_changes
 from tracker import instants, query_names, statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf
-from tracker.models import Agreement, Obligation, StatusEvent
+from tracker.models import Agreement, Obligation, Report, StatusEvent
 
 FEED_SIZE = 100
 UID_DOMAIN = "ceasefire-tracker"
@@ -192,8 +192,10 @@ class EventsFeed(Feed):
     def items(self, obj: Agreement | None):
         # Those that had taken effect by `as_of`, as published by `known_at`.
         events = statuses.events_known(self.asof).select_related(
-            "obligation__agreement", "report"
-        ).order_by("-effective_at", "-id")
+            "obligation__agreement", "report__claimant", "report__contests__claimant"
+        ).prefetch_related("report__actors", "report__contests__actors").order_by(
+            "-effective_at", "-id"
+        )
         if obj is not None:
             events = events.filter(obligation__agreement=obj)
         return statuses.events_until(events, self.asof)[:FEED_SIZE]
@@ -209,7 +211,10 @@ class EventsFeed(Feed):
             "at": f"{at:%Y-%m-%d %H:%M %Z}",
         }
         if item.report_id:
-            text += f" {item.report.summary}"
+            text += " " + account(item.report)
+            contested = item.report.contests
+            if contested is not None:
+                text += " " + _("It contests: %(account)s") % {"account": account(contested)}
         return text
 
     def item_link(self, item: StatusEvent) -> str:
@@ -229,6 +234,20 @@ class EventsFeed(Feed):
 
     def item_categories(self, item: StatusEvent):
         return [item.to_status, item.obligation.agreement.slug]
+
+
+def account(report: Report) -> str:
+    """A report as a feed entry tells it: its summary, whose act and who says so."""
+    text = report.summary
+    actors = ", ".join(p.name for p in report.actors.all())
+    if actors:
+        text += " " + _("Actors: %(actors)s.") % {"actors": actors}
+    claimant = report.claimant
+    if claimant is not None and claimant.kind == V.CLAIMANT_TRACKER:
+        text += " " + _("Editorial finding: %(claimant)s.") % {"claimant": claimant.name}
+    elif claimant is not None:
+        text += " " + _("Claimed by %(claimant)s.") % {"claimant": claimant.name}
+    return text
 
 
 FEED_PARAMETERS = ("agreement", "as_of", "known_at")

@@ -32,6 +32,9 @@ VERSIONED = (
     models.Obligation,
     models.DeadlineChange,
     models.Report,
+    models.Claimant,
+    models.AgreementRelation,
+    models.ClauseText,
 )
 
 

@@ -26,7 +26,16 @@ def client() -> APIClient:
 
 
 def identifiers(row: dict) -> dict:
-    return {k: v for k, v in row.items() if not k.endswith("_label") and k != "locations"}
+    """The row without its labels, nested ones too (standings, a dispute, an ending)."""
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if not k.endswith("_label")}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return {k: strip(v) for k, v in row.items() if not k.endswith("_label") and k != "locations"}
 
 
 def test_accept_language_gives_russian_labels_and_the_same_identifiers(loaded, client):

@@ -9,7 +9,7 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 LISTS = ["obligations/", "agreements/", "events/", "reports/", "locations/", "parties/",
-         "sources/", "calendar.ics"]
+         "sources/", "claimants/", "relations/", "calendar.ics"]
 
 
 @pytest.mark.parametrize("resource", LISTS)
@@ -98,3 +98,12 @@ def test_a_name_no_place_has_is_a_400(client, world, value):
     r = client.get("/api/v1/obligations/", {"place": value})
     assert r.status_code == 400
     assert "place" in r.json()["errors"]
+
+
+@pytest.mark.django_db
+def test_an_instant_filter_quoting_a_percent_sign_is_a_400_not_a_500(client, world):
+    # Found by the schema fuzzer: the message quotes the value, and django-filter formats
+    # messages with their parameters.
+    r = client.get("/api/v1/reports/", {"occurred_before": "x+%y"})
+    assert r.status_code == 400
+    assert "x+%y" in r.json()["errors"]["occurred_before"][0]

@@ -12,6 +12,7 @@ from rest_framework.test import APIRequestFactory
 from deadlines import sweep
 from tracker import statuses
 from tracker import vocabulary as V
+from tracker.api.claims import claims_for
 from tracker.api.relations import relations_for
 from tracker.api.serializers import ObligationSerializer
 from tracker.instants import AsOf
@@ -43,8 +44,9 @@ def _reference(obligations, at, request) -> list[dict]:
 def _fast(obligations, at, request) -> list[dict]:
     states = statuses.states_for(obligations, at)
     related = relations_for([o.pk for o in obligations])
+    claims = claims_for(obligations, states, at)
     for o in obligations:
-        o.state, o.relations = states[o.pk], related[o.pk]
+        o.state, o.relations, o.claims = states[o.pk], related[o.pk], claims[o.pk]
     return ObligationSerializer(obligations, many=True,
                                 context={"request": request, "as_of": at}).data
 

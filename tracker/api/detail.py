@@ -50,27 +50,26 @@ def _sql() -> str:
     )
 
 
-def _converted(values: list) -> list:
+@functools.cache
+def _json_columns() -> frozenset[str]:
+    return frozenset(f.name for f in Obligation._meta.concrete_fields
+                     if isinstance(f, models.JSONField))
+
+
+def _converted(values: list, only_json: bool = False) -> list:
     """Values as the ORM would give them. psycopg2 already returns aware datetimes;
     SQLite (`make run`) returns them naive unless the backend's converters run."""
     table = Obligation._meta.db_table
     out = []
     for f, value in zip(Obligation._meta.concrete_fields, values, strict=True):
+        if only_json and f.name not in _json_columns():
+            out.append(value)
+            continue
         col = f.get_col(table)
         for convert in connection.ops.get_db_converters(col) + f.get_db_converters(connection):
             value = convert(value, col, connection)
         out.append(value)
     return out
-
-
-def _json_decoded(values: list) -> list:
-    """JSON columns (titles, descriptions per language) decoded: Django reads jsonb as
-    text on purpose, and its field decodes it; a plain cursor skips the field."""
-    return [
-        f.from_db_value(value, None, connection)
-        if isinstance(f, models.JSONField) and isinstance(value, str) else value
-        for f, value in zip(Obligation._meta.concrete_fields, values, strict=True)
-    ]
 
 
 def obligation(pk: object) -> Obligation:
@@ -83,7 +82,10 @@ def obligation(pk: object) -> Obligation:
     if not found:
         raise Http404
     *values, clause_number = found[0]
-    values = _converted(values) if connection.vendor != "postgresql" else _json_decoded(values)
+    if connection.vendor != "postgresql" or _json_columns():
+        # PostgreSQL's driver hands JSON columns over as text when the statement is not
+        # the ORM's: those (titles, descriptions) go through the field's converters too.
+        values = _converted(values, only_json=connection.vendor == "postgresql")
     row = Obligation.from_db(connection.alias, None, values)
     row.agreement = agreement(row.agreement_id)
     row.clause = Clause(pk=row.clause_id, number=clause_number) if row.clause_id else None

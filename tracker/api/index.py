@@ -9,7 +9,7 @@ from django.views.decorators.http import require_safe
 # Each resource's path segment → its router basename.
 RESOURCES = {"agreements": "agreement", "obligations": "obligation", "events": "event",
              "reports": "report", "locations": "location", "parties": "party",
-             "sources": "source"}
+             "sources": "source", "claimants": "claimant", "relations": "relation"}
 
 
 @require_safe
@@ -22,6 +22,7 @@ def index(request: HttpRequest) -> JsonResponse:
     return JsonResponse({
         "resources": {r: url(f"api:{name}-list") for r, name in RESOURCES.items()},
         "calendar": url("api:calendar"),
+        "scores": url("api:scores"),
         "feeds": {
             "events": url("feed-events"),
             "events_of_one_agreement": url("feed-events") + "?agreement={agreement_slug}",

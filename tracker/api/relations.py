@@ -19,11 +19,12 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from django.db import connection
+from django.db.models import Q
 from rest_framework import serializers
 
 from tracker import vocabulary as V
 from tracker.api import prepared
-from tracker.models import DeadlineChange, Location, Obligation, Party, Source
+from tracker.models import AgreementRelation, DeadlineChange, Location, Obligation, Party, Source
 
 # DRF's own field classes turn dates and instants into text, so these values read
 # exactly as the declared serializers say (UTC instants end in "Z"; a date SQLite
@@ -40,6 +41,10 @@ class Relations:
     locations: list[dict] = field(default_factory=list)
     sources: list[dict] = field(default_factory=list)
     deadline_changes: list[dict] = field(default_factory=list)
+    # The terms of later agreements that replaced this one, and those it replaced
+    # (`term_link` dicts without the addresses, which the serializer adds).
+    replaced_by: list[dict] = field(default_factory=list)
+    replaces: list[dict] = field(default_factory=list)
 
 
 def _table(model) -> str:
@@ -160,4 +165,33 @@ def relations_for(ids: Collection[int]) -> dict[int, Relations]:
                 "reason": reason, "unconfirmed": unconfirmed, "note": note,
                 "sources": cited.get(cid, []),
             })
+    for oid, (replaced_by, replaces) in replacements(ids).items():
+        out[oid].replaced_by, out[oid].replaces = replaced_by, replaces
+    return out
+
+
+def term_link(relation_id: int, at, obligation_id: int, agreement: str, slug: str,
+              title: str) -> dict:
+    """Another term a relation links this one to, and the relation (id, instant)."""
+    return {"relation": relation_id, "at": instant_text(at), "id": obligation_id,
+            "agreement": agreement, "slug": slug, "title": title}
+
+
+_LINK_FIELDS = ("pk", "at", "target_id", "target__agreement__slug", "target__slug",
+                "target__title", "replacement_id", "replacement__agreement__slug",
+                "replacement__slug", "replacement__title")
+
+
+def replacements(ids: Collection[int]) -> dict[int, tuple[list[dict], list[dict]]]:
+    """Per obligation: (the later terms that replaced it, the earlier terms it replaced),
+    each with the relation that says so, in one query, oldest relation first."""
+    out: dict[int, tuple[list[dict], list[dict]]] = {i: ([], []) for i in ids}
+    rows = AgreementRelation.objects.filter(
+        Q(target_id__in=ids, replacement__isnull=False) | Q(replacement_id__in=ids)
+    ).order_by("at", "pk").values_list(*_LINK_FIELDS)
+    for pk, at, target, t_agreement, t_slug, t_title, new, n_agreement, n_slug, n_title in rows:
+        if target in out:
+            out[target][0].append(term_link(pk, at, new, n_agreement, n_slug, n_title))
+        if new in out and target is not None:
+            out[new][1].append(term_link(pk, at, target, t_agreement, t_slug, t_title))
     return out

@@ -19,12 +19,16 @@ from rest_framework.reverse import reverse
 
 from tracker import instants, texts
 from tracker import vocabulary as V
+from tracker.api.claims import Claims, claims_for
 from tracker.api.relations import date_text as _date
 from tracker.api.relations import instant_text as _instant
+from tracker.api.relations import replacements
 from tracker.credits import credits
 from tracker.instants import InstantError
 from tracker.models import (
     Agreement,
+    AgreementRelation,
+    Claimant,
     DeadlineChange,
     Location,
     Obligation,
@@ -163,6 +167,103 @@ class ClauseTextSerializer(serializers.Serializer):
     sources = SourceRefSerializer(many=True)
 
 
+class ClaimantRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Claimant
+        fields = ["slug", "name", "kind"]
+
+
+class ClaimantSerializer(serializers.ModelSerializer):
+    url = Link(view_name="api:claimant-detail", lookup_field="slug")
+    party = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True,
+        help_text="The party whose government or ministry this is (null for the press, "
+        "monitors that are no party, and the tracker).",
+    )
+    kind_label = serializers.SerializerMethodField(
+        help_text="The kind in the request's language; `kind` is the identifier."
+    )
+
+    class Meta:
+        model = Claimant
+        fields = ["slug", "name", "kind", "kind_label", "party", "url"]
+
+    def get_kind_label(self, obj: Claimant) -> str:
+        return str(dict(V.CLAIMANT_KINDS).get(obj.kind, obj.kind))
+
+
+def _term_ref(obligation: Obligation | None, request) -> dict | None:
+    """A term of an agreement as a relation names it: ids, slugs and both addresses."""
+    if obligation is None:
+        return None
+    agreement = obligation.agreement.slug
+    return {
+        "id": obligation.pk,
+        "agreement": agreement,
+        "slug": obligation.slug,
+        "title": obligation.title,
+        "url": _reverse("api:obligation-detail", args=[obligation.pk], request=request),
+        "page_url": page_link(request, "web:obligation", agreement, obligation.slug),
+    }
+
+
+TERM_REF_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "properties": {
+        "id": {"type": "integer"},
+        "agreement": {"type": "string"},
+        "slug": {"type": "string"},
+        "title": {"type": "string"},
+        "url": {"type": "string", "format": "uri"},
+        "page_url": {"type": "string", "format": "uri"},
+    },
+}
+
+
+class RelationSerializer(serializers.ModelSerializer):
+    """What a later agreement does to an earlier one (or to one term of it), from `at`."""
+
+    url = Link(view_name="api:relation-detail")
+    agreement = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    target_agreement = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    kind_label = serializers.SerializerMethodField(
+        help_text="The kind in the request's language; `kind` is the identifier."
+    )
+    ends = serializers.SerializerMethodField(
+        help_text="The status it gives the terms it ends from `at` (superseded, terminated); "
+        "null for a relation that only links (implements, amends)."
+    )
+    target = serializers.SerializerMethodField(
+        help_text="The term of the earlier agreement it concerns; null: the agreement as a "
+        "whole (every term of it)."
+    )
+    replacement = serializers.SerializerMethodField(
+        help_text="The later agreement's term that takes the target's place (supersedes only)."
+    )
+    sources = SourceRefSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = AgreementRelation
+        fields = ["id", "agreement", "kind", "kind_label", "ends", "target_agreement", "target",
+                  "replacement", "at", "published_at", "note", "unconfirmed", "sources", "url"]
+
+    def get_kind_label(self, obj: AgreementRelation) -> str:
+        return str(dict(V.RELATION_KINDS).get(obj.kind, obj.kind))
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_ends(self, obj: AgreementRelation) -> str | None:
+        return V.RELATION_ENDINGS.get(obj.kind)
+
+    @extend_schema_field(TERM_REF_SCHEMA)
+    def get_target(self, obj: AgreementRelation) -> dict | None:
+        return _term_ref(obj.target, self.context.get("request"))
+
+    @extend_schema_field(TERM_REF_SCHEMA)
+    def get_replacement(self, obj: AgreementRelation) -> dict | None:
+        return _term_ref(obj.replacement, self.context.get("request"))
+
+
 class PartySerializer(serializers.ModelSerializer):
     url = Link(view_name="api:party-detail", lookup_field="slug")
 
@@ -224,13 +325,28 @@ class AgreementSerializer(TextFields, serializers.ModelSerializer):
     party_counts = serializers.SerializerMethodField()
     as_of = serializers.SerializerMethodField()
     obligations = serializers.SerializerMethodField()
+    titles = serializers.DictField(
+        child=serializers.CharField(), read_only=True,
+        help_text="The title in other languages ({language: title}); `title` is English.",
+    )
+    descriptions = serializers.DictField(child=serializers.CharField(), read_only=True)
+    builds_on = RelationSerializer(
+        many=True, read_only=True, source="relations",
+        help_text="What this agreement does to earlier ones (implements, amends, supersedes "
+        "or terminates them or terms of them), oldest first.",
+    )
+    followed_by = RelationSerializer(
+        many=True, read_only=True,
+        help_text="What later agreements did to this one, oldest first.",
+    )
 
     class Meta:
         model = Agreement
         fields = [
-            "slug", "title", "description", "language", "signed_at", "effective_at",
-            "timezone", "warning_days", "parties", "status_counts", "party_counts", "as_of",
-            "obligations", "url", "page_url",
+            "slug", "title", "description", "language", "titles", "descriptions",
+            "signed_at", "effective_at", "timezone", "warning_days", "parties", "builds_on",
+            "followed_by", "status_counts", "party_counts", "as_of", "obligations", "url",
+            "page_url",
         ]
 
     @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
@@ -249,6 +365,99 @@ class AgreementSerializer(TextFields, serializers.ModelSerializer):
     def get_obligations(self, obj: Agreement) -> str:
         base = reverse("api:obligation-list", request=self.context.get("request"))
         return f"{base}?agreement={obj.slug}"
+
+
+class TermLinkSerializer(serializers.Serializer):
+    """A term of another agreement that a relation links an obligation to."""
+
+    relation = serializers.IntegerField(help_text="Id of the relation (/api/v1/relations/).")
+    at = serializers.DateTimeField(help_text="From when the relation holds.")
+    id = serializers.IntegerField()
+    agreement = serializers.CharField()
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    url = serializers.URLField()
+    page_url = serializers.URLField()
+
+
+class SourceShape(serializers.Serializer):
+    id = serializers.IntegerField()
+    key = serializers.CharField()
+    url = serializers.URLField()
+    publisher = serializers.CharField()
+    title = serializers.CharField()
+    published_at = serializers.DateField(allow_null=True)
+    language = serializers.CharField()
+
+
+class AccountSerializer(serializers.Serializer):
+    """One account of a disputed term: a published report with whose act it reports,
+    who says so and its sources."""
+
+    id = serializers.IntegerField()
+    claim = serializers.ChoiceField(choices=V.CLAIMS)
+    claim_label = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    summary = serializers.CharField()
+    actors = serializers.ListField(child=serializers.CharField())
+    claimant = ClaimantRefSerializer(allow_null=True)
+    finding = serializers.BooleanField()
+    contests = serializers.IntegerField(allow_null=True)
+    unconfirmed = serializers.BooleanField()
+    sources = SourceShape(many=True)
+    url = serializers.URLField()
+
+
+class DisputeSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(
+        choices=["claims", "text"],
+        help_text="`claims`: published claims conflict and no finding settles them; "
+        "`text`: the term exists only in some versions of the text.",
+    )
+    reason_label = serializers.CharField()
+    since = serializers.DateTimeField(allow_null=True)
+    text = serializers.CharField(help_text="For `text`: which versions carry the term.")
+    accounts = AccountSerializer(many=True, help_text="Every account, each with its claimant "
+                                 "and sources (for `claims`).")
+
+
+class ReplacementSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    agreement = serializers.CharField()
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    url = serializers.URLField()
+    page_url = serializers.URLField()
+
+
+class EndingSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["superseded", "overtaken", "terminated"])
+    status_label = serializers.CharField()
+    at = serializers.DateTimeField()
+    by = serializers.ChoiceField(
+        choices=["relation", "report", "term"],
+        help_text="What ended it: a later agreement's relation, a reported fact (overtaken "
+        "by events, ended early), or the term's own end.",
+    )
+    by_label = serializers.CharField()
+    cause = serializers.CharField(help_text="The relation's note or the report's summary.")
+    report = serializers.IntegerField(allow_null=True)
+    report_url = serializers.URLField(allow_null=True)
+    relation = serializers.IntegerField(allow_null=True)
+    relation_url = serializers.URLField(allow_null=True)
+    replacement = ReplacementSerializer(allow_null=True)
+
+
+class StandingSerializer(serializers.Serializer):
+    """One party's standing on the term (docs/method.md)."""
+
+    party = serializers.CharField(help_text="Party slug (/api/v1/parties/).")
+    status = serializers.ChoiceField(choices=STATUS_CHOICES)
+    status_label = serializers.CharField()
+    responsible = serializers.BooleanField(
+        help_text="The term binds it; false: a party whose act on the term was reported.")
+    charged = serializers.BooleanField(help_text="Its standing is a breach charged to it.")
+    report = serializers.IntegerField(allow_null=True)
 
 
 class ObligationSerializer(TextFields, serializers.ModelSerializer):
@@ -298,23 +507,114 @@ class ObligationSerializer(TextFields, serializers.ModelSerializer):
     as_of = serializers.SerializerMethodField(
         help_text="The instant the status is answered for; null: the stored current status."
     )
+    titles = serializers.DictField(
+        child=serializers.CharField(), read_only=True,
+        help_text="The title in other languages ({language: title}); `title` is English.",
+    )
+    descriptions = serializers.DictField(child=serializers.CharField(), read_only=True)
+    text_dispute = serializers.CharField(
+        read_only=True,
+        help_text="Non-empty when the term exists only in some versions of the text: which "
+        "carry it and which do not. Such a term is `disputed`, never a breach.",
+    )
+    replaced_by = serializers.SerializerMethodField(
+        help_text="Terms of later agreements that superseded this one, each with the "
+        "relation that says so and the instant from which it holds."
+    )
+    replaces = serializers.SerializerMethodField(
+        help_text="Terms of earlier agreements this one superseded."
+    )
+    standings = serializers.SerializerMethodField(
+        help_text="Each party's standing on the term at the answered instant: its responsible "
+        "parties, and a party not bound by it once its act on it was reported."
+    )
+    dispute = serializers.SerializerMethodField(
+        help_text="When `disputed`: why, since when, and every account."
+    )
+    ending = serializers.SerializerMethodField(
+        help_text="When superseded, overtaken or terminated: how, when and why."
+    )
 
     class Meta:
         model = Obligation
         fields = [
             "id", "slug", "agreement", "timezone", "clause", "clause_text", "title",
-            "description", "language", "kind", "category", "responsible", "monitors",
-            "locations", "due_date", "due_at",
+            "description", "language", "titles", "descriptions", "text_dispute", "kind",
+            "category", "responsible", "monitors", "locations", "due_date", "due_at",
             "original_due_date", "deadline_changes", "starts_at", "ends_at", "term_years",
             "renews_years", "notice_months", "status", "status_label", "status_since",
             "days_remaining",
             "days_overdue", "term_ends_at", "notice_deadline", "status_report", "unconfirmed",
-            "as_of", "assessed_at", "sources", "url", "history_url", "page_url",
+            "as_of", "assessed_at", "standings", "dispute", "ending", "replaced_by",
+            "replaces", "sources", "url", "history_url", "page_url",
         ]
+
+    def _claims(self, obj: Obligation) -> Claims:
+        found = getattr(obj, "claims", None)
+        if found is None:
+            found = claims_for([obj], {obj.pk: obj.state}, self.context["as_of"])[obj.pk]
+        return found
+
+    @extend_schema_field(StandingSerializer(many=True))
+    def get_standings(self, obj: Obligation) -> list[dict]:
+        return self._claims(obj).standings
+
+    @extend_schema_field(DisputeSerializer(allow_null=True))
+    def get_dispute(self, obj: Obligation) -> dict | None:
+        return self._dispute(self._claims(obj).dispute)
+
+    @extend_schema_field(EndingSerializer(allow_null=True))
+    def get_ending(self, obj: Obligation) -> dict | None:
+        return self._ending(self._claims(obj).ending)
+
+    def _address(self, name: str, pk: int | None) -> str | None:
+        # As `_base_url`: a list's address reversed once, the id appended per row.
+        if pk is None:
+            return None
+        if not hasattr(self, "_bases"):
+            self._bases: dict[str, str] = {}
+        if name not in self._bases:
+            path = django_reverse(f"api:{name}-list")
+            request = self.context.get("request")
+            self._bases[name] = request.build_absolute_uri(path) if request else path
+        return f"{self._bases[name]}{pk}/"
+
+    def _dispute(self, dispute: dict | None) -> dict | None:
+        if dispute is None:
+            return None
+        accounts = [{**a, "url": self._address("report", a["id"])} for a in dispute["accounts"]]
+        return {**dispute, "accounts": accounts}
+
+    def _ending(self, ending: dict | None) -> dict | None:
+        if ending is None:
+            return None
+        new = ending["replacement"]
+        return {
+            **{k: v for k, v in ending.items() if k not in ("replacement",)},
+            "report_url": self._address("report", ending["report"]),
+            "relation_url": self._address("relation", ending["relation"]),
+            "replacement": None if new is None else {
+                **new, "url": self._address("obligation", new["id"]),
+                "page_url": self._page_url(new["agreement"], new["slug"])},
+        }
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_as_of(self, obj: Obligation) -> str | None:
         return _instant(obj.state.at) if self.context["as_of"].explicit else None
+
+    @extend_schema_field(TermLinkSerializer(many=True))
+    def get_replaced_by(self, obj: Obligation) -> list[dict]:
+        return self._linked(replacements([obj.pk])[obj.pk][0])
+
+    @extend_schema_field(TermLinkSerializer(many=True))
+    def get_replaces(self, obj: Obligation) -> list[dict]:
+        return self._linked(replacements([obj.pk])[obj.pk][1])
+
+    def _linked(self, links: list[dict]) -> list[dict]:
+        """`tracker.api.relations.term_link` dicts with the term's two addresses."""
+        base = self._base_url()
+        return [{**link, "url": f"{base}{link['id']}/",
+                 "page_url": self._page_url(link["agreement"], link["slug"])} for link in links]
 
     def get_status_label(self, obj: Obligation) -> str:
         return status_label(obj.state.status)
@@ -356,6 +656,9 @@ class ObligationSerializer(TextFields, serializers.ModelSerializer):
             "title": shown["title"].text,
             "description": shown["description"].text,
             "language": texts.languages_of(shown),
+            "titles": obj.titles,
+            "descriptions": obj.descriptions,
+            "text_dispute": obj.text_dispute,
             "kind": obj.kind,
             "category": obj.category,
             "responsible": rel.responsible,
@@ -381,6 +684,11 @@ class ObligationSerializer(TextFields, serializers.ModelSerializer):
             "unconfirmed": state.unconfirmed,
             "as_of": self.get_as_of(obj),
             "assessed_at": _instant(obj.assessed_at),
+            "standings": obj.claims.standings,
+            "dispute": self._dispute(obj.claims.dispute),
+            "ending": self._ending(obj.claims.ending),
+            "replaced_by": self._linked(rel.replaced_by),
+            "replaces": self._linked(rel.replaces),
             "sources": rel.sources,
             "url": f"{base}{obj.pk}/",
             "history_url": f"{base}{obj.pk}/history/",
@@ -413,10 +721,13 @@ def _obligations_path() -> str:
 
 class ReportRefSerializer(serializers.ModelSerializer):
     url = Link(view_name="api:report-detail")
+    actors = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    claimant = ClaimantRefSerializer(read_only=True, allow_null=True)
+    contests = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Report
-        fields = ["id", "claim", "summary", "url"]
+        fields = ["id", "claim", "summary", "actors", "claimant", "contests", "url"]
 
 
 class TransitionSerializer(serializers.Serializer):
@@ -511,15 +822,51 @@ class ReportSerializer(serializers.ModelSerializer):
     reviewed_by = serializers.SerializerMethodField(
         help_text="Who reviewed and published it; null while it is not published."
     )
+    claim_label = serializers.SerializerMethodField(
+        help_text="The claim in the request's language; `claim` is the identifier."
+    )
+    actors = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True,
+        help_text="The parties whose act it reports; empty: the term's responsible parties.",
+    )
+    claimant = ClaimantRefSerializer(
+        read_only=True, allow_null=True,
+        help_text="Who says so (null: not said). Kind `tracker`: an editorial finding.",
+    )
+    finding = serializers.SerializerMethodField(
+        help_text="An editorial finding (claimant kind `tracker`): it settles a dispute."
+    )
+    contests = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True,
+        help_text="Id of the report on the same term that this one contests.",
+    )
+    contested_by = serializers.SerializerMethodField(
+        help_text="Ids of the reports that contest this one (those the reader may see)."
+    )
 
     class Meta:
         model = Report
         fields = [
-            "id", "obligation", "obligation_url", "agreement", "claim", "occurred_at",
-            "occurred_date_only", "summary", "sources", "unconfirmed", "note", "review_state",
+            "id", "obligation", "obligation_url", "agreement", "claim", "claim_label",
+            "occurred_at", "occurred_date_only", "summary", "actors", "claimant", "finding",
+            "contests", "contested_by", "sources", "unconfirmed", "note", "review_state",
             "published_at", "written_by", "reviewed_by", "rejection_reason", "supersedes",
             "retracts", "correction_reason", "superseded_at", "version", "url", "page_url",
         ]
+
+    def get_claim_label(self, obj: Report) -> str:
+        return str(dict(V.CLAIMS).get(obj.claim, obj.claim))
+
+    def get_finding(self, obj: Report) -> bool:
+        return obj.claimant_id is not None and obj.claimant.kind == V.CLAIMANT_TRACKER
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_contested_by(self, obj: Report) -> list[int]:
+        # The viewset prefetches the visible ones into `visible_contested_by`.
+        found = getattr(obj, "visible_contested_by", None)
+        if found is None:
+            found = obj.contested_by.filter(review_state=V.PUBLISHED)
+        return sorted(r.pk for r in found)
 
     def get_written_by(self, obj: Report) -> str:
         return credits(obj).written_by
@@ -614,6 +961,21 @@ class ReportCreateSerializer(serializers.Serializer):
     sources = serializers.ListField(child=SourceInputField(), allow_empty=False)
     unconfirmed = serializers.BooleanField(required=False, default=False)
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    actors = serializers.ListField(
+        child=serializers.SlugField(), required=False, default=list,
+        help_text="Slugs of the parties whose act it reports, each a party of the "
+        "obligation's agreement; none: the term's responsible parties.",
+    )
+    claimant = serializers.SlugField(
+        required=False, allow_null=True, default=None,
+        help_text="Slug of who says so (/api/v1/claimants/); `tracker` makes the report an "
+        "editorial finding, which must cite sources.",
+    )
+    contests = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1,
+        help_text="Id of the report on the same obligation this one contests (required for "
+        "a `denial`).",
+    )
 
 
 class PublishSerializer(serializers.Serializer):
@@ -631,3 +993,71 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()
     errors = serializers.DictField(child=serializers.ListField(), required=False)
+
+
+# ---------------------------------------------------------------- scores
+
+
+class TermScoreSerializer(serializers.Serializer):
+    """One party's points on one term (docs/method.md), with links to the term and the
+    report behind its standing."""
+
+    obligation = serializers.IntegerField(source="obligation_id")
+    agreement = serializers.CharField(source="agreement_slug")
+    slug = serializers.CharField(source="obligation_slug")
+    status = serializers.ChoiceField(choices=STATUS_CHOICES)
+    status_label = serializers.SerializerMethodField()
+    points = serializers.IntegerField(allow_null=True, help_text="0-3; null: not scored.")
+    responsible = serializers.BooleanField(
+        help_text="The term binds the party; false: a breach by a party it does not bind.")
+    reason = serializers.CharField(help_text="Why it is scored so, or not scored.")
+    reason_label = serializers.SerializerMethodField()
+    report = serializers.IntegerField(source="report_id", allow_null=True)
+    url = serializers.SerializerMethodField()
+    page_url = serializers.SerializerMethodField()
+    report_url = serializers.SerializerMethodField()
+
+    def get_status_label(self, obj) -> str:
+        return status_label(obj.status)
+
+    def get_reason_label(self, obj) -> str:
+        from tracker.scores import REASON_LABELS
+
+        return str(REASON_LABELS.get(obj.reason, obj.reason))
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj) -> str:
+        return _reverse("api:obligation-detail", args=[obj.obligation_id],
+                        request=self.context.get("request"))
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_page_url(self, obj) -> str:
+        return page_link(self.context.get("request"), "web:obligation", obj.agreement_slug,
+                         obj.obligation_slug)
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_report_url(self, obj) -> str | None:
+        if obj.report_id is None:
+            return None
+        return _reverse("api:report-detail", args=[obj.report_id],
+                        request=self.context.get("request"))
+
+
+class PartyScoreSerializer(serializers.Serializer):
+    party = serializers.CharField()
+    name = serializers.CharField()
+    score = serializers.FloatField(
+        allow_null=True, help_text="Mean of the scored terms' points (0-3); null: none scored.")
+    scored = serializers.SerializerMethodField(help_text="How many terms are scored.")
+    terms = TermScoreSerializer(many=True)
+
+    def get_scored(self, obj) -> int:
+        return sum(1 for t in obj.terms if t.points is not None)
+
+
+class ScoresSerializer(serializers.Serializer):
+    as_of = serializers.CharField(allow_null=True)
+    agreement = serializers.CharField(allow_null=True)
+    method = serializers.CharField(
+        help_text="Where the method is published: the file in the project's repository.")
+    results = PartyScoreSerializer(many=True)

@@ -27,12 +27,16 @@ router.register("reports", views.ReportViewSet, basename="report")
 router.register("locations", views.LocationViewSet, basename="location")
 router.register("parties", views.PartyViewSet, basename="party")
 router.register("sources", views.SourceViewSet, basename="source")
+router.register("claimants", views.ClaimantViewSet, basename="claimant")
+router.register("relations", views.RelationViewSet, basename="relation")
 
 calendar = views.CalendarViewSet.as_view({"get": "list"})
 by_slug = views.ObligationBySlugViewSet.as_view({"get": "retrieve"})
+scores = views.ScoresView.as_view({"get": "retrieve"})
 
 urlpatterns = [
     path("v1/calendar.ics", calendar, name="calendar"),
+    path("v1/scores/", scores, name="scores"),
     path(
         "v1/agreements/<slug:agreement_slug>/obligations/<slug:obligation_slug>/",
         by_slug,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from itertools import batched
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -40,9 +40,10 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from deadlines.facts import fact_changes, with_facts
-from tracker import editorial, feeds, instants, knowledge, query_names, statuses, texts
+from tracker import editorial, feeds, instants, knowledge, query_names, scores, statuses, texts
 from tracker import vocabulary as V
 from tracker.api import exports, filters, params, serializers
+from tracker.api.claims import claims_for
 from tracker.api.conditional import etag_for, matches
 from tracker.api.exceptions import NotModified
 from tracker.api.fastpath import FastObligationReads, FastReads
@@ -54,6 +55,8 @@ from tracker.api.throttles import AnonThrottle, ExportThrottle, UserThrottle
 from tracker.instants import AsOf, InstantError
 from tracker.models import (
     Agreement,
+    AgreementRelation,
+    Claimant,
     Location,
     Obligation,
     Party,
@@ -69,6 +72,8 @@ FORMAT = OpenApiParameter(
     description="`csv`: the whole filtered list as CSV, streamed, unpaginated.",
 )
 CSV_BATCH = 1000
+# Where the scoring method is published (in the repository; no page serves it).
+METHOD = "docs/method.md"
 
 
 class ReadMixin:
@@ -348,13 +353,18 @@ def _as_of_views(*actions: str):
 class AgreementViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     """Agreements with counts of their obligations by status and by responsible party."""
 
-    queryset = Agreement.objects.prefetch_related("parties")
+    queryset = Agreement.objects.prefetch_related(
+        "parties",
+        *(Prefetch(name, queryset=AgreementRelation.objects.select_related(
+            "agreement", "target_agreement", "target__agreement", "replacement__agreement"
+        ).prefetch_related("sources")) for name in ("relations", "followed_by")),
+    )
     serializer_class = serializers.AgreementSerializer
     filterset_class = filters.AgreementFilter
     lookup_field = "slug"
     supports_as_of = True
     csv_columns = ["slug", "title", "signed_at", "effective_at", "timezone", "parties",
-                   "status_counts", "url", "page_url"]
+                   "builds_on", "followed_by", "status_counts", "url", "page_url"]
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)
@@ -406,7 +416,8 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
         "id", "slug", "agreement", "clause", "title", "kind", "category", "responsible",
         "locations", "due_date", "due_at", "original_due_date", "deadline_changes", "status",
         "status_since", "days_remaining", "days_overdue", "term_ends_at", "notice_deadline",
-        "unconfirmed", "as_of", "sources", "url", "page_url",
+        "unconfirmed", "as_of", "text_dispute", "replaced_by", "replaces", "sources", "url",
+        "page_url",
     ]
 
     def get_queryset(self) -> QuerySet[Obligation]:
@@ -456,10 +467,12 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
             }
             for rel in related.values():
                 rel.deadline_changes = [c for c in rel.deadline_changes if c["id"] in held]
+        claims = claims_for(rows, states, self.as_of)
         for o in rows:
             o.state = states[o.pk]
             o.relations = related[o.pk]
             o.clause_shown = clause_texts.get(o.clause_id)
+            o.claims = claims[o.pk]
         return rows
 
     def retrieve(self, request, *args, **kwargs):
@@ -484,7 +497,8 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
             return unsigned
         transitions = statuses.timeline(obligation, self.as_of)
         report_ids = {t.report.id for t in transitions if t.report and t.report.id}
-        reports = Report.objects.in_bulk(report_ids)
+        reports = Report.objects.select_related("claimant").prefetch_related(
+            "actors").in_bulk(report_ids)
         body = {
             "obligation": obligation.pk,
             "url": reverse("api:obligation-detail", args=[obligation.pk], request=request),
@@ -557,17 +571,31 @@ class ReportViewSet(
     serializer_class = serializers.ReportSerializer
     filterset_class = filters.ReportFilter
     csv_columns = ["id", "obligation", "agreement", "claim", "occurred_at", "summary",
+                   "actors", "claimant", "finding", "contests", "contested_by",
                    "sources", "unconfirmed", "review_state", "published_at", "written_by",
                    "reviewed_by", "superseded_at", "url", "page_url"]
 
-    def get_queryset(self) -> QuerySet[Report]:
-        queryset = Report.objects.select_related(
-            "obligation__agreement", "author", "reviewer"
-        ).prefetch_related("sources").order_by("-occurred_at", "-id")
+    def _sees_drafts(self) -> bool:
         user = self.request.user
-        if self.action in ("publish", "reject"):
-            return queryset  # the role check is editorial's, and says 403 not 404
-        if not (editorial.is_editor(user) or editorial.is_reviewer(user)):
+        return editorial.is_editor(user) or editorial.is_reviewer(user)
+
+    def get_queryset(self) -> QuerySet[Report]:
+        return self._reports(self._sees_drafts() or self.action in ("publish", "reject"))
+
+    def _reports(self, drafts: bool) -> QuerySet[Report]:
+        """Reports with what their representation reads, in a fixed number of queries per
+        page; `drafts`: the reader may see drafts (editors; publish/reject, whose role
+        check is editorial's and says 403, not 404)."""
+        contesting = Report.objects.only("id", "contests_id")
+        if not drafts:
+            contesting = contesting.filter(review_state=V.PUBLISHED)
+        queryset = Report.objects.select_related(
+            "obligation__agreement", "author", "reviewer", "claimant"
+        ).prefetch_related(
+            "sources", "actors",
+            Prefetch("contested_by", queryset=contesting, to_attr="visible_contested_by"),
+        ).order_by("-occurred_at", "-id")
+        if not drafts:
             queryset = queryset.filter(review_state=V.PUBLISHED)
         return queryset
 
@@ -643,9 +671,7 @@ class ReportViewSet(
         return self._report_response(report)
 
     def _report_response(self, report: Report) -> Response:
-        report = Report.objects.select_related(
-            "obligation__agreement", "author", "reviewer"
-        ).get(pk=report.pk)
+        report = self._reports(True).get(pk=report.pk)
         context = self.get_serializer_context()
         return Response(serializers.ReportSerializer(report, context=context).data)
 
@@ -678,6 +704,32 @@ class PartyViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = filters.PartyFilter
     lookup_field = "slug"
     csv_columns = ["slug", "name", "kind", "url"]
+
+
+@extend_schema_view(list=extend_schema(parameters=[FORMAT]))
+class ClaimantViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Who asserts reports: governments and ministries, monitors, the press, and the
+    tracker's own editorial findings (kind `tracker`)."""
+
+    queryset = Claimant.objects.select_related("party")
+    serializer_class = serializers.ClaimantSerializer
+    filterset_class = filters.ClaimantFilter
+    lookup_field = "slug"
+    csv_columns = ["slug", "name", "kind", "party", "url"]
+
+
+@extend_schema_view(list=extend_schema(parameters=[FORMAT]))
+class RelationViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
+    """What later agreements do to earlier ones or to terms of them (implements, amends,
+    supersedes, terminates), from an instant, with sources: the chain of agreements."""
+
+    queryset = AgreementRelation.objects.select_related(
+        "agreement", "target_agreement", "target__agreement", "replacement__agreement"
+    ).prefetch_related("sources")
+    serializer_class = serializers.RelationSerializer
+    filterset_class = filters.RelationFilter
+    csv_columns = ["id", "agreement", "kind", "ends", "target_agreement", "target",
+                   "replacement", "at", "published_at", "unconfirmed", "note", "sources", "url"]
 
 
 @extend_schema_view(list=extend_schema(parameters=[FORMAT]))
@@ -754,3 +806,35 @@ class ObligationBySlugViewSet(ObligationViewSet):
             agreement__slug=self.kwargs["agreement_slug"],
             slug=self.kwargs["obligation_slug"],
         )
+
+
+class ScoresView(ReadMixin, viewsets.GenericViewSet):
+    """Each party's score (0-3, docs/method.md) at `as_of`, over every agreement or one,
+    with every term behind it: its standing, points or the reason it is not scored, and
+    links to the term and the report behind its standing."""
+
+    queryset = Agreement.objects.all()  # what `agreement=` names
+    serializer_class = serializers.ScoresSerializer
+    filterset_class = filters.ScoresFilter
+    pagination_class = None
+    supports_as_of = True
+
+    def accepted_parameters(self) -> set[str]:
+        # One answer, not a list: no pages, and `agreement` is its only filter.
+        return {"as_of", "known_at", "format", *filters.ScoresFilter.base_filters}
+
+    @extend_schema(parameters=[AS_OF, KNOWN_AT], responses=serializers.ScoresSerializer,
+                   filters=True)
+    def retrieve(self, request, *args, **kwargs):
+        params = filters.ScoresFilter(request.query_params, queryset=self.get_queryset())
+        if not params.is_valid():
+            raise ValidationError(params.errors)
+        agreement = params.form.cleaned_data.get("agreement")
+        body = {
+            "as_of": self.as_of.label,
+            "agreement": agreement.slug if agreement else None,
+            "method": METHOD,
+            "results": scores.party_scores(self.as_of, agreement),
+        }
+        return Response(serializers.ScoresSerializer(
+            body, context=self.get_serializer_context()).data)

@@ -15,7 +15,7 @@ from deadlines import engine
 from tracker import instants
 from tracker import vocabulary as V
 from tracker.instants import InstantError, check_year
-from tracker.models import DeadlineChange, Obligation, Report, Source
+from tracker.models import Claimant, DeadlineChange, Obligation, Party, Report, Source
 from tracker.numbers import whole_number
 
 
@@ -185,7 +185,23 @@ class ReportForm(DraftForm):
         help_text=_("When it happened: a local date, a local time, or an instant with offset."),
     )
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label=_("Summary"))
-    field_order = DraftForm.order("obligation", "claim", "occurred_at", "summary")
+    actors = forms.ModelMultipleChoiceField(
+        Party.objects.all(), required=False, widget=forms.CheckboxSelectMultiple,
+        label=_("Actors"),
+        help_text=_("Whose act it is; none: the term's responsible parties."),
+    )
+    claimant = forms.ChoiceField(
+        required=False, label=_("Claimant"),
+        help_text=_("Who says so. The tracker itself: an editorial finding, which settles "
+                    "a dispute and must cite its sources."),
+    )
+    contests = forms.CharField(
+        required=False, label=_("Contests report"),
+        help_text=_("The report on this term that this one denies or gives another account "
+                    "of (required for a denial)."),
+    )
+    field_order = DraftForm.order("obligation", "claim", "occurred_at", "summary", "actors",
+                                  "claimant", "contests")
 
     def __init__(
         self, *args, obligation: Obligation | None = None, lock_obligation: bool = False,
@@ -195,12 +211,40 @@ class ReportForm(DraftForm):
         # Editing a draft: the version it was opened at must come back, or a save could
         # overwrite changes made since without noticing.
         self.fields["version"].required = require_version
+        self.fields["claimant"].choices = claimant_choices()
         if lock_obligation and obligation is not None:
             self.fix_obligation(obligation)
         if obligation is None and self.data.get("obligation"):
             obligation = obligation_from(self.data.get("obligation"))
         if obligation is not None:
             self.cite_from(obligation)
+            self.claims_on(obligation)
+
+    def claims_on(self, obligation: Obligation) -> None:
+        """Offer the agreement's parties as actors and the term's reports to contest."""
+        self.fields["actors"].queryset = obligation.agreement.parties.all()
+        reports = Report.objects.filter(obligation=obligation).exclude(
+            review_state=V.REJECTED).select_related("claimant").order_by("occurred_at", "id")
+        self.fields["contests"].widget = forms.Select(choices=[
+            ("", _("— none —")),
+            *((str(r.pk), report_choice_label(r)) for r in reports),
+        ])
+
+    def claim_fields(self) -> dict[str, Any]:
+        """Actors, claimant and contested report as tracker.editorial takes them."""
+        return {
+            "actors": list(self.cleaned_data.get("actors") or []),
+            "claimant": self.cleaned_data.get("claimant") or None,
+            "contests": (self.cleaned_data.get("contests") or "").strip() or None,
+        }
+
+    @staticmethod
+    def claims_initial(report: Report) -> dict[str, Any]:
+        return {
+            "actors": list(report.actors.all()),
+            "claimant": report.claimant.slug if report.claimant_id else "",
+            "contests": str(report.contests_id or ""),
+        }
 
     def clean(self):
         cleaned = super().clean()
@@ -217,6 +261,24 @@ class ReportForm(DraftForm):
         if isinstance(value, date) and not isinstance(value, datetime):
             return engine.local_midnight(value, obligation.agreement.zone), True
         return value, False
+
+
+def claimant_choices() -> list[tuple[str, Any]]:
+    """Every claimant by slug, the tracker's own editorial finding always among them
+    (tracker.editorial creates it on first use)."""
+    choices: list[tuple[str, Any]] = [("", _("— not said —"))]
+    known = list(Claimant.objects.order_by("kind", "name").values_list("slug", "name", "kind"))
+    labels = dict(V.CLAIMANT_KINDS)
+    choices += [(slug, f"{name} ({labels.get(kind, kind)})") for slug, name, kind in known]
+    if not any(slug == "tracker" for slug, _name, _kind in known):
+        choices.append(("tracker", _("Ceasefire-terms tracker (editorial finding)")))
+    return choices
+
+
+def report_choice_label(report: Report) -> str:
+    """How a report to contest is named: its number, claim, date and who says so."""
+    who = f" — {report.claimant.name}" if report.claimant_id else ""
+    return f"#{report.pk} {report.get_claim_display()} {report.occurred_at:%Y-%m-%d}{who}"
 
 
 class CorrectionForm(ReportForm):

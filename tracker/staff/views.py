@@ -111,11 +111,9 @@ def home(request: HttpRequest) -> HttpResponse:
 def _unsaved_report(form: ReportForm, base: Report | None = None) -> Report:
     obligation = form.cleaned_data["obligation"]
     occurred_at, _ = form.occurred(obligation)
-    report = Report(
-        obligation=obligation,
-        claim=form.cleaned_data["claim"],
-        occurred_at=occurred_at,
-        unconfirmed=form.cleaned_data.get("unconfirmed", False),
+    report = editorial.unsaved_report(
+        obligation, claim=form.cleaned_data["claim"], occurred_at=occurred_at,
+        unconfirmed=form.cleaned_data.get("unconfirmed", False), **form.claim_fields(),
     )
     if base is not None:
         report.pk = base.pk  # preview "with this draft" replaces its stored self
@@ -129,6 +127,7 @@ def _report_fields(form: ReportForm, obligation: Obligation) -> dict[str, Any]:
         "occurred_at": occurred_at,
         "occurred_date_only": date_only,
         "summary": form.cleaned_data["summary"],
+        **form.claim_fields(),
         **form.draft_fields(obligation),
     }
 
@@ -190,9 +189,9 @@ def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = ReportForm(
             obligation=report.obligation, lock_obligation=True,
             initial={
-                **ReportForm.initial_of(report), "claim": report.claim,
-                "occurred_at": report.occurred_at.isoformat(), "summary": report.summary,
-                "version": report.version,
+                **ReportForm.initial_of(report), **ReportForm.claims_initial(report),
+                "claim": report.claim, "occurred_at": report.occurred_at.isoformat(),
+                "summary": report.summary, "version": report.version,
             },
         )
     context["form"] = form
@@ -230,8 +229,9 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
         form = CorrectionForm(
             obligation=old.obligation, lock_obligation=True,
             initial={
-                **CorrectionForm.initial_of(old), "claim": old.claim,
-                "occurred_at": old.occurred_at.isoformat(), "summary": old.summary,
+                **CorrectionForm.initial_of(old), **CorrectionForm.claims_initial(old),
+                "claim": old.claim, "occurred_at": old.occurred_at.isoformat(),
+                "summary": old.summary,
             },
         )
     context["form"] = form
@@ -319,7 +319,7 @@ def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 REPORT_DIFF_FIELDS = ("claim", "occurred_at", "occurred_date_only", "summary", "unconfirmed",
-                      "note")
+                      "note", "claimant", "contests")
 
 
 def _field_diff(old: Report, new: Report) -> list[tuple[str, Any, Any]]:
@@ -329,6 +329,10 @@ def _field_diff(old: Report, new: Report) -> list[tuple[str, Any, Any]]:
     new_sources = sorted(str(s) for s in new.sources.all())
     if old_sources != new_sources:
         rows.append(("sources", "; ".join(old_sources), "; ".join(new_sources)))
+    old_actors = sorted(p.slug for p in old.actors.all())
+    new_actors = sorted(p.slug for p in new.actors.all())
+    if old_actors != new_actors:
+        rows.append(("actors", ", ".join(old_actors), ", ".join(new_actors)))
     return rows
 
 
