@@ -95,10 +95,10 @@ def test_karabakh_ceasefire_of_20_september_2023(client, chain):
     assert before["hostilities-cease"] == V.PENDING  # from 13:00 local time
     assert _status(client, "sep-2023-karabakh-ceasefire", "2023-09-20T13:00:00+04:00")[
         "hostilities-cease"] == V.IN_FORCE
-    # The 2020 ceasefire term's violation ends at the same instant; the term goes back
-    # to the dispute over Baku's denials of 2022 (no finding settles it).
+    # The 2020 ceasefire term's violation ends at the same instant: the term is in force
+    # again (the disputes over Baku's denials ended with their incidents).
     assert _status(client, "nov-2020-trilateral", "2023-09-20T13:00:00+04:00")[
-        "ceasefire"] == V.DISPUTED
+        "ceasefire"] == V.IN_FORCE
     assert _status(client, "sep-2023-karabakh-ceasefire", "2023-09-22") == {
         "hostilities-cease": V.IN_FORCE,
         "karabakh-forces-disband-disarm": V.PENDING,
@@ -136,7 +136,7 @@ def test_the_2020_file_new_facts_read_through_the_api(client, chain):
     assert route["status_since"].startswith("2022-08-30T16:00")  # 20:00 in Baku
     # Height 2054.0: the Russian MoD's claim and Azerbaijan's denial, both of 25 March.
     assert _status(client, "nov-2020-trilateral", "2023-03-25")["ceasefire"] == V.DISPUTED
-    assert _status(client, "nov-2020-trilateral", "2023-03-27")["ceasefire"] == V.DISPUTED
+    assert _status(client, "nov-2020-trilateral", "2023-03-27")["ceasefire"] == V.IN_FORCE
     assert _status(client, "nov-2020-trilateral", "2020-11-15")["prisoner-exchange"] \
         == V.IN_PROGRESS  # bodies exchanged on 14 November 2020
     now = _terms(client, "nov-2020-trilateral", as_of=timezone.now().isoformat())

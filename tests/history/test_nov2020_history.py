@@ -95,9 +95,10 @@ CHECKPOINTS: list[tuple[datetime, str, str, str]] = [
     (baku(2022, 3, 24, 12), "ceasefire", V.VIOLATED, "Russian MoD: Farukh/Parukh, 24-25 Mar"),
     (baku(2022, 3, 26, 0) - SECOND, "ceasefire", V.VIOLATED, "before Baku's denial"),
     (baku(2022, 3, 26, 0), "ceasefire", V.DISPUTED, "Azerbaijan's MoD denies the breach"),
-    (baku(2022, 4, 1, 12), "ceasefire", V.DISPUTED, "no finding settles it"),
+    (baku(2022, 4, 1, 12), "ceasefire", V.IN_FORCE, "incident over 28 Mar, its dispute too"),
     (baku(2022, 8, 2, 12), "ceasefire", V.VIOLATED, "Girkhgiz/Saribaba, 1-3 Aug 2022"),
-    (baku(2022, 8, 5, 12), "ceasefire", V.DISPUTED, "after Baku's other account, 3 Aug"),
+    (baku(2022, 8, 3, 12), "ceasefire", V.DISPUTED, "Baku's other account, 3 Aug"),
+    (baku(2022, 8, 5, 12), "ceasefire", V.IN_FORCE, "the incident over, its dispute too"),
     (baku(2022, 8, 27, 12), "new-corridor-route", V.PENDING, "Lachin town handed over"),
     (baku(2022, 8, 30, 20) - SECOND, "new-corridor-route", V.PENDING, "before the new route"),
     (baku(2022, 8, 30, 20), "new-corridor-route", V.COMPLETED, "new route in use from 20:00"),
@@ -112,11 +113,11 @@ CHECKPOINTS: list[tuple[datetime, str, str, str]] = [
     (baku(2023, 3, 31, 12), "new-corridor-route", V.COMPLETED, "permanent road ~30 Mar 2023"),
     (baku(2023, 4, 24, 12), "lachin-corridor-control", V.VIOLATED, "Hakari checkpoint"),
     (baku(2023, 4, 24, 12), "lachin-corridor-safe-passage", V.VIOLATED, "still blocked"),
-    (baku(2023, 9, 19, 13) - SECOND, "ceasefire", V.DISPUTED, "before the offensive"),
+    (baku(2023, 9, 19, 13) - SECOND, "ceasefire", V.IN_FORCE, "before the offensive"),
     (baku(2023, 9, 19, 13), "ceasefire", V.VIOLATED, "offensive from ~13:00"),
     (baku(2023, 9, 20, 13) - SECOND, "ceasefire", V.VIOLATED, "until the 13:00 ceasefire"),
-    (baku(2023, 9, 20, 13), "ceasefire", V.DISPUTED, "ceasefire of 20 Sep 13:00"),
-    (baku(2023, 9, 28, 0) - SECOND, "ceasefire", V.DISPUTED, "before the dissolution decree"),
+    (baku(2023, 9, 20, 13), "ceasefire", V.IN_FORCE, "ceasefire of 20 Sep 13:00"),
+    (baku(2023, 9, 28, 0) - SECOND, "ceasefire", V.IN_FORCE, "before the dissolution decree"),
     (baku(2023, 9, 28, 0), "ceasefire", V.OVERTAKEN, "no line of contact left"),
     (baku(2023, 10, 2, 12), "lachin-corridor-safe-passage", V.OVERTAKEN, "exodus"),
     (baku(2023, 10, 2, 12), "lachin-corridor-control", V.OVERTAKEN, "exodus"),
@@ -267,8 +268,10 @@ def test_ceasefire_history_has_only_the_pk_zone_violations(nov2020):
     # Border incidents (outside point 1's zone) are context, not violations.
     assert _by_slug(nov2020, baku(2021, 5, 27, 12))["ceasefire"].status == V.IN_FORCE
     assert _by_slug(nov2020, baku(2021, 11, 16, 12))["ceasefire"].status == V.IN_FORCE
-    # After Parukh's denial the term reads disputed, not violated, on border days too.
-    assert _by_slug(nov2020, baku(2022, 9, 13, 12))["ceasefire"].status == V.DISPUTED
+    # A denied incident's dispute lasts as long as the incident: by the border clashes
+    # of September 2022 the term is in force again.
+    assert _by_slug(nov2020, baku(2022, 3, 26, 12))["ceasefire"].status == V.DISPUTED
+    assert _by_slug(nov2020, baku(2022, 9, 13, 12))["ceasefire"].status == V.IN_FORCE
     assert _by_slug(nov2020, timezone.now())["ceasefire"].status == V.OVERTAKEN
 
 
@@ -456,5 +459,5 @@ def test_late_published_past_violation_appears_in_the_stored_history(nov2020):
     ceasefire.refresh_from_db()
     assert ceasefire.status == V.OVERTAKEN
     replayed = _transitions(ceasefire, timezone.now())
-    assert (V.DISPUTED, V.VIOLATED, baku(2023, 9, 19, 13)) in [t[:3] for t in replayed]
+    assert (V.IN_FORCE, V.VIOLATED, baku(2023, 9, 19, 13)) in [t[:3] for t in replayed]
     assert _events(ceasefire) == replayed

@@ -149,12 +149,15 @@ def add_claims_and_chain(agreement: Agreement) -> None:
     that implements, supersedes and terminates."""
     az, am = Party.objects.get(slug="azerbaijan"), Party.objects.get(slug="armenia")
     source = agreement.sources.order_by("pk").first()
-    am_mod = Claimant.objects.create(slug="am-mod", name="MoD of Armenia",
-                                     kind=V.CLAIMANT_GOVERNMENT, party=am)
-    az_mod = Claimant.objects.create(slug="az-mod", name="MoD of Azerbaijan",
-                                     kind=V.CLAIMANT_GOVERNMENT, party=az)
-    finder = Claimant.objects.create(slug="tracker", name="The tracker",
-                                     kind=V.CLAIMANT_TRACKER)
+    # The agreement file may already name these (the tracker's own claimant is built in).
+    am_mod, _ = Claimant.objects.get_or_create(
+        slug="am-mod", defaults={"name": "MoD of Armenia", "kind": V.CLAIMANT_GOVERNMENT,
+                                 "party": am})
+    az_mod, _ = Claimant.objects.get_or_create(
+        slug="az-mod", defaults={"name": "MoD of Azerbaijan", "kind": V.CLAIMANT_GOVERNMENT,
+                                 "party": az})
+    finder, _ = Claimant.objects.get_or_create(
+        slug="tracker", defaults={"name": "The tracker", "kind": V.CLAIMANT_TRACKER})
     ceasefire = agreement.obligations.get(slug="ceasefire")
     claim = _fact(ceasefire, V.CLAIM_VIOLATION, datetime(2021, 5, 12, tzinfo=UTC),
                   "Shelling reported.", source, am_mod, [az])

@@ -388,7 +388,9 @@ def party_standings(agreements: list[Agreement], asof: AsOf) -> list[PartyRow]:
     the term binds, and a party's breach of a term that does not bind it counts too,
     marked as such. Set-based where no report names its actors; a constant number of
     queries either way."""
-    counted = statuses.party_tally(Obligation.objects.all(), asof, agreements)
+    counted = statuses.party_tally(
+        Obligation.objects.filter(agreement__in=[a.pk for a in agreements]), asof, agreements
+    )
     rows: dict[int, PartyRow] = {}
     for (_, party_id), (counts, as_actor) in counted.items():
         row = rows.setdefault(party_id, PartyRow(party_id, "", ""))
