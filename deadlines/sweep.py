@@ -21,7 +21,7 @@ harmless.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
@@ -108,7 +108,7 @@ def _write_assessments(rows: list[Obligation]) -> None:
 
 # The engine's summary columns a span stores (its bounds are facts_from/facts_until).
 SPAN_COLUMNS = tuple(
-    f.name for f in fields(engine.Summary) if f.name not in ("reports", "facts_from", "facts_until")
+    c for c in engine.SUMMARY_COLUMNS if c not in ("facts_from", "facts_until")
 )
 # Before any fact: the first span's summary is the facts' state before the earliest one.
 _DAWN = datetime(1, 1, 2, tzinfo=UTC)
