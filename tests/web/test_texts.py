@@ -101,7 +101,9 @@ def test_english_readers_get_english_and_no_notice(client, texts):
     html = page(client, texts, "en", texts.aghdam)
     assert f'lang="en">{texts.aghdam.clause.text}</blockquote>' in html
     assert "showing English" not in html
-    assert RU_POINT_2 not in html
+    # The Russian text stands only among the clause's texts in each language, side by
+    # side, not in the English reader's place.
+    assert html.index(RU_POINT_2) > html.index('id="h-texts"')
 
 
 def test_the_agreement_page_shows_each_clause_in_the_language(client, texts):
@@ -116,3 +118,16 @@ def test_the_agreement_page_shows_each_clause_in_the_language(client, texts):
     assert re.search(r'<h4><a href="[^"]+" lang="en">', html)
     # The agreement's title has no Russian version either.
     assert "Название на русском языке не записано; показано английское." in text
+
+
+def test_the_overview_names_agreements_in_the_readers_language_or_says_it_cannot(
+    client, world
+):
+    world.agreement.titles = {"ru": "Заявление (проверочное название)"}
+    world.agreement.save()
+    russian = visible(client.get(reverse("web:overview"), {"lang": "ru"}).content.decode())
+    assert "Заявление (проверочное название)" in russian
+    armenian = client.get(reverse("web:overview"), {"lang": "hy"}).content.decode()
+    assert world.agreement.title in unescape(armenian)
+    # English stands in, and the page says so.
+    assert 'class="text-fallback"' in armenian

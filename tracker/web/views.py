@@ -230,7 +230,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     start = min((a.signed_at for a in every), default=None)
     return render(request, "web/overview.html", {
         "unsigned": len(every) - len(agreements),
-        "agreements": _agreement_cards(data.agreements, keep),
+        "agreements": (cards := _agreement_cards(data.agreements, keep)),
+        "titles_notice": texts.fallback_notice("titles", [c["title"] for c in cards]),
         "chain": _chain(agreements, zone, at, keep),
         "upcoming": _upcoming(data.next_deadlines, asof, keep),
         "overdue": (overdue := _overdue(data.overdue, asof, keep)),
@@ -260,6 +261,7 @@ def _agreement_cards(counted: list[queries.AgreementCounts], keep: dict) -> list
     return [
         {
             "agreement": c.agreement,
+            "title": texts.title(c.agreement),
             "url": _agreement_url(c.agreement, keep),
             "total": c.total,
             "counts": [
@@ -295,6 +297,7 @@ def _chain(agreements: list[Agreement], zone: ZoneInfo, at: datetime, keep: dict
     return [
         {
             "agreement": link.agreement,
+            "title": texts.title(link.agreement),
             "url": _agreement_url(link.agreement, keep),
             "signed": link.agreement.signed_at.astimezone(link.agreement.zone),
             "builds_on": [_relation_row(r, zone, at, keep) for r in link.builds_on],
