@@ -314,6 +314,11 @@ class PartyCountsSerializer(serializers.Serializer):
     name = serializers.CharField(source="party.name")
     total = serializers.IntegerField()
     counts = serializers.DictField(child=serializers.IntegerField())
+    as_actor = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Of `counts`, the breaches charged to the party as the actor on a term "
+        "that does not bind it (docs/method.md); also counted in `counts` and `total`.",
+    )
 
 
 class AgreementSerializer(TextFields, serializers.ModelSerializer):
