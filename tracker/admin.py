@@ -464,6 +464,23 @@ class OverviewSnapshotAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(models.SummarySpan)
+class SummarySpanAdmin(admin.ModelAdmin):
+    """The sweep's stored summaries between dated facts (deadlines.sweep): shown for
+    checking a past status, never edited; the next sweep of the row rewrites them."""
+
+    list_display = ("obligation", "valid_from", "valid_until")
+    list_select_related = ("obligation",)
+    raw_id_fields = ("obligation",)
+    search_fields = ("obligation__slug",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 # ---------------------------------------------------------------- reports & changes
 
 

@@ -35,6 +35,7 @@ def test_changing_the_zone_in_the_admin_moves_due_instants_and_reassesses(client
         "timezone": "America/New_York", "warning_days": 3,
         "clauses-TOTAL_FORMS": 0, "clauses-INITIAL_FORMS": 0,
         "sources-TOTAL_FORMS": 0, "sources-INITIAL_FORMS": 0,
+        "relations-TOTAL_FORMS": 0, "relations-INITIAL_FORMS": 0,
     })
     if "version" in form.fields:
         data["version"] = form.initial.get("version", 1)

@@ -62,7 +62,8 @@ def test_api_root_is_an_index(client, world):
     assert r.status_code == 200
     body = r.json()
     assert set(body["resources"]) == {"agreements", "obligations", "events", "reports",
-                                      "locations", "parties", "sources"}
+                                      "locations", "parties", "sources", "claimants",
+                                      "relations"}
     for url in [*body["resources"].values(), body["calendar"], body["feeds"]["events"],
                 body["schema"], body["docs"], body["dashboard"]]:
         assert client.get(urlsplit(url).path).status_code == 200, url

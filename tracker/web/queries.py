@@ -278,7 +278,7 @@ def _pending_for_blank(counts: Counter) -> Counter:
 def _overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview:
     """The overview at another instant: SQL where the stored summaries hold, the
     engine for the other rows, merged."""
-    if connection.vendor == "postgresql" and asof.known is None:
+    if connection.vendor == "postgresql" and asof.known is None and agreements:
         return _overview_counted(agreements, asof, at)
     sql_rows, engine_qs = statuses.split(
         Obligation.objects.filter(agreement__in=[a.pk for a in agreements]), asof,

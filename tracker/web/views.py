@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -274,6 +274,12 @@ def _agreement_cards(counted: list[queries.AgreementCounts], keep: dict) -> list
     ]
 
 
+def _held(relations: Iterable[AgreementRelation], at: datetime) -> list[AgreementRelation]:
+    """The relations that held at the page's instant: a later agreement's relation is
+    not shown before it took hold (no hindsight)."""
+    return [r for r in relations if r.at <= at]
+
+
 def _relation_row(r: AgreementRelation, zone: ZoneInfo, at: datetime, keep: dict) -> dict:
     """One relation as a page names it: what it does, to which agreement or term, from
     when (in the page's `zone`; `held` when it had taken hold by the page's `at`), the
@@ -300,8 +306,9 @@ def _chain(agreements: list[Agreement], zone: ZoneInfo, at: datetime, keep: dict
             "title": texts.title(link.agreement),
             "url": _agreement_url(link.agreement, keep),
             "signed": link.agreement.signed_at.astimezone(link.agreement.zone),
-            "builds_on": [_relation_row(r, zone, at, keep) for r in link.builds_on],
-            "followed_by": [_relation_row(r, zone, at, keep) for r in link.followed_by],
+            "builds_on": [_relation_row(r, zone, at, keep) for r in _held(link.builds_on, at)],
+            "followed_by": [_relation_row(r, zone, at, keep)
+                            for r in _held(link.followed_by, at)],
         }
         for link in chain.chain(agreements)
     ]
@@ -461,8 +468,8 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     items = [
         {"o": o, "state": states[o.pk], "status": status_info(states[o.pk].status),
          "title": texts.title(o),
-         "replaced_by": _relation_row(replaced[o.pk], zone, at, keep) if o.pk in replaced
-         else None,
+         "replaced_by": _relation_row(replaced[o.pk], zone, at, keep)
+         if o.pk in replaced and replaced[o.pk].at <= at else None,
          "url": _obligation_url(o, keep), "due_local": states[o.pk].due_date,
          "category": V.category_label(o.category),
          "terms": statuses.term_dates_of(o, states[o.pk])}
@@ -479,9 +486,10 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         "agreement": agreement,
         "title": texts.title(agreement),
         "description": texts.description(agreement),
-        "builds_on": [_relation_row(r, zone, at, keep) for r in chain.builds_on(agreement)],
+        "builds_on": [_relation_row(r, zone, at, keep)
+                      for r in _held(chain.builds_on(agreement), at)],
         "followed_by": [_relation_row(r, zone, at, keep)
-                        for r in chain.followed_by(agreement)],
+                        for r in _held(chain.followed_by(agreement), at)],
         "clauses": [
             {"clause": clause, "text": texts.clause_text(clause) if clause else None,
              "items": list(group)}
@@ -634,9 +642,9 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
         "ending": _ending(state.status, assessed, touching, known_reports, zone, at, keep),
         "dispute": _dispute(state.status, assessed, known_reports),
         "standings": _standings(o, facts, at),
-        "replaces": [_relation_row(r, zone, at, keep) for r in touching.replaces],
+        "replaces": [_relation_row(r, zone, at, keep) for r in _held(touching.replaces, at)],
         "relations": [_relation_row(r, zone, at, keep)
-                      for r in [*touching.endings, *touching.links]],
+                      for r in _held([*touching.endings, *touching.links], at)],
         "versions": _versions(o),
         "history": _history_rows(engine.timeline(facts, at), zone),
         "timeline": timeline_svg.draw(window_rows, begin, end, at, zone,
