@@ -233,14 +233,6 @@ def zone_instants(asof: AsOf, agreements: Iterable[Agreement]) -> Zones:
     return zones
 
 
-def knows_now(asof: AsOf) -> bool:
-    """Whether `asof` asks with the tracker's present knowledge. Only then do the
-    stored summaries and spans, built from today's facts, answer for it; a read as
-    the tracker knew things on an earlier day (`known_at`, issue 17) takes the engine
-    over the facts known then."""
-    return asof.known is None
-
-
 def _span_at(at: datetime) -> FilteredRelation:
     """The row's summary span covering `at` (at most one: spans are disjoint)."""
     return FilteredRelation(
@@ -282,12 +274,6 @@ def split(
     if not asof.explicit:
         return (qs.annotate(st=F("status"), st_due_at=F("due_at"), st_due_date=F("due_date")),
                 qs.none())
-    if asof.known is not None:
-        # Rows with facts published or corrected since `known_at` are the engine's; the
-        # others' stored summaries and spans still tell what was known then.
-        learned = learned_after(asof.known)
-        sql, engine_qs = split(qs.exclude(learned), AsOf(asof.written, asof.now), zones)
-        return sql, qs.filter(Q(pk__in=engine_qs.values("pk")) | learned)
     annotated, rest = _classify(qs, asof, zones)
     # By the annotation, not by its condition again: a second filter() through the
     # spans' relation would join them a second time.
@@ -300,8 +286,7 @@ def _classify(
     """(`qs` annotated as `classified` says, the rows whose own columns do not hold,
     annotated `in_sql`)."""
     instants = sorted({at for at, _ in zones.values()}) or [asof.at(_UTC)]
-    spans = knows_now(asof)
-    aliases = {at: f"span_{i}" for i, at in enumerate(instants)} if spans else {}
+    aliases = {at: f"span_{i}" for i, at in enumerate(instants)}
     base = qs
     if aliases:
         qs = qs.alias(**{alias: _span_at(at) for at, alias in aliases.items()})
@@ -321,6 +306,13 @@ def _classify(
             sources.append((here & _span_holds(aliases[at]), f"{aliases[at]}__", at))
     for condition, _, _ in sources:
         known |= condition
+    if asof.known is not None:
+        # A row with a fact published or corrected since `known_at`: its stored summary
+        # and spans, built from today's facts, do not tell what was known then; the
+        # engine reads the facts known then. The others' still do.
+        learned = learned_after(asof.known)
+        known &= ~learned
+        holds &= ~learned
     status = Case(
         *[When(c, then=classify.status_at(at, prefix=p)) for c, p, at in sources],
         default=Value(V.PENDING), output_field=CharField(),
