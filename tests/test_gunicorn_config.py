@@ -85,7 +85,7 @@ def test_a_server_started_with_it_serves_over_one_connection(tmp_path):
         conn.request("GET", "/api/v1/obligations/?page_size=1")
         first = conn.getresponse()
         listed = json.loads(first.read())
-        assert first.status == 200 and listed["count"] == 33
+        assert first.status == 200 and listed["count"] == 34
         sock = conn.sock
         conn.request("GET", listed["results"][0]["url"].replace(f"http://127.0.0.1:{port}", ""))
         second = conn.getresponse()
