@@ -51,12 +51,12 @@ def _label(status: str) -> str:
     return str(V.STATUS_LABELS.get(status, status))
 
 
-def _facts_of(rows: Sequence[Obligation]) -> dict[int, engine.Facts]:
-    """Each row's facts: from `with_facts`' prefetch when the rows came through it,
-    else read for all of them at once."""
-    missing = [o.pk for o in rows if not hasattr(o, "fact_ended_by")]
+def _facts_of(rows: Sequence[Obligation], asof: AsOf) -> dict[int, engine.Facts]:
+    """Each row's facts (as known at `asof.known`): those `with_facts` or
+    `statuses.states_for` already read onto the rows, else read for all at once."""
+    missing = [o.pk for o in rows if not hasattr(o, "fact_reports")]
     fetched = (
-        {o.pk: o for o in with_facts(Obligation.objects.filter(pk__in=missing))}
+        {o.pk: o for o in with_facts(Obligation.objects.filter(pk__in=missing), asof.known)}
         if missing else {}
     )
     return {o.pk: facts_of(fetched.get(o.pk, o)) for o in rows}
@@ -70,7 +70,7 @@ def claims_for(
     out = {o.pk: Claims() for o in rows}
     if not rows:
         return out
-    facts = _facts_of(rows)
+    facts = _facts_of(rows, asof)
     explained: dict[int, engine.Assessment] = {}
     for o in rows:
         state = states[o.pk]

@@ -476,11 +476,15 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
         return rows
 
     def retrieve(self, request, *args, **kwargs):
+        # One read of the object (its facts prefetched) for both the signing check and
+        # the answer.
+        obligation = self.get_object()
         if self.as_of.written is not None:
-            unsigned = self.not_yet_signed(self.get_object().agreement)
+            unsigned = self.not_yet_signed(obligation.agreement)
             if unsigned is not None:
                 return unsigned
-        response = super().retrieve(request, *args, **kwargs)
+        [obligation] = self.prepare([obligation])
+        response = Response(self.get_serializer(obligation).data)
         if response.data.get("as_of"):
             response["X-As-Of"] = response.data["as_of"]
         return response
