@@ -546,7 +546,6 @@ class Counted:
     """What `count_at` reads over the rows SQL can classify at an instant."""
 
     by_agreement: dict[int, Counter] = field(default_factory=dict)
-    by_party: dict[int, Counter] = field(default_factory=dict)
     # Per list name: (id, status, due instant, due date) in the order of the due instant.
     listed: dict[str, list[tuple[int, str, datetime, date]]] = field(default_factory=dict)
 
@@ -556,7 +555,8 @@ def count_at(
     lists: dict[str, tuple[list[str], int]],
 ) -> tuple[Counted, QuerySet[Obligation]]:
     """At an explicit `asof`, in one PostgreSQL statement: the rows of `qs` SQL can
-    classify, counted by agreement and status and by responsible party and status,
+    classify, counted by agreement and status (parties' standings are counted apart,
+    `party_tally`: a breach is charged to its actor, which a count by row cannot do),
     and for each of `lists` (name: (statuses, limit)) the first deadlines in those
     statuses by the due instant in force then. Each row is classified once (a
     materialized CTE), not once per count. Also returns the rows the engine must
@@ -567,15 +567,9 @@ def count_at(
         .values_list(*columns)  # the last four: `classified`'s annotations
         .query.sql_with_params()
     )
-    through = Obligation.responsible.through._meta
-    links = connection.ops.quote_name(through.db_table)
-    party = connection.ops.quote_name(through.get_field("party").column)
-    owner = connection.ops.quote_name(through.get_field("obligation").column)
     parts = [
         "SELECT 'a', agreement_id, st, COUNT(*), NULL::timestamptz, NULL::date "
         "FROM c WHERE in_sql GROUP BY agreement_id, st",
-        f"SELECT 'p', r.{party}, c.st, COUNT(*), NULL::timestamptz, NULL::date "  # noqa: S608
-        f"FROM {links} r JOIN c ON c.id = r.{owner} WHERE c.in_sql GROUP BY r.{party}, c.st",
         "SELECT 'e', id, NULL, 0, NULL::timestamptz, NULL::date FROM c WHERE NOT in_sql",
     ]
     values: list = list(params)
@@ -602,8 +596,6 @@ def count_at(
             engine_ids.append(key)
         elif part == "a":
             counted.by_agreement.setdefault(key, Counter())[status or V.PENDING] += n
-        elif part == "p":
-            counted.by_party.setdefault(key, Counter())[status or V.PENDING] += n
         else:
             counted.listed[names[int(part)]].append((key, status, due_at, due_date))
     for found in counted.listed.values():

@@ -863,16 +863,23 @@ def places(request: HttpRequest) -> HttpResponse:
     })
 
 
+def _chosen_agreement(request: HttpRequest, agreements: list[Agreement]) -> Agreement | None:
+    """The agreement `?agreement=` names among `agreements` (None when not given); an
+    unknown slug is a 400 naming the parameter."""
+    slug = request.GET.get("agreement", "").strip()
+    if not slug:
+        return None
+    chosen = next((a for a in agreements if a.slug == slug), None)
+    if chosen is None:
+        raise BadParameter(_("agreement=%(value)r is not an agreement in the tracker.")
+                           % {"value": slug})
+    return chosen
+
+
 @page("agreement")
 def map_view(request: HttpRequest) -> HttpResponse:
     agreements = list(Agreement.objects.all())
-    slug = request.GET.get("agreement", "").strip()
-    chosen = None
-    if slug:
-        chosen = next((a for a in agreements if a.slug == slug), None)
-        if chosen is None:
-            raise BadParameter(_("agreement=%(value)r is not an agreement in the tracker.")
-                               % {"value": slug})
+    chosen = _chosen_agreement(request, agreements)
     zone = chosen.zone if chosen else queries.overview_zone(agreements)
     asof = _as_of(request, zone)
     at = asof.at(zone)
@@ -920,7 +927,7 @@ def map_view(request: HttpRequest) -> HttpResponse:
         "unplaced": unplaced,
         "time": time_control(request, asof, zone, start, prev, nxt,
                              queries.each_zone(asof, shown_agreements, at) is not None),
-        "data": data_links.map_page(slug, _when(asof)),
+        "data": data_links.map_page(chosen.slug if chosen else "", _when(asof)),
     })
 
 
@@ -1005,13 +1012,7 @@ def obligation_changes(request: HttpRequest, slug: str, obligation_slug: str) ->
 @page("agreement")
 def party_scores(request: HttpRequest) -> HttpResponse:
     agreements = list(Agreement.objects.order_by("signed_at", "slug"))
-    slug = request.GET.get("agreement", "").strip()
-    chosen = None
-    if slug:
-        chosen = next((a for a in agreements if a.slug == slug), None)
-        if chosen is None:
-            raise BadParameter(_("agreement=%(value)r is not an agreement in the tracker.")
-                               % {"value": slug})
+    chosen = _chosen_agreement(request, agreements)
     zone = chosen.zone if chosen else queries.overview_zone(agreements)
     asof = _as_of(request, zone)
     at = asof.at(zone)
