@@ -21,8 +21,10 @@ and at the past instant one after the other in the same loop:
   rendered afresh every time (the body cache and remembered ETags are emptied before
   each request, now and past alike: otherwise both are a cache read).
 
-Then, for information, the past views without the spans (deleted inside a transaction
-that is rolled back): what the engine path they replace costs. And a correctness
+The count timeline (`tracker.count_timeline`) is rebuilt as the worker does after a
+sweep, and timed. Then, for information, the past views without the spans and the
+timeline (deleted inside a transaction that is rolled back): what the engine path they
+replace costs; and the past overview without the timeline only (every row classified). And a correctness
 check: at the past instant, on 2,000 random rows, the status `tracker.statuses.split`
 gives equals `engine.assess`.
 """
@@ -90,21 +92,44 @@ def side_by_side(client, runs: int, past: str) -> list[tuple[str, float, float, 
 
 
 def without_spans(client, runs: int, past: str) -> list[tuple[str, float]]:
-    """The past views with no span to read (the engine path), then rolled back."""
+    """The past views with no span and no count timeline to read (the engine path),
+    then rolled back."""
     from django.db import transaction
 
-    from tracker.models import SummarySpan
+    from tracker.models import StatusTallyBuild, SummarySpan
 
     found = []
     try:
         with transaction.atomic():
             SummarySpan.objects.all().delete()
+            StatusTallyBuild.objects.all().delete()  # the engine path: no stored help
             for label, _, past_path in VIEWS:
                 path = past_path.format(past=past)
                 timed(client, path)
                 found.append((label, statistics.median(
                     timed(client, path) for _ in range(runs))))
                 print(f"  {label} without spans: {found[-1][1]:.1f} ms", flush=True)
+            raise Abort
+    except Abort:
+        pass
+    return found
+
+
+def without_timeline(client, runs: int, past: str) -> float:
+    """The past overview classifying every row (the count timeline's build removed
+    inside a transaction that is rolled back), for information."""
+    from django.db import transaction
+
+    from tracker.models import StatusTallyBuild
+
+    path = VIEWS[0][2].format(past=past)
+    found = 0.0
+    try:
+        with transaction.atomic():
+            StatusTallyBuild.objects.all().delete()
+            timed(client, path)
+            found = statistics.median(timed(client, path) for _ in range(runs))
+            print(f"  overview without the count timeline: {found:.1f} ms", flush=True)
             raise Abort
     except Abort:
         pass
@@ -164,7 +189,7 @@ def main() -> None:
     from django.test.utils import override_settings
 
     from deadlines import sweep
-    from tracker.models import Obligation, SummarySpan
+    from tracker.models import Obligation, StatusTally, SummarySpan
 
     call_command("migrate", verbosity=0)
     if fill or Obligation.objects.count() != args.n:
@@ -181,6 +206,18 @@ def main() -> None:
         with connection.cursor() as cur:
             cur.execute("VACUUM ANALYZE")
 
+    # What the worker does after every sweep that stored statuses: the count timeline
+    # the past overview reads (tracker.count_timeline), rebuilt here and timed.
+    from tracker import count_timeline, statuses
+    from tracker.instants import as_of
+    from tracker.models import Agreement
+
+    t = time.perf_counter()
+    assert count_timeline.rebuild(), "the count timeline was not built (rows await assessment)"
+    rebuild_s = time.perf_counter() - t
+    assert count_timeline.counts_at(as_of(args.past), list(Agreement.objects.all())) is not None
+    print(f"  count timeline rebuilt in {rebuild_s:.2f} s", flush=True)
+
     load = os.getloadavg()[0]
     storages = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
@@ -188,7 +225,14 @@ def main() -> None:
         client = Client()
         rows = side_by_side(client, args.runs, args.past)
         bare = without_spans(client, max(3, args.runs // 5), args.past)
+        unbuilt = without_timeline(client, max(3, args.runs // 5), args.past)
     checked, in_sql, wrong = check(args.past)
+    agreements = list(Agreement.objects.all())
+    classified, _ = statuses.count_at(Obligation.objects.all(), as_of(args.past), agreements, {})
+    timeline = count_timeline.counts_at(as_of(args.past), agreements)
+    assert timeline is not None and all(
+        timeline.by_agreement[a.pk] == classified.by_agreement.get(a.pk) for a in agreements
+    ), "the count timeline's counts differ from a classification of every row"
     assert wrong == 0, f"{wrong} of {in_sql} SQL statuses differ from the engine's"
 
     n = Obligation.objects.count()
@@ -205,6 +249,9 @@ def main() -> None:
         print(f"| {label} | {now:.1f} | {then:.1f} | **{then / now:.2f}x** | {nq} / {pq} "
               f"| {without.get(label, float('nan')):.1f} |")
     print()
+    print(f"Count timeline: {StatusTally.objects.count():,} rows, rebuilt in {rebuild_s:.2f} s; "
+          f"the past overview without it (every row classified): {unbuilt:.1f} ms; its counts "
+          f"at as_of={args.past} equal a classification of every row.")
     print(f"Correctness at as_of={args.past}: {checked:,} random rows, {in_sql:,} classified "
           f"in SQL, all equal to engine.assess.")
 

@@ -236,8 +236,12 @@ if SWEEP_PERIOD_SECONDS < 1:
     raise ImproperlyConfigured("SWEEP_PERIOD_SECONDS must be at least 1.")
 # Called (dotted paths, no arguments) after the sweep and re-assessment tasks and
 # `manage.py sweep` store statuses: the overview's shared counts are recounted so the
-# first page view after a change reads them (tracker/web/snapshot.py).
-STATUSES_STORED_HOOKS = ["tracker.web.snapshot.refresh"]
+# first page view after a change reads them (tracker/web/snapshot.py), and the count
+# timeline the past overview reads is rebuilt when the data moved (tracker/count_timeline.py).
+STATUSES_STORED_HOOKS = ["tracker.web.snapshot.refresh", "tracker.count_timeline.refresh"]
+# How long a build of the count timeline may be read at most: bounds how long a change
+# no data version records (a bulk update) can go unseen in past counts.
+COUNT_TIMELINE_MAX_AGE_SECONDS = _env(env.int, "COUNT_TIMELINE_MAX_AGE_SECONDS", default=3600)
 CELERY_BEAT_SCHEDULE = {
     "sweep-statuses": {
         "task": "deadlines.tasks.sweep",

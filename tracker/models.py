@@ -710,3 +710,48 @@ class SummarySpan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.obligation_id}: {self.valid_from} – {self.valid_until}"
+
+
+class StatusTally(models.Model):
+    """How many of an agreement's obligations were in one status from `at` on (until
+    the next row of the same agreement, party and status): the count timeline.
+
+    Derived data, never edited: `tracker.count_timeline` rebuilds every row from the
+    current status events (each one moves a row from one status to another at its
+    instant) after the sweep, so that a count at a past instant is one index probe per
+    agreement, party and status instead of a classification of every obligation.
+    """
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, db_index=False,
+                                  related_name="+")
+    # 0: every obligation of the agreement. Otherwise a party's id: the obligations that
+    # bind it and whose reports name no actors (`tracker.statuses.attributed`; those are
+    # counted by the engine's standings at read time). A plain integer, not a nullable
+    # key, so that both kinds of row are found by the same index equality.
+    party = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=20)
+    at = models.DateTimeField()
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["agreement", "party", "status", "at"], name="status_tally_lookup"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement_id}/{self.party} {self.status} from {self.at}: {self.n}"
+
+
+class StatusTallyBuild(models.Model):
+    """The one row saying which data the count timeline was built from (`version`, see
+    `tracker.versions`), when (`built_at`, the database clock), up to which instant its
+    events are complete (`horizon`: no stored status changes before it), and the totals
+    and keys it holds (`data`)."""
+
+    built_at = models.DateTimeField()
+    version = models.CharField(max_length=200, blank=True)
+    horizon = models.DateTimeField(null=True, blank=True)
+    data = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"count timeline built {self.built_at:%Y-%m-%d %H:%M:%S}"

@@ -58,9 +58,10 @@ from deadlines.facts import (
     learned_after,
     with_facts,
 )
+from tracker import count_timeline
 from tracker import vocabulary as V
 from tracker.instants import AsOf
-from tracker.models import Agreement, Obligation, Party, Report, StatusEvent
+from tracker.models import Agreement, Obligation, Party, Report, StatusEvent, SummarySpan
 
 _UTC = ZoneInfo("UTC")
 
@@ -209,14 +210,15 @@ def term_dates(queryset: QuerySet[Obligation], asof: AsOf) -> list[TermDate]:
 # ---------------------------------------------------------------- many obligations at once
 
 
-def summary_holds(at: datetime) -> Q:
+def summary_holds(at: datetime, prefix: str = "") -> Q:
     """Rows whose stored summary columns are valid at `at`: assessed, and no fact dated
-    between the summary's facts and `at` (see `engine.Summary.facts_from/_until`)."""
+    between the summary's facts and `at` (see `engine.Summary.facts_from/_until`).
+    `prefix`: the path to the obligation ("obligation__" from its spans)."""
     return (
-        Q(needs_assessment=False)
-        & (Q(facts_from__isnull=True) | Q(facts_from__lte=at))
-        & (Q(facts_until__isnull=True) | Q(facts_until__gt=at))
-        & ~Q(status="")
+        Q(**{f"{prefix}needs_assessment": False})
+        & (Q(**{f"{prefix}facts_from__isnull": True}) | Q(**{f"{prefix}facts_from__lte": at}))
+        & (Q(**{f"{prefix}facts_until__isnull": True}) | Q(**{f"{prefix}facts_until__gt": at}))
+        & ~Q(**{f"{prefix}status": ""})
     )
 
 
@@ -497,6 +499,66 @@ def filter_status(
     )
 
 
+# ---------------------------------------------------------------- first deadlines
+
+
+# (obligation id, status, due instant, due date) of a deadline at an instant.
+DueRow = tuple[int, str, datetime | None, date | None]
+
+
+def first_due(
+    agreements: Sequence[Agreement], asof: AsOf, wanted: Sequence[str], limit: int,
+    *, ahead: bool,
+) -> list[DueRow]:
+    """The first `limit` deadlines of `agreements` whose status at the explicit `asof`
+    is one of `wanted`, by the due instant in force then (then by id), as
+    `count_at`'s lists give them, without classifying every row: `ahead` (statuses
+    that are only possible before the deadline in force, pending or due soon) walks
+    the deadlines due after the instant, else (overdue) those due by it, in due order
+    and only until `limit` match. Twice per zone: over the rows whose own summary
+    columns hold then, and over the summary spans covering the instant of the others;
+    the engine assesses the rows awaiting assessment. Read with what is known now."""
+    found: list[DueRow] = []
+    for at, ids in zone_instants(asof, agreements).values():
+        side = Q(due_at__gt=at) if ahead else Q(due_at__lte=at)
+        own = (
+            Obligation.objects.filter(agreement_id__in=ids, kind=V.DEADLINE)
+            .filter(summary_holds(at)).filter(side)
+            .annotate(st=classify.status_at(at)).filter(st__in=wanted)
+            .order_by("due_at", "pk").values_list("pk", "st", "due_at", "due_date")
+        )
+        spans = (
+            SummarySpan.objects.filter(
+                obligation__agreement_id__in=ids, obligation__kind=V.DEADLINE,
+                obligation__needs_assessment=False,
+            )
+            .exclude(obligation__status="").exclude(summary_holds(at, "obligation__"))
+            .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=at))
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+            .filter(side).annotate(st=classify.status_at(at)).filter(st__in=wanted)
+            .order_by("due_at", "obligation_id")
+            .values_list("obligation_id", "st", "due_at", "due_date")
+        )
+        found += [*own[:limit], *spans[:limit]]
+        if ahead and len(found) < limit:
+            # A deadline without a date is never overdue: after every dated one.
+            found += Obligation.objects.filter(
+                agreement_id__in=ids, kind=V.DEADLINE, due_at__isnull=True
+            ).filter(summary_holds(at)).annotate(st=classify.status_at(at)).filter(
+                st__in=wanted
+            ).order_by("pk").values_list("pk", "st", "due_at", "due_date")[:limit]
+    stale = Obligation.objects.filter(
+        agreement__in=[a.pk for a in agreements], kind=V.DEADLINE
+    ).filter(Q(needs_assessment=True) | Q(status=""))
+    found += [
+        (r.obligation.pk, r.assessment.status, r.assessment.due_at, r.assessment.due_date)
+        for r in engine_rows(stale, asof, {a.pk: a for a in agreements})
+        if r.assessment.status in wanted
+    ]
+    far = datetime.max.replace(tzinfo=_UTC)
+    return sorted(found, key=lambda r: (r[2] or far, r[0]))[:limit]
+
+
 # ---------------------------------------------------------------- tallies
 
 
@@ -626,16 +688,20 @@ PartyTally = dict[tuple[int, int], tuple[Counter, Counter]]
 
 
 def party_tally(
-    qs: QuerySet[Obligation], asof: AsOf, agreements: Iterable[Agreement]
+    qs: QuerySet[Obligation], asof: AsOf, agreements: Iterable[Agreement],
+    plain: dict[tuple[int, int], Counter] | None = None,
 ) -> PartyTally:
     """Per agreement and party: how many of its standings at `asof` are in each status.
     A breach is charged to the party whose act it was, never to the other parties a
     term binds; a party charged with a breach of a term that does not bind it is
     counted, and marked as such. Where no report names its actors, each responsible
     party's standing is the term's status, counted set-based by `tally`; the engine
-    gives the standings of the other terms (few: those with attributed reports)."""
+    gives the standings of the other terms (few: those with attributed reports).
+    `plain`: those set-based counts when already known (`tracker.count_timeline`)."""
     agreements = list(agreements)
-    plain = tally(qs.exclude(attributed()), asof, agreements, ("agreement_id", "responsible__id"))
+    if plain is None:
+        plain = tally(qs.exclude(attributed()), asof, agreements,
+                      ("agreement_id", "responsible__id"))
     result: PartyTally = {key: (Counter(c), Counter()) for key, c in plain.items()}
     rows = list(qs.filter(attributed()).select_related("agreement"))
     found = standings_for(rows, asof)
@@ -660,7 +726,8 @@ def party_compliance_many(
     """Per agreement, per party: how many of its obligations are in each standing at
     `asof` (`party_tally`), in a constant number of queries."""
     qs = Obligation.objects.filter(agreement__in=[a.pk for a in agreements])
-    counted = party_tally(qs, asof, agreements)
+    timeline = count_timeline.counts_at(asof, agreements)
+    counted = party_tally(qs, asof, agreements, timeline.by_party if timeline else None)
     parties = Party.objects.in_bulk({party for _, party in counted})
     result: dict[int, list[PartyCompliance]] = {a.pk: [] for a in agreements}
     for (agreement_id, party_id), (counts, as_actor) in counted.items():

@@ -34,7 +34,6 @@ VERSIONED = (
     models.Report,
     models.Claimant,
     models.AgreementRelation,
-    models.ClauseText,
 )
 
 
@@ -47,7 +46,8 @@ def parts() -> tuple[tuple[str, type[Model], str], ...]:
         ("v_obligation", models.Obligation, "id"),
         ("v_responsible", models.Obligation.responsible.through, "id"),
     ]
-    found += [(f"v_{m.__name__.lower()}", m.history.model, "history_id") for m in VERSIONED]
+    # "h_": a model's history is a part of its own, beside its table's ids ("v_obligation").
+    found += [(f"h_{m.__name__.lower()}", m.history.model, "history_id") for m in VERSIONED]
     return tuple(found)
 
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from deadlines import engine
 from deadlines.facts import facts_of
-from tracker import statuses
+from tracker import count_timeline, statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf
 from tracker.models import Agreement, Obligation, Party, StatusEvent
@@ -305,7 +305,12 @@ def _overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview
 
 
 def _overview_counted(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview:
-    """`_overview` on PostgreSQL: every row classified once (`statuses.count_at`)."""
+    """`_overview` on PostgreSQL: the counts from the count timeline when it can tell
+    them (`tracker.count_timeline`), else every row classified once
+    (`statuses.count_at`)."""
+    timeline = count_timeline.counts_at(asof, agreements)
+    if timeline is not None:
+        return _overview_from_timeline(agreements, asof, at, timeline)
     counted, engine_qs = statuses.count_at(
         Obligation.objects.filter(agreement__in=[a.pk for a in agreements]), asof, agreements,
         {"upcoming": ([V.PENDING, V.DUE_SOON], NEXT_DEADLINES),
@@ -349,6 +354,43 @@ def _overview_counted(agreements: list[Agreement], asof: AsOf, at: datetime) -> 
     )
 
 
+def _overview_from_timeline(
+    agreements: list[Agreement], asof: AsOf, at: datetime, timeline: count_timeline.Counts
+) -> Overview:
+    """The past overview read as the present's is: stored counts (the count timeline at
+    the instant), the first deadlines found by walking them in due order
+    (`statuses.first_due`), the parties' standings from the timeline's counts plus the
+    engine for the terms whose reports name actors."""
+    by_agreement = {a.pk: AgreementCounts(a, timeline.by_agreement.get(a.pk, Counter()))
+                    for a in agreements}
+    upcoming = statuses.first_due(agreements, asof, [V.PENDING, V.DUE_SOON], NEXT_DEADLINES,
+                                  ahead=True)
+    overdue = statuses.first_due(agreements, asof, [V.OVERDUE], OVERDUE_SHOWN, ahead=False)
+    listed = {
+        o.pk: o for o in Obligation.objects.filter(
+            pk__in=[r[0] for r in [*upcoming, *overdue]]
+        ).select_related("agreement")
+    }
+
+    def rows(found: list[statuses.DueRow]) -> list[DeadlineRow]:
+        return [DeadlineRow(listed[pk], st, due_at, due_date)
+                for pk, st, due_at, due_date in found if pk in listed]
+
+    latest, prev_event, next_event = latest_events(
+        statuses.events_known(asof), at, each_zone(asof, agreements, at)
+    )
+    return Overview(
+        agreements=list(by_agreement.values()),
+        next_deadlines=_with_terms(rows(upcoming), asof, NEXT_DEADLINES, agreements),
+        overdue=rows(overdue),
+        overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
+        parties=party_standings(agreements, asof, timeline.by_party),
+        events=latest,
+        prev_event=prev_event,
+        next_event=next_event,
+    )
+
+
 def _agreement_counts(
     agreements: list[Agreement], sql_rows: QuerySet, python: list[statuses.EngineRow]
 ) -> dict[int, AgreementCounts]:
@@ -382,14 +424,18 @@ def _deadline_rows(
     return sorted(found, key=lambda d: (d.due_at, d.obligation.pk))[:limit]
 
 
-def party_standings(agreements: list[Agreement], asof: AsOf) -> list[PartyRow]:
+def party_standings(
+    agreements: list[Agreement], asof: AsOf,
+    plain: dict[tuple[int, int], Counter] | None = None,
+) -> list[PartyRow]:
     """Each party's own standings at `asof`, over every agreement (`statuses.party_tally`):
     a breach counts against the party whose act it was, never against the other parties
     the term binds, and a party's breach of a term that does not bind it counts too,
     marked as such. Set-based where no report names its actors; a constant number of
     queries either way."""
     counted = statuses.party_tally(
-        Obligation.objects.filter(agreement__in=[a.pk for a in agreements]), asof, agreements
+        Obligation.objects.filter(agreement__in=[a.pk for a in agreements]), asof, agreements,
+        plain,
     )
     rows: dict[int, PartyRow] = {}
     for (_, party_id), (counts, as_actor) in counted.items():
