@@ -822,4 +822,10 @@ def events_known(asof: AsOf) -> QuerySet[StatusEvent]:
     return StatusEvent.objects.filter(
         Q(superseded_at__isnull=True) | Q(superseded_at__gt=known),
         Q(report__isnull=True) | Q(report__published_at__lte=known),
+    ).exclude(
+        # Recorded after `known` because facts were published or corrected then (a
+        # deadline change or a later agreement moves transitions no report causes):
+        # not yet said. A replay of facts already published (backfill, as of) and time
+        # passing are what the tracker would have said by then.
+        cause__in=[V.CAUSE_FACTS, V.CAUSE_CORRECTION], detected_at__gt=known,
     )

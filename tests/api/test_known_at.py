@@ -7,7 +7,7 @@ its reports published on 31 December 2020. Each test adds what the tracker learn
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -17,7 +17,7 @@ from django.utils import timezone
 from deadlines import sweep
 from tracker import editorial
 from tracker import vocabulary as V
-from tracker.models import Obligation, Report
+from tracker.models import DeadlineChange, Obligation, Report
 
 from .conftest import _report
 
@@ -194,6 +194,32 @@ def test_calendar_and_atom_take_as_of_and_known_at(client, world, learned_today)
     assert "Exchange of prisoners: Completed" in Client().get("/feeds/events.atom").text
     assert "Exchange of prisoners: Completed" not in Client().get(
         "/feeds/events.atom", {"known_at": _yesterday()}).text
+
+
+def test_a_deadline_moved_today_leaves_the_transitions_known_yesterday(client, world):
+    """A deadline change published today rewrites transitions no report causes: the
+    events list and the feed as known yesterday show the old ones, not the new."""
+    o = world.aghdam_return
+
+    def transitions(**params) -> set[tuple[str, str]]:
+        listed = client.get("/api/v1/events/", {"obligation": o.pk, **params}).json()
+        return {(e["to_status"], e["effective_at"][:10]) for e in listed["results"]}
+
+    before = transitions()
+    DeadlineChange.objects.create(
+        obligation=o, due_date=date(2020, 11, 12), agreed_at=datetime(2020, 11, 11, tzinfo=UTC),
+        review_state=V.PUBLISHED, published_at=timezone.now())
+    Obligation.objects.filter(pk=o.pk).update(needs_assessment=True)
+    sweep.run()
+    now = transitions()
+    assert (V.OVERDUE, "2020-11-12") in now and now != before
+    assert transitions(known_at=_yesterday()) == before
+    assert transitions(known_at=(timezone.now() + timedelta(minutes=1)).isoformat()) == now
+    feed = Client().get("/feeds/events.atom", {"agreement": world.agreement.slug,
+                                                "known_at": _yesterday()}).text
+    assert "Return of the Aghdam district: Overdue" not in feed
+    assert "Return of the Aghdam district: Overdue" in Client().get(
+        "/feeds/events.atom", {"agreement": world.agreement.slug}).text
 
 
 def test_before_signing_nothing_is_shown(client, world):
