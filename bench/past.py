@@ -24,9 +24,10 @@ and at the past instant one after the other in the same loop:
 The count timeline (`tracker.count_timeline`) is rebuilt as the worker does after a
 sweep, and timed. Then, for information, the past views without the spans and the
 timeline (deleted inside a transaction that is rolled back): what the engine path they
-replace costs; and the past overview without the timeline only (every row classified). And a correctness
-check: at the past instant, on 2,000 random rows, the status `tracker.statuses.split`
-gives equals `engine.assess`.
+replace costs; and the past overview without the timeline only (every row classified).
+And correctness checks at the past instant: on 2,000 random rows, the status
+`tracker.statuses.split` gives equals `engine.assess`; the timeline's counts equal a
+classification of every row.
 """
 
 from __future__ import annotations

@@ -156,3 +156,22 @@ def test_the_worker_builds_it_after_storing_statuses(two_agreements):
     build = StatusTallyBuild.objects.get()
     assert build.version and build.data["totals"]
     assert count_timeline.counts_at(AsOf(utc(2021, 5, 5)), two_agreements) is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_that_finds_another_running_leaves_it_the_work(two_agreements):
+    import psycopg2
+    from django.db import connection
+
+    s = connection.settings_dict
+    other = psycopg2.connect(dbname=s["NAME"], user=s["USER"], host=s["HOST"],
+                             port=s["PORT"] or 5432, password=s["PASSWORD"] or None)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN; SELECT pg_advisory_xact_lock(%s)", [count_timeline._LOCK])
+            assert not count_timeline.rebuild()
+            assert not StatusTallyBuild.objects.exists()
+        other.rollback()
+        assert count_timeline.rebuild()
+    finally:
+        other.close()
