@@ -1,6 +1,8 @@
 """`manage.py load_agreement PATH [PATH...]`: check and upsert agreement files.
 
-Each file is loaded in its own transaction: a bad file changes nothing, and every
+Files are loaded each after the files of the agreements its relations refer to
+(`tracker.loader.order`), else in the order given. Each file is loaded in its own
+transaction: a bad file changes nothing, and every
 problem in it is printed as `PATH:LINE: key.path: message`. Then the obligations the
 load touched are assessed (the sweep), unless --no-assess.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from tracker.loader import LoaderError, LoadResult, load
+from tracker.loader.order import load_order
 
 LABELS = ("party", "claimant", "location", "agreement", "source", "relation", "clause",
           "clause variant", "clause text", "obligation", "deadline change", "report")
@@ -50,7 +53,7 @@ class Command(BaseCommand):
     def handle(self, *args, paths: list[str], no_assess: bool, **options) -> None:
         failed = 0
         to_assess: set[int] = set()
-        for path in paths:
+        for path in load_order(paths):
             try:
                 result = load(path)
             except LoaderError as exc:
