@@ -162,10 +162,15 @@ def test_counts_equal_a_fresh_count_of_the_rows(world):
                 [world.agreement], AsOf())[world.agreement.pk].items()
         }
     }
-    per_party = statuses.party_compliance_many([world.agreement], AsOf())[world.agreement.pk]
-    assert {pk: dict(c) for pk, c in counts.by_party.items()} == {
-        p.party.pk: p.counts for p in per_party
-    }
+    # The terms whose reports name no actors, by party: with the engine's standings of
+    # the others, the standings a count of every row gives.
+    qs = Obligation.objects.all()
+    assert counts.by_party == statuses.tally(
+        qs.exclude(statuses.attributed()), AsOf(), [world.agreement],
+        ("agreement_id", "responsible__id"))
+    assert counts.by_party
+    assert statuses.party_tally(qs, AsOf(), [world.agreement], counts.by_party) == (
+        statuses.party_tally(qs, AsOf(), [world.agreement]))
     assert counts.upcoming == list(
         Obligation.objects.filter(kind=V.DEADLINE, status__in=[V.PENDING, V.DUE_SOON])
         .order_by("due_at", "pk").values_list("pk", flat=True)[: snapshot.NEXT_DEADLINES]

@@ -253,7 +253,11 @@ def _overview_now(agreements: list[Agreement], asof: AsOf, at: datetime) -> Over
         found = (listed[pk] for pk in ids if pk in listed)
         return [DeadlineRow(o, o.status, o.due_at, o.due_date) for o in found]
 
-    parties = party_standings(agreements, asof)
+    ids = {a.pk for a in agreements}
+    plain = None if counts.by_party is None else {
+        key: c for key, c in counts.by_party.items() if key[0] in ids
+    }
+    parties = party_standings(agreements, asof, plain)
     latest, prev_event, next_event = latest_events(StatusEvent.current.all(), at)
     return Overview(
         agreements=list(by_agreement.values()),

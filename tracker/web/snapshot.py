@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models.functions import Now
 
-from tracker import versions
+from tracker import statuses, versions
 from tracker import vocabulary as V
 from tracker.models import Obligation, OverviewSnapshot
 
@@ -50,23 +50,29 @@ class Counts:
     """What the overview shows of the stored statuses, without the rows themselves."""
 
     by_agreement: dict[int, Counter] = field(default_factory=dict)
-    by_party: dict[int, Counter] = field(default_factory=dict)
+    # Per (agreement, party): the terms that bind the party and whose reports name no
+    # actors, by status (`tracker.statuses.party_tally` adds the others' standings).
+    # None: a snapshot stored before these were kept.
+    by_party: dict[tuple[int, int], Counter] | None = field(default_factory=dict)
     upcoming: list[int] = field(default_factory=list)  # obligation ids, soonest first
     overdue: list[int] = field(default_factory=list)  # obligation ids, longest overdue first
 
     def to_json(self) -> dict[str, Any]:
         return {
             "agreements": {str(k): dict(v) for k, v in self.by_agreement.items()},
-            "parties": {str(k): dict(v) for k, v in self.by_party.items()},
+            "party_terms": [[a, p, dict(v)] for (a, p), v in (self.by_party or {}).items()],
             "upcoming": self.upcoming,
             "overdue": self.overdue,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Counts:
+        party_terms = data.get("party_terms")
         return cls(
             by_agreement={int(k): Counter(v) for k, v in data.get("agreements", {}).items()},
-            by_party={int(k): Counter(v) for k, v in data.get("parties", {}).items()},
+            by_party=None if party_terms is None else {
+                (int(a), int(p)): Counter(v) for a, p, v in party_terms
+            },
             upcoming=[int(pk) for pk in data.get("upcoming", [])],
             overdue=[int(pk) for pk in data.get("overdue", [])],
         )
@@ -122,10 +128,12 @@ def holds(state: Head) -> bool:
 
 @functools.cache
 def _count_sql() -> str:
-    """Counts by agreement and status, by responsible party and status, and the ids of
-    the next deadlines and the longest overdue, in one statement (one consistent view
-    on PostgreSQL and SQLite). Party counts start from the link table and group by ids
-    only: a hash join of two narrow inputs, the party names are read by the page."""
+    """Counts by agreement and status, by agreement, responsible party and status (over
+    the terms whose reports name no actors: `{attributed}` is replaced by that subquery),
+    and the ids of the next deadlines and the longest overdue, in one statement (one
+    consistent view on PostgreSQL and SQLite). Party counts start from the link table
+    and group by ids only: a hash join of two narrow inputs, the party names are read
+    by the page."""
     q = connection.ops.quote_name
     o = Obligation._meta
     col = {name: q(o.get_field(name).column) for name in (
@@ -136,20 +144,21 @@ def _count_sql() -> str:
     table, links = q(o.db_table), q(through.db_table)
     # Only quoted names from model metadata are interpolated; every value is bound.
     return f"""
-        SELECT 'a', {col['agreement']}, {col['status']}, COUNT(*) FROM {table}
+        SELECT 'a', {col['agreement']}, NULL, {col['status']}, COUNT(*) FROM {table}
         GROUP BY {col['agreement']}, {col['status']}
         UNION ALL
-        SELECT 'p', r.{party}, o.{col['status']}, COUNT(*)
+        SELECT 'p', o.{col['agreement']}, r.{party}, o.{col['status']}, COUNT(*)
         FROM {links} r JOIN {table} o ON o.{col['id']} = r.{owner}
-        GROUP BY r.{party}, o.{col['status']}
+        WHERE NOT o.{col['id']} IN ({{attributed}})
+        GROUP BY o.{col['agreement']}, r.{party}, o.{col['status']}
         UNION ALL
-        SELECT 'u', u.{col['id']}, u.{col['status']},
+        SELECT 'u', u.{col['id']}, NULL, u.{col['status']},
                ROW_NUMBER() OVER (ORDER BY u.{col['due_at']}, u.{col['id']})
         FROM (SELECT {col['id']}, {col['status']}, {col['due_at']} FROM {table}
               WHERE {col['kind']} = %s AND {col['status']} IN (%s, %s)
               ORDER BY {col['due_at']}, {col['id']} LIMIT %s) u
         UNION ALL
-        SELECT 'o', d.{col['id']}, d.{col['status']},
+        SELECT 'o', d.{col['id']}, NULL, d.{col['status']},
                ROW_NUMBER() OVER (ORDER BY d.{col['due_at']}, d.{col['id']})
         FROM (SELECT {col['id']}, {col['status']}, {col['due_at']} FROM {table}
               WHERE {col['status']} = %s
@@ -159,21 +168,29 @@ def _count_sql() -> str:
 
 def count() -> Counts:
     """The overview's aggregates from the stored statuses now (one query)."""
-    params = [V.DEADLINE, V.PENDING, V.DUE_SOON, NEXT_DEADLINES, V.OVERDUE, OVERDUE_SHOWN]
+    # The terms whose reports name actors: their parties' standings are the engine's.
+    attributed, attributed_params = (
+        Obligation.objects.filter(statuses.attributed()).order_by().values("pk")
+        .query.sql_with_params()
+    )
+    params = [*attributed_params, V.DEADLINE, V.PENDING, V.DUE_SOON, NEXT_DEADLINES,
+              V.OVERDUE, OVERDUE_SHOWN]
     with connection.cursor() as cursor:
-        cursor.execute(_count_sql(), params)
+        cursor.execute(_count_sql().replace("{attributed}", attributed), params)
         rows = cursor.fetchall()
     counts = Counts()
+    by_party: dict[tuple[int, int], Counter] = {}
     upcoming, overdue = [], []
-    for part, key, status, n in rows:
+    for part, key, party, status, n in rows:
         if part == "a":
             counts.by_agreement.setdefault(key, Counter())[status] += n
         elif part == "p":
-            counts.by_party.setdefault(key, Counter())[status] += n
+            by_party.setdefault((key, party), Counter())[status] += n
         elif part == "u":
             upcoming.append((n, key))
         else:
             overdue.append((n, key))
+    counts.by_party = by_party
     counts.upcoming = [pk for _, pk in sorted(upcoming)]
     counts.overdue = [pk for _, pk in sorted(overdue)]
     return counts
