@@ -207,18 +207,30 @@ def facts_of(
     )
 
 
-def learned_after(known_at: datetime) -> Q:
+def learned_after(
+    known_at: datetime, *, term: str = "pk", agreement: str = "agreement_id",
+    until: Any = None,
+) -> Q:
     """Obligations with a fact published, corrected or retracted after `known_at`: their
-    stored summary (built from today's facts) does not tell what was known then."""
+    stored summary (built from today's facts) does not tell what was known then.
+
+    `term` and `agreement` name the obligation's pk and its agreement's in the outer
+    query (another model's rows, such as status events, may ask about their term);
+    `until` (an expression of the outer query) bounds "after" to what was learned by
+    then."""
+    def window(field: str) -> Q:
+        later = Q(**{f"{field}__gt": known_at})
+        return later if until is None else later & Q(**{f"{field}__lte": until})
+
     reports = Report.objects.filter(review_state=V.PUBLISHED).filter(
-        Q(published_at__gt=known_at) | Q(superseded_at__gt=known_at)
+        window("published_at") | window("superseded_at")
     )
-    changes = DeadlineChange.objects.filter(review_state=V.PUBLISHED, published_at__gt=known_at)
-    relations = AgreementRelation.objects.filter(published_at__gt=known_at)
+    changes = DeadlineChange.objects.filter(window("published_at"), review_state=V.PUBLISHED)
+    relations = AgreementRelation.objects.filter(window("published_at"))
     return (
-        Q(Exists(reports.filter(obligation=OuterRef("pk"))))
-        | Q(Exists(changes.filter(obligation=OuterRef("pk"))))
-        | Q(Exists(relations.filter(target=OuterRef("pk"))))
+        Q(Exists(reports.filter(obligation=OuterRef(term))))
+        | Q(Exists(changes.filter(obligation=OuterRef(term))))
+        | Q(Exists(relations.filter(target=OuterRef(term))))
         | Q(Exists(relations.filter(target__isnull=True,
-                                    target_agreement=OuterRef("agreement_id"))))
+                                    target_agreement=OuterRef(agreement))))
     )

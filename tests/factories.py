@@ -77,3 +77,21 @@ class ClaimantFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"claimant-{n}")
     name = factory.Sequence(lambda n: f"Claimant {n}")
     kind = V.CLAIMANT_GOVERNMENT
+
+
+def as_loaded(agreement: Agreement) -> None:
+    """Date every audit record of `agreement`, its clauses (and their texts and
+    variants) and its terms at its signing, as loading its file records them
+    (tracker.loader.bulk.record_history): a world built with the ORM today is then
+    published from its signing, not from the day the test ran."""
+    from tracker.models import Clause, ClauseText, ClauseVariant
+
+    clauses = Clause.objects.filter(agreement=agreement).values("pk")
+    for model, rows in (
+        (Agreement, [agreement.pk]),
+        (Clause, clauses),
+        (ClauseText, ClauseText.objects.filter(clause__in=clauses).values("pk")),
+        (ClauseVariant, ClauseVariant.objects.filter(clause__in=clauses).values("pk")),
+        (Obligation, Obligation.objects.filter(agreement=agreement).values("pk")),
+    ):
+        model.history.model.objects.filter(id__in=rows).update(history_date=agreement.signed_at)

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy
 from icalendar import Calendar, Event
 
 from deadlines.facts import fact_changes
-from tracker import instants, query_names, statuses
+from tracker import instants, known_texts, query_names, statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf
 from tracker.models import Agreement, Obligation, Report, StatusEvent
@@ -175,6 +175,7 @@ class EventsFeed(Feed):
             known = ", ".join(Agreement.objects.order_by("slug").values_list("slug", flat=True))
             raise Http404(_("agreement=%(slug)r is not an agreement in the tracker; one "
                             "of: %(known)s.") % {"slug": slug, "known": known})
+        known_texts.overlay([agreement], self.asof.known)  # its title as published then
         return agreement
 
     def title(self, obj: Agreement | None) -> str:
@@ -198,7 +199,10 @@ class EventsFeed(Feed):
         )
         if obj is not None:
             events = events.filter(obligation__agreement=obj)
-        return statuses.events_until(events, self.asof)[:FEED_SIZE]
+        found = list(statuses.events_until(events, self.asof)[:FEED_SIZE])
+        # Each term's title as the tracker had published it by `known_at`.
+        known_texts.terms_as_known([e.obligation for e in found], self.asof.known)
+        return found
 
     def item_title(self, item: StatusEvent) -> str:
         return _("%(title)s: %(status)s") % {"title": item.obligation.title,

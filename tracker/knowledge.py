@@ -41,8 +41,9 @@ KINDS = {
 
 # The term's fields whose edits are part of the public record.
 EDITED_FIELDS = (
-    "title", "description", "kind", "category", "original_due_date", "starts_at",
-    "ends_at", "term_years", "renews_years", "notice_months", "text_dispute",
+    "title", "description", "titles", "descriptions", "kind", "category",
+    "original_due_date", "starts_at", "ends_at", "term_years", "renews_years",
+    "notice_months", "text_dispute",
 )
 
 
@@ -181,14 +182,19 @@ def learned_since(
     obligations: QuerySet[Obligation] | None = None,
 ) -> datetime | None:
     """The latest instant after `known_at` at which a fact about `obligations` (None:
-    any) was published, corrected or retracted; None when nothing was (or `known_at`
-    is None: the view is today's)."""
+    any) was published, corrected or retracted, or a term among them or its agreement
+    was created or edited; None when nothing was (or `known_at` is None: the view is
+    today's)."""
     if known_at is None:
         return None
     reports = Report.objects.filter(review_state=V.PUBLISHED)
     changes_ = DeadlineChange.objects.filter(review_state=V.PUBLISHED)
     relations = AgreementRelation.objects.all()
+    terms = Obligation.history.model.objects.all()
+    agreements = Agreement.history.model.objects.all()
     if obligations is not None:
+        terms = terms.filter(id__in=obligations.values("pk"))
+        agreements = agreements.filter(id__in=obligations.values("agreement_id"))
         reports = reports.filter(obligation__in=obligations)
         changes_ = changes_.filter(obligation__in=obligations)
         relations = relations.filter(
@@ -200,6 +206,8 @@ def learned_since(
         reports.filter(superseded_at__gt=known_at).aggregate(m=Max("superseded_at"))["m"],
         changes_.filter(published_at__gt=known_at).aggregate(m=Max("published_at"))["m"],
         relations.filter(published_at__gt=known_at).aggregate(m=Max("published_at"))["m"],
+        terms.filter(history_date__gt=known_at).aggregate(m=Max("history_date"))["m"],
+        agreements.filter(history_date__gt=known_at).aggregate(m=Max("history_date"))["m"],
     ]
     return max((t for t in latest if t is not None), default=None)
 

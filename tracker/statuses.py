@@ -17,6 +17,10 @@ know a status, one answer:
   knowledge (`known_at`), and single obligations at another instant: `engine.assess`
   over the facts that held then.
 
+At a past `known_at`, rows the tracker had not yet published are left out, and the rows
+read are shown and assessed as they then stood (`tracker.known_texts`): a row whose own
+dates (or its agreement's) were edited since goes to the engine with the dates of then.
+
 A date means "as it stood on that day": the last instant of that day in each
 agreement's own time zone (`tracker.instants.AsOf.at`).
 """
@@ -41,6 +45,7 @@ from django.db.models import (
     DateTimeField,
     F,
     FilteredRelation,
+    OuterRef,
     Q,
     QuerySet,
     Value,
@@ -58,7 +63,7 @@ from deadlines.facts import (
     learned_after,
     with_facts,
 )
-from tracker import count_timeline
+from tracker import count_timeline, known_texts
 from tracker import vocabulary as V
 from tracker.instants import AsOf
 from tracker.models import Agreement, Obligation, Party, Report, StatusEvent, SummarySpan
@@ -97,7 +102,9 @@ def states_for(obligations: Sequence[Obligation], asof: AsOf) -> dict[int, engin
 
     At an explicit instant, facts are read for exactly these rows in a fixed number of
     queries (constant in the number of rows), unless they were fetched through
-    `with_facts`; now, only for the rows a dispute or an ending needs them for."""
+    `with_facts`; now, only for the rows a dispute or an ending needs them for. At a
+    past `known_at` the rows (and their agreements) are set to what they were then, in
+    place (`known_texts.terms_as_known`): what the caller shows, the engine reads."""
     if not asof.explicit:
         explained = [o.pk for o in obligations if o.status in EXPLAINED_FROM_FACTS]
         facts = (
@@ -106,6 +113,7 @@ def states_for(obligations: Sequence[Obligation], asof: AsOf) -> dict[int, engin
         )
         return {o.pk: stored_assessment(o, asof.now, facts.get(o.pk)) for o in obligations}
     rows = list(obligations)
+    known_texts.terms_as_known(rows, asof.known)
     missing = [o.pk for o in rows if not hasattr(o, "fact_reports")]
     if missing:
         fetched = {
@@ -126,7 +134,9 @@ def states_for(obligations: Sequence[Obligation], asof: AsOf) -> dict[int, engin
 def obligations_at(
     queryset: QuerySet[Obligation], asof: AsOf
 ) -> list[tuple[Obligation, engine.Assessment]]:
-    """Every obligation of `queryset` with its assessment at `asof`."""
+    """Every obligation of `queryset` with its assessment at `asof` (as published by
+    `asof.known`)."""
+    queryset = queryset.filter(known_texts.terms_published(asof.known))
     rows = list(
         with_facts(queryset, asof.known) if asof.explicit
         else queryset.select_related("agreement")
@@ -136,7 +146,9 @@ def obligations_at(
 
 
 def timeline(obligation: Obligation, asof: AsOf) -> list[engine.Transition]:
-    """The obligation's status changes from entry into force up to `asof`."""
+    """The obligation's status changes from entry into force up to `asof` (its dates as
+    published by `asof.known`)."""
+    known_texts.terms_as_known([obligation], asof.known)
     return engine.timeline(
         facts_of(obligation, known_at=asof.known), asof.at(obligation.agreement.zone)
     )
@@ -188,7 +200,10 @@ def term_dates(queryset: QuerySet[Obligation], asof: AsOf) -> list[TermDate]:
     """Every notice deadline and term end ahead at `asof` among the renewable terms of
     `queryset`, soonest first. One query when the stored summaries hold (renewable
     terms are few); the engine reads the facts of the others."""
-    rows = list(queryset.filter(term_years__isnull=False).select_related("agreement"))
+    rows = list(
+        queryset.filter(known_texts.terms_published(asof.known), term_years__isnull=False)
+        .select_related("agreement")
+    )
     states: dict[int, engine.Assessment] = {}
     rest = []
     for o in rows:
@@ -289,6 +304,8 @@ def _classify(
     annotated `in_sql`)."""
     instants = sorted({at for at, _ in zones.values()}) or [asof.at(_UTC)]
     aliases = {at: f"span_{i}" for i, at in enumerate(instants)}
+    # What the tracker had not yet published at `known_at` is not counted at all.
+    qs = qs.filter(known_texts.terms_published(asof.known))
     base = qs
     if aliases:
         qs = qs.alias(**{alias: _span_at(at) for at, alias in aliases.items()})
@@ -309,10 +326,11 @@ def _classify(
     for condition, _, _ in sources:
         known |= condition
     if asof.known is not None:
-        # A row with a fact published or corrected since `known_at`: its stored summary
-        # and spans, built from today's facts, do not tell what was known then; the
-        # engine reads the facts known then. The others' still do.
-        learned = learned_after(asof.known)
+        # A row with a fact published or corrected since `known_at`, or whose own dates
+        # (or its agreement's) were edited since: its stored summary and spans, built
+        # from today's facts and dates, do not tell what was known then; the engine
+        # reads those known then. The others' still do.
+        learned = learned_after(asof.known) | known_texts.terms_edited_after(asof.known)
         known &= ~learned
         holds &= ~learned
     status = Case(
@@ -407,7 +425,8 @@ def engine_rows(
     markers do not show and which costs several times more. Facts are read as plain
     tuples filtered by a subquery, not through `with_facts`' prefetch: with tens of
     thousands of rows, building IN lists and model instances costs far more than the
-    engine itself. Same facts: published, not superseded, not retracted."""
+    engine itself. Same facts: published, not superseded, not retracted; the rows and
+    their `agreements` as they stood at `asof.known` (`known_texts`), overlaid in place."""
     if not asof.explicit:
         return []
     qs = qs.select_related(None).prefetch_related(None).order_by()
@@ -415,6 +434,12 @@ def engine_rows(
     if not rows:
         return []
     ids = qs.order_by().values("pk")
+    if asof.known is not None:
+        values, _ = known_texts.stood(Obligation, ids, asof.known)
+        for o in rows:
+            for name, value in values.get(o.pk, {}).items():
+                setattr(o, name, value)
+        known_texts.overlay(agreements.values(), asof.known)
     changes: dict[int, list] = defaultdict(list)
     for oid, due, agreed, pk in fact_changes(asof.known).filter(
         obligation__in=ids
@@ -703,7 +728,10 @@ def party_tally(
         plain = tally(qs.exclude(attributed()), asof, agreements,
                       ("agreement_id", "responsible__id"))
     result: PartyTally = {key: (Counter(c), Counter()) for key, c in plain.items()}
-    rows = list(qs.filter(attributed()).select_related("agreement"))
+    rows = list(
+        qs.filter(attributed(), known_texts.terms_published(asof.known))
+        .select_related("agreement")
+    )
     found = standings_for(rows, asof)
     slugs = {p for by_party in found.values() for p in by_party}
     ids = dict(Party.objects.filter(slug__in=slugs).values_list("slug", "pk"))
@@ -767,8 +795,11 @@ def facts_for(
 ) -> list[tuple[Obligation, engine.Facts]]:
     """Every obligation of `queryset` with its facts (as known at `known_at`), in a fixed
     number of queries: what per-party standings and scores are computed from, at one
-    instant or many."""
-    return [(o, facts_of(o)) for o in with_facts(queryset, known_at)]
+    instant or many. Those not yet published at `known_at` are left out; the others
+    stand as they were then (`known_texts`)."""
+    rows = list(with_facts(queryset.filter(known_texts.terms_published(known_at)), known_at))
+    known_texts.terms_as_known(rows, known_at)
+    return [(o, facts_of(o)) for o in rows]
 
 
 def standings_for(
@@ -783,6 +814,7 @@ def standings_for(
         {o.pk: o for o in with_facts(Obligation.objects.filter(pk__in=missing), asof.known)}
         if missing else {}
     )
+    known_texts.terms_as_known([*rows, *fetched.values()], asof.known)
     result = {}
     for o in rows:
         source = fetched.get(o.pk, o)
@@ -815,17 +847,22 @@ def signed_by(agreement: Agreement, asof: AsOf) -> bool:
 def events_known(asof: AsOf) -> QuerySet[StatusEvent]:
     """Status events as the tracker had published them by `asof.known` (now: the current
     history). A transition a later correction took out of the history was still in it
-    then; one resting on a report published later was not yet."""
+    then; one resting on a report published later, or of a term published later, was
+    not yet; nor was one recorded since on a term whose facts or dates changed since
+    (the sweep recorded it from what was learned later)."""
     if asof.known is None:
         return StatusEvent.current.all()
     known = asof.known
+    # Recorded once something about its term had been learned since `known_at` (from
+    # then, not from what was known at `known_at`).
+    detected = OuterRef("detected_at")
+    learned_before_it = (
+        learned_after(known, term="obligation_id", agreement="obligation__agreement_id",
+                      until=detected)
+        | known_texts.terms_edited_after(known, "obligation__", until=detected)
+    )
     return StatusEvent.objects.filter(
         Q(superseded_at__isnull=True) | Q(superseded_at__gt=known),
         Q(report__isnull=True) | Q(report__published_at__lte=known),
-    ).exclude(
-        # Recorded after `known` because facts were published or corrected then (a
-        # deadline change or a later agreement moves transitions no report causes):
-        # not yet said. A replay of facts already published (backfill, as of) and time
-        # passing are what the tracker would have said by then.
-        cause__in=[V.CAUSE_FACTS, V.CAUSE_CORRECTION], detected_at__gt=known,
-    )
+        known_texts.published(Obligation, known, "obligation_id"),
+    ).exclude(learned_before_it)

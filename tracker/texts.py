@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from tracker import known_texts
 from tracker.models import Clause, ClauseText, Source
 
 MAIN = "en"  # the language of the main fields; required in every agreement file
@@ -140,19 +142,21 @@ def clause_text(clause: Clause, language: str | None = None) -> Shown:
     return Shown(text=clause.text, language=MAIN, requested=wanted, kind="clause")
 
 
-def clause_texts(clause_ids: Iterable[int], language: str | None = None) -> dict[int, Shown]:
-    """`clause_text` for many clauses at once (two queries, three with sources)."""
+def clause_texts(clause_ids: Iterable[int], language: str | None = None,
+                 known_at: datetime | None = None) -> dict[int, Shown]:
+    """`clause_text` for many clauses at once (two queries, three with sources), as the
+    tracker had published them by `known_at` (None: now; two queries more)."""
     wanted = requested_language(language)
     ids = {pk for pk in clause_ids if pk is not None}
     if not ids:
         return {}
-    shown = {
-        pk: Shown(text=text, language=MAIN, requested=wanted, kind="clause")
-        for pk, text in Clause.objects.filter(pk__in=ids).values_list("pk", "text")
-    }
+    clauses = known_texts.as_known(Clause.objects.filter(pk__in=ids).only("pk", "text"),
+                                   known_at)
+    shown = {c.pk: Shown(text=c.text, language=MAIN, requested=wanted, kind="clause")
+             for c in clauses}
     if wanted != MAIN:
         rows = ClauseText.objects.filter(clause_id__in=ids, language=wanted)
-        for row in rows.prefetch_related("sources"):
+        for row in known_texts.as_known(rows.prefetch_related("sources"), known_at):
             shown[row.clause_id] = _from_row(row, wanted)
     return shown
 

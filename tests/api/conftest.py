@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from deadlines import sweep
 from deadlines.engine import due_instant
+from tests.factories import as_loaded
 from tracker import vocabulary as V
 from tracker.models import (
     Agreement,
@@ -63,7 +64,7 @@ def _deadline(agreement, clause, slug, title, due, parties, places, source, posi
         kind=V.DEADLINE,
         category=kw.pop("category", "withdrawal"),
         due_date=due,
-        original_due_date=due,
+        original_due_date=kw.pop("original_due_date", due),
         due_at=due_instant(due, agreement.zone),
         position=position,
         **kw,
@@ -131,9 +132,8 @@ def build_world() -> World:
                               date(2020, 11, 20), [am], [aghdam], src, 2)
     kalbajar_return = _deadline(a, c6, "kalbajar-return", "Return of the Kalbajar district",
                                 date(2020, 11, 25), [am], [kalbajar], src, 3,
-                                description="Postponed from 15 November at Armenia's request.")
-    kalbajar_return.original_due_date = date(2020, 11, 15)
-    kalbajar_return.save()
+                                description="Postponed from 15 November at Armenia's request.",
+                                original_due_date=date(2020, 11, 15))
     lachin_return = _deadline(a, c6, "lachin-return", "Return of the Lachin district",
                               date(2020, 12, 1), [am], [lachin], src, 4)
     ceasefire = Obligation.objects.create(
@@ -177,6 +177,8 @@ def build_world() -> World:
     # A draft: never a fact, never public.
     _report(ceasefire, V.CLAIM_VIOLATION_ENDED, datetime(2022, 9, 14, 20, tzinfo=UTC),
             "Draft: truce.", news, review_state=V.DRAFT, published_at=None)
+    # Published from the signing, as loading the agreement's file records it.
+    as_loaded(a)
     sweep.run()
     return World(a, az, am, ru, lachin, kalbajar, aghdam, stepanakert, src, aghdam_return,
                  kalbajar_return, lachin_return, ceasefire, term, prisoners, change, done)

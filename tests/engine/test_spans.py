@@ -11,7 +11,13 @@ import pytest
 from deadlines import engine, sweep
 from deadlines.facts import facts_of, with_facts
 from tests.engine.test_sweep import random_obligations
-from tests.factories import AgreementFactory, ObligationFactory, PartyFactory, ReportFactory
+from tests.factories import (
+    AgreementFactory,
+    ObligationFactory,
+    PartyFactory,
+    ReportFactory,
+    as_loaded,
+)
 from tracker import services, statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf
@@ -102,6 +108,7 @@ def test_past_statuses_in_sql_equal_the_engine_at_random_instants():
 @pytest.mark.django_db
 def test_rows_whose_facts_changed_go_to_the_engine_until_the_sweep_rewrites_their_spans():
     o = ObligationFactory(due_date=date(2020, 11, 20))
+    as_loaded(o.agreement)  # the term published at its agreement's signing
     ReportFactory(obligation=o, claim=V.CLAIM_COMPLETED, occurred_at=utc(2020, 11, 18))
     sweep.run(utc(2021, 1, 1))
     qs = Obligation.objects.filter(pk=o.pk)
@@ -159,6 +166,7 @@ def test_counts_at_a_past_instant_equal_the_engines():
 @pytest.mark.django_db
 def test_a_read_with_past_knowledge_does_not_use_the_spans():
     o = ObligationFactory(due_date=date(2020, 11, 20))
+    as_loaded(o.agreement)  # the term published at its agreement's signing
     ReportFactory(obligation=o, claim=V.CLAIM_COMPLETED, occurred_at=utc(2020, 11, 18))
     sweep.run(utc(2021, 1, 1))
     qs = Obligation.objects.filter(pk=o.pk)

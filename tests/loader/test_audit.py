@@ -38,3 +38,30 @@ def test_a_reload_records_the_superseded_report_as_it_was(river, tmp_path):
     successor = Report.objects.get(supersedes=violation)
     assert [r.history_type for r in successor.history.all()] == ["+"]
     assert successor.history.get().supersedes_id == violation.pk
+
+
+def test_rows_the_file_creates_count_as_published_at_signing_and_reloaded_edits_now(
+    river, tmp_path
+):
+    from django.test import Client
+    from django.utils import timezone
+
+    from tracker.models import Agreement, Clause
+
+    agreement = Agreement.objects.get(slug="example-river-truce-2022")
+    signed = agreement.signed_at
+    assert agreement.history.get().history_date == signed
+    assert {r.history_date for r in Obligation.history.all()} == {signed}
+    assert {r.history_date for r in Clause.history.all()} == {signed}
+    before = timezone.now()
+    load(edited(tmp_path, RIVER, ("title: Example river truce (fictional)\n",
+                                  "title: Example river truce (fictional, renamed)\n")))
+    latest = agreement.history.order_by("-history_date", "-history_id").first()
+    assert latest.history_type == "~" and latest.history_date >= before
+    # Read as known between the signing and the reload: the title published first.
+    url = f"/api/v1/agreements/{agreement.slug}/"
+    then = Client().get(url, {"known_at": "2023-01-01"}).json()
+    assert then["title"] == "Example river truce (fictional)"
+    assert Client().get(url).json()["title"] == "Example river truce (fictional, renamed)"
+    # Before the signing the tracker had published nothing of it.
+    assert Client().get(url, {"known_at": "2022-09-30"}).json()["not_yet_published"] is True

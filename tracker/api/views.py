@@ -40,7 +40,17 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from deadlines.facts import fact_changes, with_facts
-from tracker import editorial, feeds, instants, knowledge, query_names, scores, statuses, texts
+from tracker import (
+    editorial,
+    feeds,
+    instants,
+    knowledge,
+    known_texts,
+    query_names,
+    scores,
+    statuses,
+    texts,
+)
 from tracker import vocabulary as V
 from tracker.api import exports, filters, params, serializers
 from tracker.api.claims import claims_for
@@ -214,6 +224,20 @@ class ReadMixin:
             % {"agreement": agreement.slug, "as_of": when},
         })
 
+    def not_yet_published(self, unpublished: bool, name: str) -> Response | None:
+        """The answer about an object (`name`: its slug or id) the tracker had not yet
+        published at `known_at`: it said nothing of it then, and the body says so (None
+        when it had published it)."""
+        if not unpublished:
+            return None
+        when = self.as_of.known_label or ""
+        return Response({
+            "not_yet_published": True,
+            "known_at": when,
+            "detail": _("The tracker had not yet published %(name)s at %(known_at)s: it "
+                        "said nothing of it then.") % {"name": name, "known_at": when},
+        })
+
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         if getattr(self, "action", None) != "list":
             # Filters narrow lists; an object at its own address is found by its key
@@ -369,7 +393,10 @@ class AgreementViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)
         if self.action == "list":
-            queryset = queryset.filter(statuses.signed_q(self.as_of))
+            queryset = queryset.filter(
+                statuses.signed_q(self.as_of),
+                known_texts.published(Agreement, self.as_of.known),
+            )
         return queryset
 
     def learning_scope(self) -> QuerySet[Obligation] | None:
@@ -378,11 +405,18 @@ class AgreementViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
         return None
 
     def retrieve(self, request, *args, **kwargs):
+        agreement = self.get_object()
+        unpublished = self.not_yet_published(
+            bool(known_texts.overlay([agreement], self.as_of.known)), agreement.slug
+        )
+        if unpublished is not None:
+            return unpublished
         if self.as_of.written is not None:
-            unsigned = self.not_yet_signed(self.get_object())
+            unsigned = self.not_yet_signed(agreement)
             if unsigned is not None:
                 return unsigned
-        return super().retrieve(request, *args, **kwargs)
+        [agreement] = self.prepare([agreement])
+        return Response(self.get_serializer(agreement).data)
 
     @extend_schema(parameters=[SINCE, UNTIL], responses=serializers.ChangesSerializer,
                    filters=False)
@@ -393,6 +427,8 @@ class AgreementViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
         return _changes_response(request, Obligation.objects.filter(agreement=self.get_object()))
 
     def prepare(self, rows: list) -> list:
+        # Their words and dates as published by `known_at` (the list left out the rest).
+        known_texts.overlay(rows, self.as_of.known)
         self._counts = statuses.status_counts_many(rows, self.as_of)
         self._parties = statuses.party_compliance_many(rows, self.as_of)
         return rows
@@ -436,7 +472,10 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
                 )
         queryset = super().filter_queryset(queryset)
         if self.action == "list":
-            queryset = queryset.filter(statuses.signed_q(self.as_of, "agreement__"))
+            queryset = queryset.filter(
+                statuses.signed_q(self.as_of, "agreement__"),
+                known_texts.terms_published(self.as_of.known),
+            )
         return queryset
 
     def learning_scope(self) -> QuerySet[Obligation] | None:
@@ -453,9 +492,10 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
         return _changes_response(request, Obligation.objects.filter(pk=self.get_object().pk))
 
     def prepare(self, rows: list) -> list:
+        # (states_for also sets the rows to what they were at `known_at`.)
         states = statuses.states_for(rows, self.as_of)
         related = relations_for([o.pk for o in rows])
-        clause_texts = texts.clause_texts([o.clause_id for o in rows])
+        clause_texts = texts.clause_texts([o.clause_id for o in rows], known_at=self.as_of.known)
         if self.as_of.explicit:
             # Only the deadline changes agreed by the instant answered for, as published
             # by `known_at`: a move agreed later is not shown before it was agreed.
@@ -479,6 +519,11 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
         # One read of the object (its facts prefetched) for both the signing check and
         # the answer.
         obligation = self.get_object()
+        unpublished = self.not_yet_published(
+            bool(known_texts.terms_as_known([obligation], self.as_of.known)), str(obligation.pk)
+        )
+        if unpublished is not None:
+            return unpublished
         if self.as_of.written is not None:
             unsigned = self.not_yet_signed(obligation.agreement)
             if unsigned is not None:
@@ -496,6 +541,11 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
         """Every change of status from entry into force to `as_of` (default: now), with the
         report that decided it."""
         obligation = self.get_object()
+        unpublished = self.not_yet_published(
+            bool(known_texts.terms_as_known([obligation], self.as_of.known)), str(obligation.pk)
+        )
+        if unpublished is not None:
+            return unpublished
         unsigned = self.not_yet_signed(obligation.agreement)
         if unsigned is not None:
             return unsigned
@@ -552,6 +602,11 @@ class EventViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         return statuses.events_until(queryset, self.as_of)
+
+    def prepare(self, rows: list) -> list:
+        # Each term's title as the tracker had published it by `known_at`.
+        known_texts.terms_as_known([e.obligation for e in rows], self.as_of.known)
+        return rows
 
 
 @extend_schema_view(
@@ -783,7 +838,10 @@ class CalendarViewSet(FastReads, ReadMixin, viewsets.GenericViewSet):
     )
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
-        obligations = list(queryset.filter(statuses.signed_q(self.as_of, "agreement__")))
+        obligations = list(queryset.filter(
+            statuses.signed_q(self.as_of, "agreement__"),
+            known_texts.terms_published(self.as_of.known),
+        ))
         body = feeds.calendar_for(obligations, request, self.as_of)
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="deadlines.ics"'

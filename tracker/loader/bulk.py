@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.apps import apps
@@ -46,13 +47,16 @@ def rows_in(queryset: Any, field: str, values: list[Any]) -> list[Any]:
 
 def upsert(model: type[models.Model], label: str, existing: dict[Hashable, Any],
            wanted: Iterable[tuple[Hashable, dict[str, Any], dict[str, Any]]], tally: Tally,
-           bump_version: bool = False, history: bool = True) -> Upserted:
+           bump_version: bool = False, history: bool = True,
+           published: datetime | None = None) -> Upserted:
     """Create or update rows so that each `(key, identity, values)` holds.
 
     A row is written only if one of its values differs, and then only the fields that
     differ (never columns others own, such as the sweep's); `bump_version` makes a staff
     form opened before the load refuse to overwrite the row. Without `history` the
     caller records it (after writing what the record should include, such as sources).
+    `published`: when the new rows' creation records say they were published (see
+    `record_history`).
     """
     out = Upserted({}, set(), {})
     new: list[Any] = []
@@ -81,7 +85,7 @@ def upsert(model: type[models.Model], label: str, existing: dict[Hashable, Any],
     if derived:
         for obj in [*new, *(o for objs in by_fields.values() for o in objs)]:
             obj.refresh_search_text()
-    create(model, new, history=history)
+    create(model, new, history=history, published=published)
     tally.created[label] += len(new)
     for fields, objs in by_fields.items():
         extra = ("search_text",) if derived else ()
@@ -90,13 +94,14 @@ def upsert(model: type[models.Model], label: str, existing: dict[Hashable, Any],
     return out
 
 
-def create(model: type[models.Model], objs: list[Any], history: bool = True) -> None:
+def create(model: type[models.Model], objs: list[Any], history: bool = True,
+           published: datetime | None = None) -> None:
     """INSERT `objs` (their pks are set), with a "+" history record for each."""
     if not objs:
         return
     model.objects.bulk_create(objs, batch_size=BATCH)
     if history:
-        record_history(model, objs, update=False)
+        record_history(model, objs, update=False, published=published)
 
 
 def update(model: type[models.Model], objs: list[Any], fields: list[str],
@@ -110,9 +115,15 @@ def update(model: type[models.Model], objs: list[Any], fields: list[str],
         record_history(model, objs, update=True)
 
 
-def record_history(model: type[models.Model], objs: list[Any], update: bool) -> None:
+def record_history(model: type[models.Model], objs: list[Any], update: bool,
+                   published: datetime | None = None) -> None:
     """The history records `save()` would write, copied from the rows just written in
-    one INSERT ... SELECT per batch; a fact's record includes which sources it cites."""
+    one INSERT ... SELECT per batch; a fact's record includes which sources it cites.
+
+    A creation record is dated `published` when given (never later than now): a row an
+    agreement file creates counts as published when the file says its text became
+    public, as the file's facts do, so a read at a `known_at` after that shows it
+    (tracker/known_texts.py). Edits are dated now: the tracker published them then."""
     history = model.history.model
     columns = ", ".join(connection.ops.quote_name(f.column) for f in history.tracked_fields)
     relations = getattr(history, "_history_m2m_fields", [])
@@ -128,7 +139,10 @@ def record_history(model: type[models.Model], objs: list[Any], update: bool) -> 
             + (" RETURNING history_id, id" if relations else "")
         )
         with connection.cursor() as cursor:
-            now = connection.ops.adapt_datetimefield_value(timezone.now())
+            when = timezone.now()
+            if published is not None and not update:
+                when = min(when, published)
+            now = connection.ops.adapt_datetimefield_value(when)
             cursor.execute(sql, [now, "~" if update else "+", *batch])
             records = cursor.fetchall() if relations else []
         for relation in relations:

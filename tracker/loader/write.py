@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -86,6 +87,11 @@ class Writer:
         self.tally = bulk.Tally()
         self.changed_ids: set[int] = set()
         self.schedule_changed = False
+        # The agreement's text, and so every row the file makes of it (the agreement, its
+        # clauses and their texts, its terms), counts as published at its signing: a read
+        # at a later `known_at` shows them, as it counts the file's facts from their
+        # sources' dates, not from the day the file was loaded.
+        self.published = spec.values.get("signed_at")
 
     def fail(self, path: KeyPath, message: str) -> None:
         self.errors.append(FileError(self.file, path, message, line_of(self.spec.lines, path)))
@@ -120,7 +126,7 @@ class Writer:
             Clause, "clause", stored_clauses,
             [(c.number, {"agreement": agreement, "number": c.number},
               {"text": c.text, "position": c.position}) for c in spec.clauses],
-            tally,
+            tally, published=self.published,
         ).rows
         self.variants(agreement, clauses, sources)
         self.clause_texts(agreement, clauses, sources)
@@ -199,6 +205,7 @@ class Writer:
         result = bulk.upsert(
             Agreement, "agreement", {spec.slug: stored} if stored else {},
             [(spec.slug, {"slug": spec.slug}, spec.values)], self.tally,
+            published=self.published,
         )
         agreement = result.rows[spec.slug]
         changed = bulk.sync_relation(
@@ -222,7 +229,7 @@ class Writer:
             ClauseVariant, "clause variant", stored,
             [((pk, version), {"clause_id": pk, "version": version}, {"text": v.text})
              for (pk, version), v in wanted.items()],
-            self.tally,
+            self.tally, published=self.published,
         )
         changed = bulk.sync_relation(ClauseVariant.sources, {
             result.rows[key].pk: [sources[k].pk for k in v.sources] for key, v in wanted.items()
@@ -247,6 +254,7 @@ class Writer:
              for key, t in wanted.items()],
             {key: [sources[k].pk for k in t.sources] for key, t in wanted.items()},
             scope={"clausetext__clause__agreement_id": agreement.pk},
+            published=self.published,
         )
         gone = [t.pk for key, t in stored.items() if key not in wanted]
         if gone:  # nothing refers to a clause's text: safe to drop (history keeps it)
@@ -254,9 +262,11 @@ class Writer:
             self.tally.removed["clause text"] += len(gone)
 
     def with_sources(self, model: Any, label: str, stored: dict, wanted: list,
-                     cited: dict[Any, list[int]], scope: dict[str, Any]) -> bulk.Upserted:
+                     cited: dict[Any, list[int]], scope: dict[str, Any],
+                     published: datetime | None = None) -> bulk.Upserted:
         """`bulk.upsert` for a model whose history records which sources it cites: the
-        rows, then their sources, then one history record for each row that changed."""
+        rows, then their sources, then one history record for each row that changed
+        (a new row's dated `published`, as `bulk.record_history` says)."""
         result = bulk.upsert(model, label, stored, wanted, self.tally, history=False)
         changed = bulk.sync_relation(
             model.sources, {result.rows[key].pk: pks for key, pks in cited.items()}, scope=scope
@@ -266,7 +276,7 @@ class Writer:
         touched = [obj for key, obj in result.rows.items() if key not in result.new
                    and (key in result.changed or obj.pk in changed)]
         if new:
-            bulk.record_history(model, new, update=False)
+            bulk.record_history(model, new, update=False, published=published)
         if touched:
             bulk.record_history(model, touched, update=True)
         return result
@@ -326,7 +336,7 @@ class Writer:
                 values.update(self.due_values(o, facts.in_force[o.slug], zone))
             wanted.append((o.slug, {"agreement": agreement, "slug": o.slug}, values))
         result = bulk.upsert(Obligation, "obligation", existing, wanted, self.tally,
-                             bump_version=True)
+                             bump_version=True, published=self.published)
         rows = result.rows
         changed: set[int] = set()
         targets = {"responsible": parties, "monitors": parties, "locations": locations,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from deadlines import engine
 from deadlines.facts import facts_of
-from tracker import count_timeline, statuses
+from tracker import count_timeline, known_texts, statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf
 from tracker.models import Agreement, Obligation, Party, StatusEvent
@@ -159,12 +159,13 @@ class EventRow:
     agreement_slug: str
     timezone: str
     text_dispute: str = ""
+    obligation_id: int | None = None
 
 
 EVENT_COLUMNS = (
     "id", "from_status", "to_status", "effective_at", "obligation__slug", "obligation__title",
     "obligation__agreement__slug", "obligation__agreement__timezone",
-    "obligation__text_dispute",
+    "obligation__text_dispute", "obligation_id",
 )
 
 
@@ -293,19 +294,36 @@ def _overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview
     latest, prev_event, next_event = latest_events(
         statuses.events_known(asof), at, each_zone(asof, agreements, at)
     )
+    upcoming = _with_terms(
+        _deadline_rows(sql_rows, python, [V.PENDING, V.DUE_SOON], NEXT_DEADLINES),
+        asof, NEXT_DEADLINES, agreements,
+    )
+    overdue = _deadline_rows(sql_rows, python, [V.OVERDUE], OVERDUE_SHOWN)
+    # The terms listed, titled as the tracker had published them by `known_at`.
+    known_texts.terms_as_known([d.obligation for d in (*upcoming, *overdue)], asof.known)
     return Overview(
         agreements=list(by_agreement.values()),
-        next_deadlines=_with_terms(
-            _deadline_rows(sql_rows, python, [V.PENDING, V.DUE_SOON], NEXT_DEADLINES),
-            asof, NEXT_DEADLINES, agreements,
-        ),
-        overdue=_deadline_rows(sql_rows, python, [V.OVERDUE], OVERDUE_SHOWN),
+        next_deadlines=upcoming,
+        overdue=overdue,
         overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
         parties=party_standings(agreements, asof),
-        events=latest,
+        events=_events_as_known(latest, asof.known),
         prev_event=prev_event,
         next_event=next_event,
     )
+
+
+def _events_as_known(events: list[EventRow], known_at: datetime | None) -> list[EventRow]:
+    """`events` with each term's title and contested text as published by `known_at`."""
+    if known_at is None or not events:
+        return events
+    values, _ = known_texts.stood(Obligation, {e.obligation_id for e in events}, known_at)
+    return [
+        replace(e, obligation_title=values[e.obligation_id]["title"],
+                text_dispute=values[e.obligation_id]["text_dispute"])
+        if e.obligation_id in values else e
+        for e in events
+    ]
 
 
 def _overview_counted(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview:
@@ -495,14 +513,17 @@ def neighbours(instants: list[datetime], at: datetime) -> tuple[datetime | None,
 
 
 def place_obligations(
-    location_ids: list[int], limit: int
+    location_ids: list[int], limit: int, known_at: datetime | None = None
 ) -> tuple[dict[int, list[Obligation]], dict[int, list[tuple[Agreement, int]]]]:
     """For each place: its first `limit` obligations (by id) and
-    how many obligations name it in each agreement. Three queries whatever the numbers:
-    a window over the link table picks the first rows per place."""
+    how many obligations name it in each agreement, among those the tracker had
+    published by `known_at` (and as it had). Three queries whatever the numbers (four
+    with `known_at`): a window over the link table picks the first rows per place."""
     if not location_ids:
         return {}, {}
-    links = Obligation.locations.through.objects.filter(location_id__in=location_ids)
+    links = Obligation.locations.through.objects.filter(
+        known_texts.terms_published(known_at, "obligation__"), location_id__in=location_ids
+    )
     # By id (the order obligations were entered in, file order for a loaded agreement):
     # the (location, obligation) index then gives the rows already in window order.
     ranked = links.annotate(rank=Window(
@@ -510,12 +531,14 @@ def place_obligations(
     )).filter(rank__lte=limit).values_list("location_id", "obligation_id", "rank")
     picked = sorted(ranked, key=lambda row: (row[0], row[2]))
     rows = Obligation.objects.select_related("agreement").in_bulk([o for _, o, _ in picked])
+    known_texts.terms_as_known(rows.values(), known_at)
     first: dict[int, list[Obligation]] = defaultdict(list)
     for loc, obligation_id, _ in picked:
         first[loc].append(rows[obligation_id])
     counted = list(links.values("location_id", "obligation__agreement_id")
                    .annotate(n=Count("obligation_id")).order_by())
     agreements = Agreement.objects.in_bulk({c["obligation__agreement_id"] for c in counted})
+    known_texts.overlay(agreements.values(), known_at)
     per_agreement: dict[int, list[tuple[Agreement, int]]] = defaultdict(list)
     for c in sorted(counted, key=lambda c: agreements[c["obligation__agreement_id"]].slug):
         per_agreement[c["location_id"]].append(

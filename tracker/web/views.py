@@ -27,7 +27,7 @@ from django.utils.translation import ngettext
 
 from deadlines import engine
 from deadlines.facts import fact_changes, facts_of, published_by, with_facts
-from tracker import instants, knowledge, query_names, statuses, texts
+from tracker import instants, knowledge, known_texts, query_names, statuses, texts
 from tracker import scores as scoring
 from tracker import vocabulary as V
 from tracker.credits import credits
@@ -223,6 +223,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     zone = queries.overview_zone(every)
     asof = _as_of(request, zone)
     at = asof.at(zone)
+    # As the tracker had published them by `known_at` (none it had not).
+    every = known_texts.as_known(every, asof.known)
     # An agreement not yet signed at the instant shown has nothing to show.
     agreements = [a for a in every if statuses.signed_by(a, asof)]
     data = queries.overview(agreements, asof, at)
@@ -449,20 +451,26 @@ def _narrowed(qs: QuerySet[Obligation], chosen: dict[str, str], place_slugs: lis
 @page(*FILTERS, "window")
 def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     agreement = get_object_or_404(Agreement, slug=slug)
+    asof = _as_of(request, agreement.zone)
+    if known_texts.overlay([agreement], asof.known):
+        return _not_published(request, agreement.slug, agreement.zone, asof,
+                              agreement.obligations.all())
     zone = agreement.zone
-    asof = _as_of(request, zone)
     at = asof.at(zone)
     if not statuses.signed_by(agreement, asof):
         return _not_signed(request, agreement, asof)
     filters = _agreement_filters(request, agreement)
-    qs = _narrowed(agreement.obligations.all(), filters.chosen, filters.place_slugs, asof)
+    terms = agreement.obligations.filter(known_texts.terms_published(asof.known))
+    qs = _narrowed(terms, filters.chosen, filters.place_slugs, asof)
     total = qs.count()
     rows = list(
         with_facts(qs[:AGREEMENT_ROWS], asof.known)
         .select_related("clause")
         .prefetch_related("responsible", "locations", _CLAUSE_TEXTS)
     )
+    # (states_for also sets the rows to what they were at `known_at`; their clauses too.)
     states = statuses.states_for(rows, asof)
+    known_texts.clauses_as_known([o.clause for o in rows], asof.known)
     keep = _as_of_param(request)
     replaced = chain.replacements([o.pk for o in rows])
     items = [
@@ -596,9 +604,14 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
         agreement__slug=slug,
         slug=obligation_slug,
     )
+    asof = _as_of(request, o.agreement.zone)
+    # The term, its agreement and its clause as the tracker had published them then.
+    if known_texts.terms_as_known([o], asof.known):
+        return _not_published(request, f"{o.agreement.slug}/{o.slug}", o.agreement.zone,
+                              asof, Obligation.objects.filter(pk=o.pk))
+    known_texts.clauses_as_known([o.clause], asof.known)
     agreement = o.agreement
     zone = agreement.zone
-    asof = _as_of(request, zone)
     at = asof.at(zone)
     if not statuses.signed_by(agreement, asof):
         return _not_signed(request, agreement, asof)
@@ -673,6 +686,17 @@ def _not_signed(request: HttpRequest, agreement: Agreement, asof: AsOf) -> HttpR
         "signed_url": _url(request, as_of=iso(agreement.signed_at)),
         "time": time_control(request, asof, zone, agreement.signed_at, None,
                              agreement.signed_at),
+    })
+
+
+def _not_published(request: HttpRequest, name: str, zone: ZoneInfo, asof: AsOf,
+                   scope: QuerySet[Obligation]) -> HttpResponse:
+    """The page for an agreement or a term the tracker had not yet published at
+    `known_at`: it said nothing of it then, so nothing of it is shown but that (and the
+    link to today's view)."""
+    return render(request, "web/not_published.html", {
+        "name": name,
+        "time": time_control(request, asof, zone, None, None, None, scope=scope),
     })
 
 
@@ -824,7 +848,7 @@ def places(request: HttpRequest) -> HttpResponse:
     # per agreement, how many there are, with a link to that agreement's list filtered
     # by the place. The page's cost stays bounded by the number of places.
     first, per_agreement = queries.place_obligations([loc.pk for loc in found],
-                                                     PLACE_OBLIGATIONS_SHOWN)
+                                                     PLACE_OBLIGATIONS_SHOWN, asof.known)
     # Terms of an agreement not yet signed at the instant shown are left out.
     first = {loc: [o for o in rows if statuses.signed_by(o.agreement, asof)]
              for loc, rows in first.items()}
@@ -883,6 +907,7 @@ def map_view(request: HttpRequest) -> HttpResponse:
     zone = chosen.zone if chosen else queries.overview_zone(agreements)
     asof = _as_of(request, zone)
     at = asof.at(zone)
+    agreements = known_texts.as_known(agreements, asof.known)
     qs = Obligation.objects.filter(statuses.signed_q(asof, "agreement__"))
     if chosen:
         qs = qs.filter(agreement=chosen)
@@ -1016,12 +1041,13 @@ def party_scores(request: HttpRequest) -> HttpResponse:
     zone = chosen.zone if chosen else queries.overview_zone(agreements)
     asof = _as_of(request, zone)
     at = asof.at(zone)
+    agreements = known_texts.as_known(agreements, asof.known)
     keep = _as_of_param(request)
     shown = _shown(asof, at, zone)
     start = min((a.signed_at for a in ([chosen] if chosen else agreements)), default=None)
     table = scoring.party_scores(asof, chosen)
-    chart = _score_chart(table, chosen, start, max(asof.now, at), zone, shown, keep) \
-        if start else None
+    chart = _score_chart(table, chosen, start, max(asof.now, at), zone, shown, keep,
+                         asof.known) if start else None
     prev = nxt = None
     if agreements:
         prev, nxt = queries.neighbour_events(
@@ -1032,7 +1058,7 @@ def party_scores(request: HttpRequest) -> HttpResponse:
     return render(request, "web/scores.html", {
         "agreements": agreements,
         "chosen": chosen,
-        "parties": _score_rows(table, keep),
+        "parties": _score_rows(table, keep, asof.known),
         "chart": chart,
         "time": time_control(request, asof, zone, start, prev, nxt,
                              queries.each_zone(asof, agreements, at) is not None),
@@ -1043,11 +1069,13 @@ def _points(points: int | None) -> str:
     return "—" if points is None else str(points)
 
 
-def _score_rows(table: list[scoring.PartyScore], keep: dict) -> list[dict]:
+def _score_rows(table: list[scoring.PartyScore], keep: dict,
+                known_at: datetime | None = None) -> list[dict]:
     """Each party's score and the terms behind it, each linked to the term's page (and
-    to the report its standing rests on)."""
+    to the report its standing rests on), titled as published by `known_at`."""
     ids = {t.obligation_id for p in table for t in p.terms}
-    titles = dict(Obligation.objects.filter(pk__in=ids).values_list("pk", "title"))
+    titles = {o.pk: o.title for o in known_texts.as_known(
+        Obligation.objects.filter(pk__in=ids).only("pk", "title"), known_at)}
     rows = []
     for p in table:
         terms = []
@@ -1071,19 +1099,22 @@ def _score_rows(table: list[scoring.PartyScore], keep: dict) -> list[dict]:
 
 
 def _score_chart(table: list[scoring.PartyScore], chosen: Agreement | None, start: datetime,
-                 end: datetime, zone: ZoneInfo, shown: str, keep: dict) -> dict:
+                 end: datetime, zone: ZoneInfo, shown: str, keep: dict,
+                 known_at: datetime | None = None) -> dict:
     """The chart of every party's score over the whole period, its figures as a table,
-    and the breaches and disputes that moved it as a list of links."""
+    and the breaches and disputes that moved it as a list of links (from the facts and
+    terms published by `known_at`)."""
     series = []
     moves = []
     for p in table:
-        points = scoring.score_series(p.party, start, end, chosen)
-        marks = scoring.score_moves(p.party, start, end, chosen)
+        points = scoring.score_series(p.party, start, end, chosen, known_at=known_at)
+        marks = scoring.score_moves(p.party, start, end, chosen, known_at=known_at)
         if not any(score is not None for _, score in points) and not marks:
             continue
         series.append((p, points, marks))
     ids = {oid for _, _, marks in series for _, _, oid in marks}
     terms = Obligation.objects.select_related("agreement").in_bulk(ids)
+    known_texts.terms_as_known(terms.values(), known_at)
     drawn = []
     for p, points, marks in series:
         drawn.append(scores_svg.Series(
