@@ -26,6 +26,7 @@ from tracker import statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf
 from tracker.models import Agreement, Obligation, Party, StatusEvent
+from tracker.naming import name_at
 from tracker.web import snapshot
 from tracker.web.snapshot import NEXT_DEADLINES, OVERDUE_SHOWN
 
@@ -253,7 +254,7 @@ def _overview_now(agreements: list[Agreement], asof: AsOf, at: datetime) -> Over
         found = (listed[pk] for pk in ids if pk in listed)
         return [DeadlineRow(o, o.status, o.due_at, o.due_date) for o in found]
 
-    parties = party_standings(agreements, asof)
+    parties = party_standings(agreements, asof, at)
     latest, prev_event, next_event = latest_events(StatusEvent.current.all(), at)
     return Overview(
         agreements=list(by_agreement.values()),
@@ -297,7 +298,7 @@ def _overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview
         ),
         overdue=_deadline_rows(sql_rows, python, [V.OVERDUE], OVERDUE_SHOWN),
         overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
-        parties=party_standings(agreements, asof),
+        parties=party_standings(agreements, asof, at),
         events=latest,
         prev_event=prev_event,
         next_event=next_event,
@@ -342,7 +343,7 @@ def _overview_counted(agreements: list[Agreement], asof: AsOf, at: datetime) -> 
                                    asof, NEXT_DEADLINES, agreements),
         overdue=rows("overdue", [V.OVERDUE], OVERDUE_SHOWN),
         overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
-        parties=party_standings(agreements, asof),
+        parties=party_standings(agreements, asof, at),
         events=latest,
         prev_event=prev_event,
         next_event=next_event,
@@ -382,12 +383,13 @@ def _deadline_rows(
     return sorted(found, key=lambda d: (d.due_at, d.obligation.pk))[:limit]
 
 
-def party_standings(agreements: list[Agreement], asof: AsOf) -> list[PartyRow]:
+def party_standings(agreements: list[Agreement], asof: AsOf, at: datetime) -> list[PartyRow]:
     """Each party's own standings at `asof`, over every agreement (`statuses.party_tally`):
     a breach counts against the party whose act it was, never against the other parties
     the term binds, and a party's breach of a term that does not bind it counts too,
     marked as such. Set-based where no report names its actors; a constant number of
-    queries either way."""
+    queries either way. Each party is named as at the page's instant `at` when `as_of`
+    was given (`tracker.naming`), else by today's name."""
     counted = statuses.party_tally(
         Obligation.objects.filter(agreement__in=[a.pk for a in agreements]), asof, agreements
     )
@@ -396,10 +398,10 @@ def party_standings(agreements: list[Agreement], asof: AsOf) -> list[PartyRow]:
         row = rows.setdefault(party_id, PartyRow(party_id, "", ""))
         row.counts.update(counts)
         row.as_actor.update(as_actor)
-    for pk, slug, name in Party.objects.filter(pk__in=list(rows)).values_list(
-        "pk", "slug", "name"
-    ):
-        rows[pk].slug, rows[pk].name = slug, name
+    names_at = at if asof.written is not None else None
+    for party in Party.objects.filter(pk__in=list(rows)).only("pk", "slug", "name",
+                                                              "former_names"):
+        rows[party.pk].slug, rows[party.pk].name = party.slug, name_at(party, names_at)
     return sorted(rows.values(), key=lambda p: (p.name, p.party_id))
 
 
