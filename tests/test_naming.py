@@ -70,6 +70,8 @@ def test_unreadable_entries_are_passed_over_not_failed_on():
         {"name": "Bad", "until": "yesterday"},
     ])
     assert naming.name_at(party, datetime(2000, 1, 1, tzinfo=UTC)) == "Today"
+    assert naming.history(party) == []
+    assert len(naming.stored([*party.former_names[1:], {"until": "2020-01-01T00:00:00Z"}])) == 4
 
 
 def test_history_and_forms_show_no_renaming_still_to_come():

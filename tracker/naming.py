@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -137,7 +137,8 @@ def former_forms(former: Iterable[Any] | None) -> list[str]:
 
 def stored(entries: list[dict]) -> list[dict]:
     """Entries in the stored order (by `until`), as the loader and the exporter agree."""
-    return sorted(entries, key=lambda e: (until_of(e) or datetime.min, e.get("until", "")))
+    earliest = datetime.min.replace(tzinfo=UTC)  # an unreadable `until` sorts first
+    return sorted(entries, key=lambda e: until_of(e) or earliest)
 
 
 # ---------------------------------------------------------------- checks of the column
