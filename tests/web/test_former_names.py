@@ -88,6 +88,10 @@ def test_the_places_page_names_as_then_named_and_says_when_it_changed(client, re
     assert place["former"] == [("Old Fishport", date(2021, 5, 1))]
     assert "New Harbour" not in text(before)
     assert "Named “Old Fishport” until 1 May 2021." in text(before)
+    # Its data link answers for the same instant, with the same names.
+    json_url = next(url for label, url in before.context["data"].links
+                    if label == "These places as JSON")
+    assert "as_of=2021-06-14" in json_url
     for after in (client.get("/places/", {"as_of": AFTER}), client.get("/places/")):
         [place] = after.context["results"]
         assert place["loc"].label == NEW_PLACE

@@ -882,7 +882,7 @@ def places(request: HttpRequest) -> HttpResponse:
         "results": results,
         "time": time_control(request, asof, zone, start, None, None,
                              queries.each_zone(asof, agreements, asof.at(zone)) is not None),
-        "data": data_links.places(q),
+        "data": data_links.places(q, _when(asof)),
     })
 
 
