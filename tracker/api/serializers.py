@@ -42,7 +42,8 @@ from tracker.models import (
 from tracker.numbers import whole_number
 
 STATUS_CHOICES = V.STATUSES
-# Parties and places belong to no one agreement: a date `as_of` is read in UTC for them.
+# Parties and places belong to no one agreement: a date `as_of` is read in UTC for them,
+# unless their list is narrowed to one agreement (`views.NamedAtMixin`).
 UTC_ZONE = ZoneInfo("UTC")
 
 
