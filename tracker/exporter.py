@@ -22,6 +22,7 @@ from tracker import vocabulary as V
 from tracker.loader.check import TRACKER_CLAIMANT, default_published
 from tracker.loader.facts import report_key
 from tracker.models import Agreement, Claimant, Location, Party
+from tracker.naming import until_of
 
 
 def _instant(at: datetime, zone) -> str:
@@ -97,16 +98,19 @@ def export_agreement(agreement: Agreement) -> dict[str, Any]:
     if agreement.description:
         data["description"] = agreement.description
     _languages(data, "descriptions", agreement.descriptions)
+    sources = list(agreement.sources.order_by("key"))
+    keys = {s.url: s.key for s in reversed(sources)}  # the first key for an address
     data["parties"] = [
-        {"slug": p.slug, "name": p.name, "kind": p.kind}
+        _party(p, zone, keys)
         for p in Party.objects.filter(pk__in=party_ids).order_by("slug")
     ]
     if claimants:
         data["claimants"] = [_claimant(c) for c in claimants]
     data["locations"] = [
-        _location(loc) for loc in Location.objects.filter(pk__in=location_ids).order_by("slug")
+        _location(loc, zone, keys)
+        for loc in Location.objects.filter(pk__in=location_ids).order_by("slug")
     ]
-    data["sources"] = [_source(s) for s in agreement.sources.order_by("key")]
+    data["sources"] = [_source(s) for s in sources]
     relations = list(agreement.relations.select_related("target_agreement", "target",
                                                         "replacement")
                      .prefetch_related("sources").order_by("at", "id"))
@@ -144,12 +148,34 @@ def _relation(r, zone, signed_at: datetime) -> dict[str, Any]:
     return out
 
 
-def _location(loc: Location) -> dict[str, Any]:
+def _party(p: Party, zone, keys: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"slug": p.slug, "name": p.name, "kind": p.kind}
+    if p.former_names:
+        out["former_names"] = [_former(e, zone, keys) for e in p.former_names]
+    return out
+
+
+def _former(entry: dict, zone, keys: dict[str, str]) -> dict[str, Any]:
+    """A former name as the file writes it: its sources by this file's keys where the
+    agreement has a source at that address, else by address (a party or place is shared
+    with other agreements, whose files may have cited their own sources)."""
+    out: dict[str, Any] = {k: entry[k] for k in ("name", "names", "alt_name") if k in entry}
+    until = until_of(entry)
+    out["until"] = _date_or_instant(until, zone, date_only=False) if until else entry["until"]
+    out["sources"] = [keys.get(url, url) for url in entry.get("sources", [])]
+    if entry.get("note"):
+        out["note"] = entry["note"]
+    return out
+
+
+def _location(loc: Location, zone, keys: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {"slug": loc.slug, "kind": loc.kind, "names": dict(loc.names)}
     if loc.alt_name:
         out["alt_name"] = loc.alt_name
     if loc.aliases:
         out["aliases"] = list(loc.aliases)
+    if loc.former_names:
+        out["former_names"] = [_former(e, zone, keys) for e in loc.former_names]
     out["lat"] = loc.latitude
     out["lon"] = loc.longitude
     if loc.coordinates_note:

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy
 from icalendar import Calendar, Event
 
 from deadlines.facts import fact_changes
-from tracker import instants, known_texts, query_names, statuses
+from tracker import instants, known_texts, naming, query_names, statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf
 from tracker.models import Agreement, Obligation, Report, StatusEvent
@@ -81,8 +81,11 @@ def calendar_for(
     for o in obligations:
         path = reverse("api:obligation-detail", args=[o.pk])
         url = request.build_absolute_uri(path) if request is not None else path
+        # Parties and places as named at `asof` (today's names without it).
+        names_at = naming.instant(asof, o.agreement.zone)
+        responsible = ", ".join(naming.name_at(p, names_at) for p in o.responsible.all())
         for term_date in statuses.term_dates_of(o, state[o.pk]):
-            cal.add_component(_term_event(term_date, url, now))
+            cal.add_component(_term_event(term_date, url, now, responsible))
         if o.kind != V.DEADLINE or not o.due_date:
             continue
         due = state[o.pk].due_date or o.due_date  # the deadline in force at `asof`
@@ -98,8 +101,7 @@ def calendar_for(
         lines = [
             _("Agreement: %(title)s") % {"title": o.agreement.title},
             _("Status: %(status)s") % {"status": _label(status)},
-            _("Responsible: %(parties)s")
-            % {"parties": ", ".join(p.name for p in o.responsible.all()) or "—"},
+            _("Responsible: %(parties)s") % {"parties": responsible or "—"},
         ]
         if o.original_due_date and o.original_due_date != due:
             lines.append(_("Originally due: %(date)s") % {"date": o.original_due_date.isoformat()})
@@ -107,7 +109,7 @@ def calendar_for(
         event.add("description", "\n".join(lines))
         event.add("url", url)
         event.add("categories", [o.category])
-        places = ", ".join(loc.label for loc in o.locations.all())
+        places = ", ".join(naming.name_at(loc, names_at) for loc in o.locations.all())
         if places:
             event.add("location", places)
         cal.add_component(event)
@@ -125,9 +127,11 @@ class TextAtom1Feed(Atom1Feed):
             handler.addQuickElement("summary", item["description"], {"type": "text"})
 
 
-def _term_event(term_date: statuses.TermDate, url: str, now: datetime) -> Event:
+def _term_event(term_date: statuses.TermDate, url: str, now: datetime,
+                responsible: str) -> Event:
     """One all-day event for a notice deadline or a term end, on its local date. Its UID
-    names the date: a renewed term's next end is another event, not a moved one."""
+    names the date: a renewed term's next end is another event, not a moved one.
+    `responsible`: the term's parties, as the calendar names them."""
     o = term_date.obligation
     day = term_date.local_date
     event = Event()
@@ -141,8 +145,7 @@ def _term_event(term_date: statuses.TermDate, url: str, now: datetime) -> Event:
     lines = [
         _("Agreement: %(title)s") % {"title": o.agreement.title},
         _("Status: %(status)s") % {"status": _label(term_date.status)},
-        _("Responsible: %(parties)s")
-        % {"parties": ", ".join(p.name for p in o.responsible.all()) or "—"},
+        _("Responsible: %(parties)s") % {"parties": responsible or "—"},
     ]
     if term_date.what == statuses.NOTICE and o.renews_years:
         lines.append(_("Without notice by this date the term renews automatically."))
@@ -215,10 +218,13 @@ class EventsFeed(Feed):
             "at": f"{at:%Y-%m-%d %H:%M %Z}",
         }
         if item.report_id:
-            text += " " + account(item.report)
+            # The actors as named at the feed's `as_of` (today's names without it).
+            names_at = naming.instant(self.asof, item.obligation.agreement.zone)
+            text += " " + account(item.report, names_at)
             contested = item.report.contests
             if contested is not None:
-                text += " " + _("It contests: %(account)s") % {"account": account(contested)}
+                text += " " + _("It contests: %(account)s") % {
+                    "account": account(contested, names_at)}
         return text
 
     def item_link(self, item: StatusEvent) -> str:
@@ -240,10 +246,11 @@ class EventsFeed(Feed):
         return [item.to_status, item.obligation.agreement.slug]
 
 
-def account(report: Report) -> str:
-    """A report as a feed entry tells it: its summary, whose act and who says so."""
+def account(report: Report, names_at: datetime | None = None) -> str:
+    """A report as a feed entry tells it: its summary, whose act (the parties named as
+    at `names_at`; None: today's names) and who says so."""
     text = report.summary
-    actors = ", ".join(p.name for p in report.actors.all())
+    actors = ", ".join(naming.name_at(p, names_at) for p in report.actors.all())
     if actors:
         text += " " + _("Actors: %(actors)s.") % {"actors": actors}
     claimant = report.claimant

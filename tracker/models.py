@@ -16,6 +16,11 @@ from simple_history.models import HistoricalRecords
 
 from tracker import vocabulary as V
 from tracker.indexes import BrinIndex
+from tracker.naming import (
+    former_forms,
+    validate_party_former_names,
+    validate_place_former_names,
+)
 from tracker.search import fold, search_key
 
 LANGUAGE_CODES = ("en", "az", "hy", "ru")
@@ -32,8 +37,14 @@ class Party(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=V.PARTY_KINDS, default="signatory")
+    # Its names before a renaming, each with the instant it stopped being used
+    # (`tracker.naming`): a read at an earlier instant shows the name of the time.
+    former_names = models.JSONField(default=list, blank=True,
+                                    validators=[validate_party_former_names])
+    # Today's name and the former ones, folded (see `searchable`), for search.
+    search_text = models.TextField(blank=True, editable=False)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
         ordering = ["name"]
@@ -46,6 +57,21 @@ class Party(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.refresh_search_text()
+        fields = kwargs.get("update_fields")
+        if fields is not None and {"name", "former_names"} & set(fields):
+            kwargs["update_fields"] = {*fields, "search_text"}
+        super().save(*args, **kwargs)
+
+    def refresh_search_text(self) -> None:
+        """Derived, like Location.search_text (called by `save`, and by bulk writers)."""
+        self.search_text = searchable(self.all_names())
+
+    def all_names(self) -> list[str]:
+        """Today's name and every former one."""
+        return [f for f in dict.fromkeys([self.name, *former_forms(self.former_names)]) if f]
 
 
 class Claimant(models.Model):
@@ -85,6 +111,10 @@ class Location(models.Model):
     # The name the other side uses in English ("Berdzor" for Lachin); shown beside `name`.
     alt_name = models.CharField(max_length=200, blank=True)
     aliases = models.JSONField(default=list, blank=True)
+    # Its names before a renaming, each with the instant it stopped being used
+    # (`tracker.naming`): a read at an earlier instant shows the names of the time.
+    former_names = models.JSONField(default=list, blank=True,
+                                    validators=[validate_place_former_names])
     latitude = models.FloatField(
         null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
     )
@@ -95,7 +125,8 @@ class Location(models.Model):
     # A corridor or route drawn as a line: [[lat, lon], ...] in order, at least two points
     # (empty for a place drawn as a point).
     line = models.JSONField(default=list, blank=True)
-    # Every name form and alias, folded (see `fold`), for search in one indexed column.
+    # Every name form and alias (former names too), folded (see `fold`), for search in
+    # one indexed column.
     search_text = models.TextField(blank=True, editable=False)
 
     history = HistoricalRecords(excluded_fields=["search_text"])
@@ -143,7 +174,9 @@ class Location(models.Model):
         return f"{local} ({both})" if both != self.name else local
 
     def all_names(self) -> list[str]:
-        forms = [*self.names.values(), self.alt_name, *self.aliases]
+        """Every form a reader may type: today's names, aliases, and former names."""
+        forms = [*self.names.values(), self.alt_name, *self.aliases,
+                 *former_forms(self.former_names)]
         return [f for f in dict.fromkeys(forms) if f]
 
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from django.utils.translation import gettext_lazy as _
 
 from deadlines import engine
+from tracker import naming
 from tracker import vocabulary as V
 from tracker.instants import AsOf
 from tracker.models import Agreement, Obligation, Party
@@ -127,13 +128,18 @@ def _terms_at(
     return by_party
 
 
-def party_scores(at: AsOf, agreement: Agreement | None = None) -> list[PartyScore]:
-    """Every party's score at `at`, with its terms (per agreement when given), by name.
-    A fixed number of queries, whatever the number of terms."""
+def party_scores(at: AsOf, agreement: Agreement | None = None,
+                 zone: ZoneInfo | None = None) -> list[PartyScore]:
+    """Every party's score at `at`, with its terms (per agreement when given), by name:
+    the name at `at` (`tracker.naming`; a date read in `zone`, by default the
+    agreement's, or UTC across agreements). A fixed number of queries, whatever the
+    number of terms."""
     rows = facts_for(_obligations(agreement), at.known)
     at_of = {o.agreement_id: at.at(o.agreement.zone) for o, _ in rows}
     by_party = _terms_at(rows, at_of)
-    names = dict(Party.objects.filter(slug__in=by_party).values_list("slug", "name"))
+    names_at = naming.instant(at, zone or (agreement.zone if agreement else ZoneInfo("UTC")))
+    names = {p.slug: naming.name_at(p, names_at)
+             for p in Party.objects.filter(slug__in=by_party)}
     scores = [
         PartyScore(slug, names.get(slug, slug), mean_score(terms), tuple(terms))
         for slug, terms in by_party.items()

@@ -289,10 +289,15 @@ class LocationFilter(filters.FilterSet):
 class PartyFilter(filters.FilterSet):
     agreement = _slug_filter(Agreement, "Agreement slug", "agreements")
     kind = filters.ChoiceFilter(choices=V.PARTY_KINDS)
+    q = filters.CharFilter(method="filter_q", label="Its name or a former name")
 
     class Meta:
         model = Party
         fields: list[str] = []
+
+    def filter_q(self, queryset, name, value):
+        # Search's one rule, as for places: folded, or by the cross-script key.
+        return queryset.filter(matching("search_text", value.strip()))
 
 
 class ClaimantFilter(filters.FilterSet):

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import Q
@@ -25,6 +26,7 @@ from rest_framework import serializers
 from tracker import vocabulary as V
 from tracker.api import prepared
 from tracker.models import AgreementRelation, DeadlineChange, Location, Obligation, Party, Source
+from tracker.naming import former_in_force, named_at
 
 # DRF's own field classes turn dates and instants into text, so these values read
 # exactly as the declared serializers say (UTC instants end in "Z"; a date SQLite
@@ -66,12 +68,12 @@ _SOURCES_OF_OBLIGATIONS = (
 )
 _PARTIES = (
     "SELECT '{kind}', t.obligation_id, p.name, NULL, NULL, "
-    "NULL, p.slug, p.name, NULL, NULL, NULL FROM {through} t "
+    "NULL, p.slug, p.name, CAST(p.former_names AS TEXT), NULL, NULL FROM {through} t "
     "JOIN {party} p ON p.id = t.party_id WHERE t.obligation_id IN ({{ids}})"
 )
 _PLACES = (
     "SELECT 'locations', t.obligation_id, l.slug, NULL, NULL, "
-    "NULL, l.slug, l.alt_name, CAST(l.names AS TEXT), NULL, NULL "
+    "NULL, l.slug, l.alt_name, CAST(l.names AS TEXT), CAST(l.former_names AS TEXT), NULL "
     "FROM {through} t JOIN {place} l ON l.id = t.location_id "
     "WHERE t.obligation_id IN ({{ids}})"
 )
@@ -128,9 +130,19 @@ def _source(source_id, key, url, publisher, title, published_at, language) -> di
             "published_at": date_text(published_at), "language": language}
 
 
-def relations_for(ids: Collection[int]) -> dict[int, Relations]:
-    """The related objects of each obligation in `ids` (every id gets an entry)."""
+def _former(text: str | None) -> list:
+    # Most parties and places were never renamed: skip parsing their empty list.
+    return json.loads(text) if text and text != "[]" else []
+
+
+def relations_for(ids: Collection[int],
+                  names_at: Mapping[int, datetime | None] | None = None,
+                  ) -> dict[int, Relations]:
+    """The related objects of each obligation in `ids` (every id gets an entry), its
+    parties and places named as at `names_at[id]` (`tracker.naming`; missing or None:
+    today's names)."""
     ids = list(dict.fromkeys(ids))
+    names_at = names_at or {}
     out = {i: Relations() for i in ids}
     if not ids:
         return out
@@ -142,14 +154,19 @@ def relations_for(ids: Collection[int]) -> dict[int, Relations]:
             out[oid].sources.append(_source(number, a, b, c, d, published, e))
         elif kind == "locations":
             # An unsaved instance: the `name`/`label` rules stay in one place, the model.
+            at = names_at.get(oid)
             place = Location(slug=a, names=json.loads(c), alt_name=b)
-            out[oid].locations.append(
-                {"slug": a, "name": place.name, "alt_name": b, "label": place.label}
-            )
+            if at is not None:
+                place.former_names = _former(d)
+                place = named_at(place, at)
+            out[oid].locations.append({"slug": a, "name": place.name,
+                                       "alt_name": place.alt_name, "label": place.label})
         elif kind == "changes":
             change_ids.append(number)
         else:
-            getattr(out[oid], kind).append({"slug": a, "name": b})
+            at = names_at.get(oid)
+            former = former_in_force(_former(c), at) if at is not None else None
+            getattr(out[oid], kind).append({"slug": a, "name": former["name"] if former else b})
 
     if change_ids:
         cited: dict[int, list[dict]] = {}

@@ -9,7 +9,9 @@ context as `as_of`.
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from django.urls import reverse as django_reverse
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +19,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from tracker import instants, texts
+from tracker import instants, naming, texts
 from tracker import vocabulary as V
 from tracker.api.claims import Claims, claims_for
 from tracker.api.relations import date_text as _date
@@ -40,6 +42,9 @@ from tracker.models import (
 from tracker.numbers import whole_number
 
 STATUS_CHOICES = V.STATUSES
+# Parties and places belong to no one agreement: a date `as_of` is read in UTC for them,
+# unless their list is narrowed to one agreement (`views.NamedAtMixin`).
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def status_label(status: str) -> str:
@@ -264,15 +269,72 @@ class RelationSerializer(serializers.ModelSerializer):
         return _term_ref(obj.replacement, self.context.get("request"))
 
 
-class PartySerializer(serializers.ModelSerializer):
+def _names_at(context: dict, zone: ZoneInfo = UTC_ZONE) -> datetime | None:
+    """The instant whose names the answer shows (`tracker.naming`): None, today's,
+    unless `as_of` was given; a date is read in `zone`."""
+    return naming.instant(context.get("as_of"), zone)
+
+
+class FormerPartyNameSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    until = serializers.DateTimeField(help_text="Before this instant it had this name.")
+    sources = serializers.ListField(child=serializers.URLField(),
+                                    help_text="Texts that report the renaming.")
+    note = serializers.CharField()
+
+
+class FormerPlaceNameSerializer(serializers.Serializer):
+    names = serializers.DictField(child=serializers.CharField(),
+                                  help_text="The names of the time by language.")
+    name = serializers.CharField(help_text="The English name of the time.")
+    alt_name = serializers.CharField(help_text="The other side's name of the time.")
+    until = serializers.DateTimeField(help_text="Before this instant it had these names.")
+    sources = serializers.ListField(child=serializers.URLField(),
+                                    help_text="Texts that report the renaming.")
+    note = serializers.CharField()
+
+
+def _former_names(obj: Party | Location, at: datetime | None) -> list[dict]:
+    """The dated names as the API shows them, oldest first (every key present): those
+    given up by `at` (None: every one), no renaming still to come."""
+    out = []
+    for entry in naming.ended_by(obj.former_names, at):
+        row = {**entry, "until": _instant(naming.until_of(entry)), "note": entry.get("note", "")}
+        if "names" in entry:
+            row.update(name=entry["names"].get("en", ""), alt_name=entry.get("alt_name", ""))
+        out.append(row)
+    return out
+
+
+class NamedAt(serializers.Serializer):
+    """A party or a place named as at the request's `as_of` (today's names without it)."""
+
+    def names_at(self) -> datetime | None:
+        return _names_at(self.context, self.context.get("names_zone", UTC_ZONE))
+
+    def to_representation(self, instance):
+        return super().to_representation(naming.named_at(instance, self.names_at()))
+
+
+class PartySerializer(NamedAt, serializers.ModelSerializer):
     url = Link(view_name="api:party-detail", lookup_field="slug")
+    name = serializers.CharField(
+        read_only=True, help_text="Its name at `as_of` (today's name without it).")
+    former_names = serializers.SerializerMethodField(
+        help_text="Its earlier names, each with the instant it stopped being used "
+        "(`until`) and the texts that report the renaming, oldest first; with `as_of`, "
+        "those given up by then.")
 
     class Meta:
         model = Party
-        fields = ["slug", "name", "kind", "url"]
+        fields = ["slug", "name", "kind", "former_names", "url"]
+
+    @extend_schema_field(FormerPartyNameSerializer(many=True))
+    def get_former_names(self, obj: Party) -> list[dict]:
+        return _former_names(obj, self.names_at())
 
 
-class LocationSerializer(serializers.ModelSerializer):
+class LocationSerializer(NamedAt, serializers.ModelSerializer):
     url = Link(view_name="api:location-detail", lookup_field="slug")
     page_url = PageLink(
         lambda loc: ("web:places", (), urlencode({"q": loc.name}), ""),
@@ -280,15 +342,25 @@ class LocationSerializer(serializers.ModelSerializer):
     )
     name = serializers.CharField(read_only=True)
     label = serializers.CharField(read_only=True)
-    names = serializers.DictField(child=serializers.CharField(), read_only=True)
+    names = serializers.DictField(
+        child=serializers.CharField(), read_only=True,
+        help_text="Its names by language at `as_of` (today's without it).")
     aliases = serializers.ListField(child=serializers.CharField(), read_only=True)
+    former_names = serializers.SerializerMethodField(
+        help_text="Its earlier names, each with the instant they stopped being used "
+        "(`until`) and the texts that report the renaming, oldest first; with `as_of`, "
+        "those given up by then.")
 
     class Meta:
         model = Location
         fields = [
-            "slug", "kind", "name", "label", "names", "alt_name", "aliases", "latitude",
-            "longitude", "coordinates_note", "url", "page_url",
+            "slug", "kind", "name", "label", "names", "alt_name", "aliases", "former_names",
+            "latitude", "longitude", "coordinates_note", "url", "page_url",
         ]
+
+    @extend_schema_field(FormerPlaceNameSerializer(many=True))
+    def get_former_names(self, obj: Location) -> list[dict]:
+        return _former_names(obj, self.names_at())
 
 
 class SourceSerializer(serializers.ModelSerializer):
@@ -311,7 +383,7 @@ class DeadlineChangeSerializer(serializers.ModelSerializer):
 
 class PartyCountsSerializer(serializers.Serializer):
     party = serializers.CharField(source="party.slug")
-    name = serializers.CharField(source="party.name")
+    name = serializers.SerializerMethodField(help_text="Its name at `as_of`.")
     total = serializers.IntegerField()
     counts = serializers.DictField(child=serializers.IntegerField())
     as_actor = serializers.DictField(
@@ -320,12 +392,16 @@ class PartyCountsSerializer(serializers.Serializer):
         "that does not bind it (docs/method.md); also counted in `counts` and `total`.",
     )
 
+    def get_name(self, obj) -> str:
+        return naming.name_at(obj.party, self.context.get("names_at"))
+
 
 class AgreementSerializer(TextFields, serializers.ModelSerializer):
     url = Link(view_name="api:agreement-detail", lookup_field="slug")
     page_url = PageLink(lambda a: ("web:agreement", (a.slug,), "", ""),
                         help_text="The agreement's dashboard page.")
-    parties = PartyRefSerializer(many=True, read_only=True)
+    parties = serializers.SerializerMethodField(
+        help_text="Its parties, named as at `as_of` (today's names without it).")
     status_counts = serializers.SerializerMethodField()
     party_counts = serializers.SerializerMethodField()
     as_of = serializers.SerializerMethodField()
@@ -358,9 +434,16 @@ class AgreementSerializer(TextFields, serializers.ModelSerializer):
     def get_status_counts(self, obj: Agreement) -> dict:
         return self.context["status_counts"].get(obj.pk, {})
 
+    @extend_schema_field(PartyRefSerializer(many=True))
+    def get_parties(self, obj: Agreement) -> list[dict]:
+        at = _names_at(self.context, obj.zone)
+        return [{"slug": p.slug, "name": naming.name_at(p, at)} for p in obj.parties.all()]
+
     @extend_schema_field(PartyCountsSerializer(many=True))
     def get_party_counts(self, obj: Agreement) -> list:
-        return PartyCountsSerializer(self.context["party_counts"].get(obj.pk, []), many=True).data
+        return PartyCountsSerializer(self.context["party_counts"].get(obj.pk, []), many=True,
+                                     context={"names_at": _names_at(self.context, obj.zone)}
+                                     ).data
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_as_of(self, obj: Agreement) -> str | None:

@@ -9,6 +9,7 @@ filters.
 from __future__ import annotations
 
 from itertools import batched
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
@@ -494,7 +495,10 @@ class ObligationViewSet(FastObligationReads, ReadMixin, viewsets.ReadOnlyModelVi
     def prepare(self, rows: list) -> list:
         # (states_for also sets the rows to what they were at `known_at`.)
         states = statuses.states_for(rows, self.as_of)
-        related = relations_for([o.pk for o in rows])
+        # Parties and places as named at the instant answered for (today's without as_of).
+        names_at = ({o.pk: states[o.pk].at for o in rows}
+                    if self.as_of.written is not None else None)
+        related = relations_for([o.pk for o in rows], names_at)
         clause_texts = texts.clause_texts([o.clause_id for o in rows], known_at=self.as_of.known)
         if self.as_of.explicit:
             # Only the deadline changes agreed by the instant answered for, as published
@@ -742,26 +746,45 @@ def _new_source(obligation: Obligation, fields: dict) -> Source:
     return Source.objects.create(agreement=obligation.agreement, key=key, **fields)
 
 
+class NamedAtMixin:
+    """Parties and places, named as at `as_of`. They belong to no one agreement: a date
+    is read in the zone of the agreement `?agreement=` names, else in UTC."""
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        slug = self.request.query_params.get("agreement")
+        zone = (Agreement.objects.filter(slug=slug).values_list("timezone", flat=True).first()
+                if slug and self.as_of.written is not None else None)
+        context["names_zone"] = ZoneInfo(zone) if zone else serializers.UTC_ZONE
+        return context
+
+
+@_as_of_views("list", "retrieve")
 @extend_schema_view(list=extend_schema(parameters=[FORMAT]))
-class LocationViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
-    """Places with every name form and alias."""
+class LocationViewSet(FastReads, NamedAtMixin, ReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Places with every name form and alias, named as at `as_of` (default: today's
+    names), with their former names."""
 
     queryset = Location.objects.all()
     serializer_class = serializers.LocationSerializer
     filterset_class = filters.LocationFilter
     lookup_field = "slug"
+    supports_as_of = True
     csv_columns = ["slug", "kind", "name", "alt_name", "aliases", "latitude", "longitude",
                    "url", "page_url"]
 
 
+@_as_of_views("list", "retrieve")
 @extend_schema_view(list=extend_schema(parameters=[FORMAT]))
-class PartyViewSet(FastReads, ReadMixin, viewsets.ReadOnlyModelViewSet):
-    """Signatories, guarantors and monitors."""
+class PartyViewSet(FastReads, NamedAtMixin, ReadMixin, viewsets.ReadOnlyModelViewSet):
+    """Signatories, guarantors and monitors, named as at `as_of` (default: today's
+    names), with their former names."""
 
     queryset = Party.objects.all()
     serializer_class = serializers.PartySerializer
     filterset_class = filters.PartyFilter
     lookup_field = "slug"
+    supports_as_of = True
     csv_columns = ["slug", "name", "kind", "url"]
 
 

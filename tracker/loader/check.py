@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from jsonschema import Draft202012Validator
 
 from deadlines import engine
-from tracker import instants
+from tracker import instants, naming
 from tracker import vocabulary as V
 from tracker.instants import InstantError
 from tracker.loader.errors import FileError, KeyPath, LoaderError
@@ -285,6 +285,14 @@ class _Checker:
             if spec.values["published_at"] is not None
         }
         self.zone = zone
+        urls = {spec.key: spec.values["url"] for spec in source_specs}
+        former = {
+            (section, i): self._former_names((section, i, "former_names"),
+                                             item.get("former_names"), urls,
+                                             place=section == "locations")
+            for section, items in (("parties", parties), ("locations", locations))
+            for i, item in items
+        }
 
         clause_specs = []
         for i, c in clauses:
@@ -350,16 +358,18 @@ class _Checker:
                 "descriptions": d.get("descriptions", {}),
             },
             zone=zone,
-            parties=[PartySpec(p["slug"], p["name"], p["kind"]) for _, p in parties],
+            parties=[PartySpec(p["slug"], p["name"], p["kind"], former[("parties", i)])
+                     for i, p in parties],
             locations=[
                 LocationSpec(loc["slug"], {
                     "kind": loc["kind"], "names": loc["names"],
                     "alt_name": loc.get("alt_name", ""), "aliases": loc.get("aliases", []),
+                    "former_names": former[("locations", i)],
                     "latitude": loc.get("lat"), "longitude": loc.get("lon"),
                     "coordinates_note": loc.get("coordinates_note", ""),
                     "line": loc.get("line", []),
                 })
-                for _, loc in locations
+                for i, loc in locations
             ],
             sources=source_specs,
             clauses=clause_specs,
@@ -368,6 +378,51 @@ class _Checker:
                        for _, c in claimants],
             relations=relation_specs,
         )
+
+    def _former_names(self, path: KeyPath, value: Any, urls: dict[str, str],
+                      place: bool) -> list[dict]:
+        """A party's or a place's former names as stored (`tracker.naming`): `until`
+        placed in time (a date: 00:00 local in the agreement's zone), sources as the
+        addresses of their texts (parties and places are shared between agreements,
+        sources are each file's own), ordered by `until`."""
+        out: list[dict] = []
+        seen: dict[datetime, int] = {}
+        for j, entry in _dicts(value):
+            epath = (*path, j)
+            when = self._get(entry, "until", epath, "either") if self.zone else None
+            until = _placed(when, self.zone)[0] if when and self.zone else None
+            if until is not None and until > self.now:
+                self.add((*epath, "until"),
+                         "is after the present: a former name records a renaming that "
+                         "already happened")
+            elif until is not None and until in seen:
+                self.add((*epath, "until"),
+                         f"another former name (former_names[{seen[until]}]) ends at the "
+                         "same instant")
+            if until is not None:
+                seen.setdefault(until, j)
+            sources = []
+            for k, ref in enumerate(_strs(entry.get("sources"))):
+                if ref in urls:
+                    sources.append(urls[ref])
+                elif ref.startswith(("http://", "https://")):
+                    sources.append(ref)
+                else:
+                    self.add((*epath, "sources", k), f"unknown source {ref!r}")
+            if len(sources) != len(set(sources)):
+                self.add((*epath, "sources"), "a source is listed twice")
+            if until is None or not self.build:
+                continue
+            stored: dict[str, Any] = (
+                {"names": entry["names"], **({"alt_name": entry["alt_name"]}
+                                             if entry.get("alt_name") else {})}
+                if place else {"name": entry["name"]}
+            )
+            stored.update(until=until.astimezone(UTC).isoformat(), sources=sources)
+            if entry.get("note"):
+                stored["note"] = entry["note"]
+            out.append(stored)
+        return naming.stored(out)
 
     def _languages(self, path: KeyPath, value: Any, allowed: tuple[str, ...], key: str) -> None:
         if not isinstance(value, dict):

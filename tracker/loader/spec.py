@@ -16,6 +16,7 @@ class PartySpec:
     slug: str
     name: str
     kind: str
+    former_names: list[dict] = field(default_factory=list)  # as stored (tracker.naming)
 
 
 @dataclass

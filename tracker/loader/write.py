@@ -105,7 +105,8 @@ class Writer:
         parties = bulk.upsert(
             Party, "party", {p.slug: p for p in Party.objects.filter(
                 slug__in=[p.slug for p in spec.parties])},
-            [(p.slug, {"slug": p.slug}, {"name": p.name, "kind": p.kind})
+            [(p.slug, {"slug": p.slug},
+              {"name": p.name, "kind": p.kind, "former_names": p.former_names})
              for p in spec.parties], tally,
         ).rows
         locations = bulk.upsert(

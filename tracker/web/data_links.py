@@ -98,9 +98,9 @@ def obligation(o: Obligation, when: dict[str, str]) -> DataLinks:
     )
 
 
-def places(q: str) -> DataLinks:
+def places(q: str, when: dict[str, str]) -> DataLinks:
     feed = _to("feed-events")
-    return DataLinks([*_json_csv(_("These places"), "api:location-list", q=q),
+    return DataLinks([*_json_csv(_("These places"), "api:location-list", q=q, **when),
                       *_common(feed)], feed)
 
 
@@ -108,7 +108,7 @@ def map_page(agreement_slug: str, when: dict[str, str]) -> DataLinks:
     feed = _to("feed-events", agreement=agreement_slug)
     return DataLinks(
         [
-            *_json_csv(_("Places"), "api:location-list", agreement=agreement_slug),
+            *_json_csv(_("Places"), "api:location-list", **when, agreement=agreement_slug),
             *_json_csv(_("Obligations"), "api:obligation-list", **when,
                        agreement=agreement_slug),
             *_common(feed, agreement=agreement_slug),

@@ -26,6 +26,7 @@ from tracker import count_timeline, known_texts, statuses
 from tracker import vocabulary as V
 from tracker.instants import AsOf
 from tracker.models import Agreement, Obligation, Party, StatusEvent
+from tracker.naming import name_at
 from tracker.web import snapshot
 from tracker.web.snapshot import NEXT_DEADLINES, OVERDUE_SHOWN
 
@@ -258,7 +259,7 @@ def _overview_now(agreements: list[Agreement], asof: AsOf, at: datetime) -> Over
     plain = None if counts.by_party is None else {
         key: c for key, c in counts.by_party.items() if key[0] in ids
     }
-    parties = party_standings(agreements, asof, plain)
+    parties = party_standings(agreements, asof, at, plain)
     latest, prev_event, next_event = latest_events(StatusEvent.current.all(), at)
     return Overview(
         agreements=list(by_agreement.values()),
@@ -306,7 +307,7 @@ def _overview(agreements: list[Agreement], asof: AsOf, at: datetime) -> Overview
         next_deadlines=upcoming,
         overdue=overdue,
         overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
-        parties=party_standings(agreements, asof),
+        parties=party_standings(agreements, asof, at),
         events=_events_as_known(latest, asof.known),
         prev_event=prev_event,
         next_event=next_event,
@@ -369,7 +370,7 @@ def _overview_counted(agreements: list[Agreement], asof: AsOf, at: datetime) -> 
                                    asof, NEXT_DEADLINES, agreements),
         overdue=rows("overdue", [V.OVERDUE], OVERDUE_SHOWN),
         overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
-        parties=party_standings(agreements, asof),
+        parties=party_standings(agreements, asof, at),
         events=latest,
         prev_event=prev_event,
         next_event=next_event,
@@ -406,7 +407,7 @@ def _overview_from_timeline(
         next_deadlines=_with_terms(rows(upcoming), asof, NEXT_DEADLINES, agreements),
         overdue=rows(overdue),
         overdue_total=sum(a.counts[V.OVERDUE] for a in by_agreement.values()),
-        parties=party_standings(agreements, asof, timeline.by_party),
+        parties=party_standings(agreements, asof, at, timeline.by_party),
         events=latest,
         prev_event=prev_event,
         next_event=next_event,
@@ -447,14 +448,15 @@ def _deadline_rows(
 
 
 def party_standings(
-    agreements: list[Agreement], asof: AsOf,
+    agreements: list[Agreement], asof: AsOf, at: datetime,
     plain: dict[tuple[int, int], Counter] | None = None,
 ) -> list[PartyRow]:
     """Each party's own standings at `asof`, over every agreement (`statuses.party_tally`):
     a breach counts against the party whose act it was, never against the other parties
     the term binds, and a party's breach of a term that does not bind it counts too,
     marked as such. Set-based where no report names its actors; a constant number of
-    queries either way."""
+    queries either way. Each party is named as at the page's instant `at` when `as_of`
+    was given (`tracker.naming`), else by today's name."""
     counted = statuses.party_tally(
         Obligation.objects.filter(agreement__in=[a.pk for a in agreements]), asof, agreements,
         plain,
@@ -464,10 +466,10 @@ def party_standings(
         row = rows.setdefault(party_id, PartyRow(party_id, "", ""))
         row.counts.update(counts)
         row.as_actor.update(as_actor)
-    for pk, slug, name in Party.objects.filter(pk__in=list(rows)).values_list(
-        "pk", "slug", "name"
-    ):
-        rows[pk].slug, rows[pk].name = slug, name
+    names_at = at if asof.written is not None else None
+    for party in Party.objects.filter(pk__in=list(rows)).only("pk", "slug", "name",
+                                                              "former_names"):
+        rows[party.pk].slug, rows[party.pk].name = party.slug, name_at(party, names_at)
     return sorted(rows.values(), key=lambda p: (p.name, p.party_id))
 
 

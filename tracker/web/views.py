@@ -27,7 +27,7 @@ from django.utils.translation import ngettext
 
 from deadlines import engine
 from deadlines.facts import fact_changes, facts_of, published_by, with_facts
-from tracker import instants, knowledge, known_texts, query_names, statuses, texts
+from tracker import instants, knowledge, known_texts, naming, query_names, statuses, texts
 from tracker import scores as scoring
 from tracker import vocabulary as V
 from tracker.credits import credits
@@ -473,9 +473,13 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     known_texts.clauses_as_known([o.clause for o in rows], asof.known)
     keep = _as_of_param(request)
     replaced = chain.replacements([o.pk for o in rows])
+    # Parties and places as named at the page's instant (today's names without as_of).
+    names_at = naming.instant(asof, zone)
     items = [
         {"o": o, "state": states[o.pk], "status": status_info(states[o.pk].status),
          "title": texts.title(o),
+         "responsible": _named(o.responsible.all(), names_at),
+         "places": _named(o.locations.all(), names_at),
          "replaced_by": _relation_row(replaced[o.pk], zone, at, keep)
          if o.pk in replaced and replaced[o.pk].at <= at else None,
          "url": _obligation_url(o, keep), "due_local": states[o.pk].due_date,
@@ -487,7 +491,7 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
     shown = _shown(asof, at, zone)
     markers = _markers(
         [(o, states[o.pk].status) for o in rows],
-        lambda loc: _url(request, place=loc.slug, status=None),
+        lambda loc: _url(request, place=loc.slug, status=None), names_at,
     )
     prev, nxt = queries.neighbours(queries.event_instants(rows, at, asof.known), at)
     return render(request, "web/agreement.html", {
@@ -508,9 +512,9 @@ def agreement(request: HttpRequest, slug: str) -> HttpResponse:
         "truncated": total > len(rows),
         "limit": AGREEMENT_ROWS,
         "counts": [(status_info(s), counts[s]) for s in queries.STATUS_ORDER if counts[s]],
-        "parties": filters.parties,
+        "parties": sorted(_named(filters.parties, names_at), key=lambda p: p.name),
         "categories": [{"key": c, "label": V.category_label(c)} for c in filters.categories],
-        "places": filters.places,
+        "places": sorted(_named(filters.places, names_at), key=lambda loc: loc.label.casefold()),
         "status_choices": [status_info(s) for s in queries.STATUS_ORDER],
         "chosen": filters.chosen,
         "filtered": any(filters.chosen.values()),
@@ -548,13 +552,19 @@ def _agreement_timeline(
     return timeline_svg.draw(tl_rows, begin, end, at, agreement.zone, shown)
 
 
-def _markers(pairs, url_for) -> list[map_svg.Marker]:
-    """One marker per place with coordinates, showing its most pressing status."""
+def _named[T](objs: Iterable[T], at: datetime | None) -> list[T]:
+    """Parties or places as named at `at` (`tracker.naming`; None: today's names)."""
+    return [naming.named_at(x, at) for x in objs]
+
+
+def _markers(pairs, url_for, names_at: datetime | None) -> list[map_svg.Marker]:
+    """One marker per place with coordinates, showing its most pressing status, the
+    place named as at `names_at`."""
     per_place: dict[int, Counter] = {}
     where: dict[int, Location] = {}
     for o, status in pairs:
         for loc in o.locations.all():
-            where[loc.pk] = loc
+            where[loc.pk] = naming.named_at(loc, names_at)
             per_place.setdefault(loc.pk, Counter())[status] += 1
     return _numbered(where, per_place, url_for)
 
@@ -629,7 +639,9 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
     )
     known_changes = [c for c in changes if c.agreed_at <= at]
     keep = _as_of_param(request)
-    report_rows = _report_rows(o, decider, asof.known)
+    # Parties and places as named at the page's instant (today's names without as_of).
+    names_at = naming.instant(asof, zone)
+    report_rows = _report_rows(o, decider, asof.known, names_at)
     known_reports = [row for row in report_rows if row["r"].occurred_at <= at]
     touching = chain.of_term(o)
     window_rows = [(o.title, o.kind, state.status, facts)]
@@ -654,7 +666,9 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
         "later_reports": len(report_rows) - len(known_reports),
         "ending": _ending(state.status, assessed, touching, known_reports, zone, at, keep),
         "dispute": _dispute(state.status, assessed, known_reports),
-        "standings": _standings(o, facts, at),
+        "standings": _standings(o, facts, at, names_at),
+        "responsible": _named(o.responsible.all(), names_at),
+        "monitors": _named(o.monitors.all(), names_at),
         "replaces": [_relation_row(r, zone, at, keep) for r in _held(touching.replaces, at)],
         "relations": [_relation_row(r, zone, at, keep)
                       for r in _held([*touching.endings, *touching.links], at)],
@@ -664,7 +678,7 @@ def obligation(request: HttpRequest, slug: str, obligation_slug: str) -> HttpRes
                                       _shown(asof, at, zone)),
         "places": [
             {"loc": loc, "url": _link(reverse("web:places"), q=loc.name, **keep)}
-            for loc in o.locations.all()
+            for loc in _named(o.locations.all(), names_at)
         ],
         "time": time_control(request, asof, zone, agreement.signed_at, prev, nxt,
                              scope=Obligation.objects.filter(pk=o.pk)),
@@ -740,16 +754,19 @@ def _dispute(status: str, assessed: engine.Assessment, reports: list[dict]) -> d
     return {"reason": assessed.disputed_reason, "accounts": accounts}
 
 
-def _standings(o: Obligation, facts: engine.Facts, at: datetime) -> list[dict]:
+def _standings(o: Obligation, facts: engine.Facts, at: datetime,
+               names_at: datetime | None) -> list[dict]:
     """Each party's own standing on the term: the parties it binds, and any other
-    party whose act on it was reported (charged with its breach as such)."""
+    party whose act on it was reported (charged with its breach as such), each named as
+    at `names_at` (None: today's names)."""
     if at < facts.effective_at:
         return []
-    names = {p.slug: p.name for p in o.responsible.all()}
+    names = {p.slug: naming.name_at(p, names_at) for p in o.responsible.all()}
     found = engine.standings(facts, at)
     missing = [slug for slug in found if slug not in names]
     if missing:
-        names.update(Party.objects.filter(slug__in=missing).values_list("slug", "name"))
+        names.update((p.slug, naming.name_at(p, names_at))
+                     for p in Party.objects.filter(slug__in=missing))
     return [
         {"s": st, "name": names.get(slug, slug), "status": status_info(st.status)}
         for slug, st in sorted(found.items(), key=lambda kv: names.get(kv[0], kv[0]))
@@ -768,10 +785,12 @@ def _versions(o: Obligation) -> dict:
     return {"contested": o.text_dispute, "texts": readings, "variants": variants}
 
 
-def _report_rows(o: Obligation, decider: int | None, known_at: datetime | None) -> list[dict]:
+def _report_rows(o: Obligation, decider: int | None, known_at: datetime | None,
+                 names_at: datetime | None = None) -> list[dict]:
     """Every report on `o` published by `known_at` (None: now), oldest first, with its
     correction (if published by then), whether it is the one the status rests on, who
-    says so and whose act it is, and the reports it contests or that contest it."""
+    says so and whose act it is (the parties named as at `names_at`; None: today's
+    names), and the reports it contests or that contest it."""
     reports = (
         Report.objects.filter(published_by(known_at), obligation=o, review_state=V.PUBLISHED)
         .select_related("superseded_by", "supersedes", "author", "reviewer", "claimant",
@@ -798,7 +817,7 @@ def _report_rows(o: Obligation, decider: int | None, known_at: datetime | None) 
             "decides": decider == r.pk,
             "occurred": r.occurred_at.astimezone(o.agreement.zone),
             "credits": credits(r),
-            "actors": list(r.actors.all()) or list(o.responsible.all()),
+            "actors": _named(r.actors.all() or o.responsible.all(), names_at),
             "actors_default": not r.actors.all(),
             "claimant_kind": dict(V.CLAIMANT_KINDS).get(r.claimant.kind, "") if r.claimant else "",
             "finding": bool(r.claimant and r.claimant.kind == V.CLAIMANT_TRACKER),
@@ -855,12 +874,16 @@ def places(request: HttpRequest) -> HttpResponse:
     shown = [o for rows in first.values() for o in rows]
     states = statuses.states_for(shown, asof)
     keep = _as_of_param(request)
+    names_at = naming.instant(asof, zone)
     results = []
     for loc in found:
         counts = per_agreement.get(loc.pk, [])
         results.append({
-            "loc": loc,
-            "names": loc.all_names(),
+            "loc": naming.named_at(loc, names_at),
+            # The renamings that had happened by the page's instant, none still to come.
+            "former": [(name, until.astimezone(zone).date())
+                       for name, until in naming.history(loc, names_at)],
+            "names": naming.forms_at(loc, names_at),
             "total": sum(n for _, n in counts),
             "obligations": [
                 {
@@ -883,7 +906,7 @@ def places(request: HttpRequest) -> HttpResponse:
         "results": results,
         "time": time_control(request, asof, zone, start, None, None,
                              queries.each_zone(asof, agreements, asof.at(zone)) is not None),
-        "data": data_links.places(q),
+        "data": data_links.places(q, _when(asof)),
     })
 
 
@@ -914,7 +937,9 @@ def map_view(request: HttpRequest) -> HttpResponse:
     shown_agreements = [a for a in ([chosen] if chosen else agreements)
                         if statuses.signed_by(a, asof)]
     per_place = queries.location_statuses(qs, asof, shown_agreements)
-    where = {loc.pk: loc for loc in Location.objects.filter(pk__in=list(per_place))}
+    names_at = naming.instant(asof, zone)
+    where = {loc.pk: naming.named_at(loc, names_at)
+             for loc in Location.objects.filter(pk__in=list(per_place))}
     keep = _as_of_param(request)
     markers = _numbered(
         where, per_place, lambda loc: _link(reverse("web:places"), q=loc.name, **keep)
@@ -1045,7 +1070,7 @@ def party_scores(request: HttpRequest) -> HttpResponse:
     keep = _as_of_param(request)
     shown = _shown(asof, at, zone)
     start = min((a.signed_at for a in ([chosen] if chosen else agreements)), default=None)
-    table = scoring.party_scores(asof, chosen)
+    table = scoring.party_scores(asof, chosen, zone)
     chart = _score_chart(table, chosen, start, max(asof.now, at), zone, shown, keep,
                          asof.known) if start else None
     prev = nxt = None
