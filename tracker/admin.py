@@ -481,6 +481,37 @@ class SummarySpanAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(models.StatusTally)
+class StatusTallyAdmin(admin.ModelAdmin):
+    """The count timeline the past overview reads (tracker.count_timeline): shown for
+    checking a past count, never edited; the worker rebuilds it after a sweep."""
+
+    list_display = ("agreement", "party", "status", "at", "n")
+    list_filter = ("status",)
+    list_select_related = ("agreement",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.StatusTallyBuild)
+class StatusTallyBuildAdmin(admin.ModelAdmin):
+    """Which data the count timeline was built from. Deleting the row only makes past
+    overviews classify every row until the next rebuild."""
+
+    list_display = ("built_at", "version", "horizon")
+    readonly_fields = ("built_at", "version", "horizon", "data")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 # ---------------------------------------------------------------- reports & changes
 
 
