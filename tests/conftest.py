@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.shared import before_each_test, shared_rows
+from tests.sqlite_run import sqlite_loaded, sqlite_migrated  # noqa: F401 - fixtures
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 NOV_2020 = FIXTURES / "nov-2020-trilateral.yaml"
