@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared import before_each_test, shared_rows
+from tests.sqlite_run import sqlite_loaded, sqlite_migrated  # noqa: F401 - fixtures
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 NOV_2020 = FIXTURES / "nov-2020-trilateral.yaml"
 # Every agreement file at the top of fixtures/, in the order `make run` loads them: the
@@ -14,21 +17,71 @@ FOLLOW_ON = sorted(FIXTURES.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]-*.y
 AGREEMENT_FILES = [NOV_2020, *FOLLOW_ON]
 
 
-@pytest.fixture
-def nov2020(db):
-    """The November 2020 statement, loaded from its file (not yet swept)."""
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Before any fixture of the test: rows shared by a module's tests (tests/shared.py)
+    # are visible to the tests that ask for them and to no other.
+    before_each_test(item)
+
+
+def load_nov2020():
     from tracker.loader import load_agreement_file
 
     return load_agreement_file(NOV_2020)
 
 
-@pytest.fixture
-def all_agreements(db):
-    """Every agreement file, loaded in `make run`'s order (not yet swept): slug -> Agreement."""
+def load_all_agreements() -> dict:
     from tracker.loader import load_agreement_file
 
     loaded = [load_agreement_file(path) for path in AGREEMENT_FILES]
     return {agreement.slug: agreement for agreement in loaded}
+
+
+# Loaded once for a module's tests; each test's writes roll back (tests/shared.py).
+_nov2020_rows = shared_rows(load_nov2020)
+_all_agreements_rows = shared_rows(load_all_agreements)
+
+
+@pytest.fixture
+def nov2020(_nov2020_rows, db):
+    """The November 2020 statement, loaded from its file (not yet swept)."""
+    return _nov2020_rows.copy() if _nov2020_rows.is_open else load_nov2020()
+
+
+@pytest.fixture
+def all_agreements(_all_agreements_rows, db):
+    """Every agreement file, loaded in `make run`'s order (not yet swept): slug -> Agreement."""
+    rows = _all_agreements_rows
+    return rows.copy() if rows.is_open else load_all_agreements()
+
+
+def swept(load):
+    def build():
+        from deadlines import sweep
+
+        loaded = load()
+        sweep.run()
+        return loaded
+
+    return build
+
+
+_nov2020_swept_rows = shared_rows(swept(load_nov2020))
+_all_agreements_swept_rows = shared_rows(swept(load_all_agreements))
+
+
+@pytest.fixture
+def nov2020_swept(_nov2020_swept_rows, db):
+    """The November 2020 statement, loaded from its file and swept."""
+    rows = _nov2020_swept_rows
+    return rows.copy() if rows.is_open else swept(load_nov2020)()
+
+
+@pytest.fixture
+def all_agreements_swept(_all_agreements_swept_rows, db):
+    """Every agreement file, loaded in `make run`'s order and swept: slug -> Agreement."""
+    rows = _all_agreements_swept_rows
+    return rows.copy() if rows.is_open else swept(load_all_agreements)()
 
 
 @pytest.fixture

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOV_2020 = "fixtures/nov-2020-trilateral.yaml"
@@ -44,12 +47,34 @@ def manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def loaded(env: dict[str, str], sweep: bool = True) -> None:
-    """Migrate the database and load every agreement file as `make run` does (and sweep)."""
-    manage(env, "migrate", "--noinput", "-v", "0")
-    manage(env, "load_agreement", *AGREEMENT_FILES)
-    if sweep:
-        manage(env, "sweep")
+def copy_database(source: Path, target: Path) -> Path:
+    """`target`: a copy of the SQLite database `source` (through SQLite's backup, which
+    copies what a write-ahead log still holds too)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    return target
+
+
+@pytest.fixture(scope="session")
+def sqlite_migrated(tmp_path_factory) -> Path:
+    """A SQLite file that `manage.py migrate` made from nothing with `make run`'s
+    settings. Migrating SQLite takes seconds (tables are remade), so it is done once and
+    tests work on copies (`copy_database`)."""
+    path = tmp_path_factory.mktemp("sqlite-run") / "migrated.sqlite3"
+    manage(sqlite_env(path), "migrate", "--noinput", "-v", "0")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sqlite_loaded(sqlite_migrated, tmp_path_factory) -> Path:
+    """`sqlite_migrated` with every agreement file loaded as `make run` loads them (not
+    swept), by `manage.py load_agreement`; tests work on copies."""
+    path = copy_database(sqlite_migrated,
+                         tmp_path_factory.mktemp("sqlite-run") / "loaded.sqlite3")
+    manage(sqlite_env(path), "load_agreement", *AGREEMENT_FILES)
+    return path
 
 
 def probe(env: dict[str, str], code: str) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sqlite_run import ROOT, loaded, sqlite_env
+from tests.sqlite_run import ROOT, copy_database, sqlite_env
 
 CONF = str(ROOT / "config/gunicorn.conf.py")
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
@@ -65,9 +65,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_server_started_with_it_serves_over_one_connection(tmp_path):
-    env = sqlite_env(tmp_path / "web.sqlite3", ALLOWED_HOSTS="127.0.0.1")
-    loaded(env, sweep=False)
+def test_a_server_started_with_it_serves_over_one_connection(tmp_path, sqlite_loaded):
+    db_file = copy_database(sqlite_loaded, tmp_path / "web.sqlite3")  # migrated and loaded
+    env = sqlite_env(db_file, ALLOWED_HOSTS="127.0.0.1")
     port = _free_port()
     server = subprocess.Popen(
         [GUNICORN, "-c", CONF, "config.wsgi:application"], cwd=ROOT,

@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 from django.db import connection
 
-from tests.sqlite_run import manage, probe, sqlite_env
+from tests.sqlite_run import copy_database, manage, probe, sqlite_env
 
 MIGRATION = importlib.import_module("tracker.migrations.0011_status_event_foreign_keys")
 
@@ -97,7 +97,7 @@ print(json.dumps(out))
 
 
 @pytest.mark.parametrize("path", ["fresh", "upgrade"])
-def test_sqlite_ends_with_foreign_keys_and_no_triggers(tmp_path, path):
+def test_sqlite_ends_with_foreign_keys_and_no_triggers(tmp_path, path, request):
     """`make run`'s database, migrated from scratch or from 0010 with the triggers."""
     db_file = tmp_path / "run.sqlite3"
     env = sqlite_env(db_file)
@@ -106,7 +106,9 @@ def test_sqlite_ends_with_foreign_keys_and_no_triggers(tmp_path, path):
         with sqlite3.connect(db_file) as db:
             for statement in OLD_SQLITE_TRIGGERS:
                 db.execute(statement)
-    manage(env, "migrate", "--noinput", "-v", "0")  # remakes the events' table on SQLite
+        manage(env, "migrate", "--noinput", "-v", "0")  # remakes the events' table on SQLite
+    else:  # `manage.py migrate` from nothing, made once for the session
+        copy_database(request.getfixturevalue("sqlite_migrated"), db_file)
     out = probe(env, SQLITE_PROBE)
     assert out["refused"] and "FOREIGN KEY constraint failed" in out["refused"]
     assert out["stored"] == 0

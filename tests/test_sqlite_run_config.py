@@ -5,7 +5,7 @@ subprocess with `make run`'s settings."""
 
 from __future__ import annotations
 
-from tests.sqlite_run import loaded, probe, sqlite_env
+from tests.sqlite_run import copy_database, manage, probe, sqlite_env
 
 PROBE = r"""
 import json
@@ -32,9 +32,10 @@ print(json.dumps({
 """
 
 
-def test_sqlite_serves_the_november_2020_file(tmp_path):
-    env = sqlite_env(tmp_path / "run.sqlite3", ALLOWED_HOSTS="testserver,localhost,127.0.0.1")
-    loaded(env)
+def test_sqlite_serves_the_november_2020_file(tmp_path, sqlite_loaded):
+    db_file = copy_database(sqlite_loaded, tmp_path / "run.sqlite3")  # migrated and loaded
+    env = sqlite_env(db_file, ALLOWED_HOSTS="testserver,localhost,127.0.0.1")
+    manage(env, "sweep")
     out = probe(env, PROBE)
 
     detail = out["detail"]

@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 
-from tests.sqlite_run import ROOT, loaded, probe, sqlite_env
+from tests.sqlite_run import ROOT, copy_database, probe, sqlite_env
 
 PAGES = ["/", "/admin/login/", "/api/docs/"]
 
@@ -31,7 +31,7 @@ print(json.dumps(out))
 """
 
 
-def test_pages_render_with_the_production_static_build(tmp_path):
+def test_pages_render_with_the_production_static_build(tmp_path, sqlite_loaded):
     env = sqlite_env(
         tmp_path / "db.sqlite3",
         DEBUG="false",
@@ -47,7 +47,7 @@ def test_pages_render_with_the_production_static_build(tmp_path):
     manifest = json.loads((tmp_path / "staticfiles" / "staticfiles.json").read_text())
     assert manifest["paths"], "the manifest names no files"
 
-    loaded(env, sweep=False)
+    copy_database(sqlite_loaded, tmp_path / "db.sqlite3")  # migrated and loaded
     seen = probe(env, REQUEST_PAGES)
     assert seen["debug"] is False
     assert seen["pages"] == dict.fromkeys(PAGES, 200), seen

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from deadlines import sweep
 from deadlines.engine import due_instant
 from tests.factories import as_loaded
+from tests.shared import shared_rows
 from tracker import vocabulary as V
 from tracker.models import (
     Agreement,
@@ -184,9 +185,13 @@ def build_world() -> World:
                  kalbajar_return, lachin_return, ceasefire, term, prisoners, change, done)
 
 
+# Built once for a module's tests; each test's writes roll back (tests/shared.py).
+_world_rows = shared_rows(build_world)
+
+
 @pytest.fixture
-def world(db) -> World:
-    return build_world()
+def world(_world_rows, db) -> World:
+    return _world_rows.copy() if _world_rows.is_open else build_world()
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from deadlines import sweep
 from tracker import vocabulary as V
 from tracker.search import search_key
 
@@ -15,9 +14,8 @@ OBL = "/api/v1/obligations/"
 
 
 @pytest.fixture
-def loaded(nov2020):
-    sweep.run()
-    return nov2020
+def loaded(nov2020_swept):
+    return nov2020_swept
 
 
 @pytest.fixture

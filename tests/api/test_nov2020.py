@@ -15,9 +15,8 @@ OBL = "/api/v1/obligations/"
 
 
 @pytest.fixture
-def loaded(nov2020):
-    sweep.run()
-    return nov2020
+def loaded(nov2020_swept):
+    return nov2020_swept
 
 
 def _by_slug(client, **params) -> dict[str, dict]:

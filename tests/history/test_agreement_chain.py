@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from deadlines import sweep
 from tracker import vocabulary as V
 
 pytestmark = pytest.mark.django_db
@@ -16,9 +15,8 @@ OBL = "/api/v1/obligations/"
 
 
 @pytest.fixture
-def chain(all_agreements):
-    sweep.run()
-    return all_agreements
+def chain(all_agreements_swept):
+    return all_agreements_swept
 
 
 def _terms(client, agreement: str, **params) -> dict[str, dict]:

@@ -11,15 +11,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from deadlines import sweep
-
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def loaded(nov2020):
-    sweep.run()
-    return nov2020
+def loaded(nov2020_swept):
+    return nov2020_swept
 
 
 def test_before_signing_the_agreement_is_not_in_force(loaded):

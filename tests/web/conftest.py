@@ -16,6 +16,7 @@ import pytest
 
 from deadlines import sweep
 from deadlines.engine import due_instant
+from tests.shared import shared_rows
 from tracker import vocabulary as V
 from tracker.models import (
     Agreement,
@@ -198,6 +199,10 @@ def build_world(do_sweep: bool = True) -> World:
     return World(a, kalbajar_o, aghdam_o, gazakh_o, lachin_o, ceasefire, term, prisoners)
 
 
+# Built once for a module's tests; each test's writes roll back (tests/shared.py).
+_world_rows = shared_rows(build_world)
+
+
 @pytest.fixture
-def world(db) -> World:
-    return build_world()
+def world(_world_rows, db) -> World:
+    return _world_rows.copy() if _world_rows.is_open else build_world()

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.shared import shared_live_site
+
 # Playwright's sync API runs an event loop in this thread; Django's ORM would refuse
 # to run beside it. The server is a separate thread, so this is safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -24,7 +26,8 @@ ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
-pytestmark = pytest.mark.browser
+# django_db: the live server reads the test database (tests/shared.py).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +45,14 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def site(transactional_db, live_server):
+def _build_world() -> None:
     from tests.web.conftest import build_world
 
     build_world()
-    return live_server.url
+
+
+# Built once for a module: its tests (and test_csp's) only read (tests/shared.py).
+site = shared_live_site(_build_world)
 
 
 class Watch:

@@ -6,23 +6,26 @@ from __future__ import annotations
 
 import pytest
 
+from tests.shared import shared_live_site
 from tests.web.test_browser import ARTIFACTS, Watch, browser  # noqa: F401 - the fixture
 
-pytestmark = pytest.mark.browser
+# django_db: the live server reads the test database (tests/shared.py).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 BASE = "/agreements/nov-2020-trilateral/"
 WIDTHS = (1280, 390)
 
 
-@pytest.fixture
-def real_site(transactional_db, live_server):
+def load_and_sweep() -> None:
     from deadlines import sweep
-    from tests.conftest import NOV_2020
-    from tracker.loader import load_agreement_file
+    from tests.conftest import load_nov2020
 
-    load_agreement_file(NOV_2020)
+    load_nov2020()
     sweep.run()
-    return live_server.url
+
+
+# Loaded once: every test here only reads the pages (tests/shared.py).
+real_site = shared_live_site(load_and_sweep)
 
 
 def open_page(browser, base: str, path: str, width: int, shot: str | None = None):  # noqa: F811

@@ -8,7 +8,8 @@ import pytest
 
 from tests.web.test_browser import CHROMIUM, Watch, browser, site  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.browser
+# django_db: the live server reads the test database (tests/shared.py).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
 # Collected in the page itself: the browser fires this event for every blocked load,
 # inline script or style, eval, and so on.

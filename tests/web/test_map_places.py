@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from deadlines import sweep
 from tracker import vocabulary as V
 from tracker.models import Location
 
@@ -15,9 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def loaded(all_agreements):
-    sweep.run()
-    return all_agreements
+def loaded(all_agreements_swept):
+    return all_agreements_swept
 
 
 def markers(response) -> dict[str, object]:

@@ -6,16 +6,14 @@ import re
 
 import pytest
 
-from deadlines import sweep
 from tracker import vocabulary as V
 
 BASE = "/agreements/nov-2020-trilateral/"
 
 
 @pytest.fixture
-def loaded(nov2020):
-    sweep.run()
-    return nov2020
+def loaded(nov2020_swept):
+    return nov2020_swept
 
 
 def test_every_page_renders_at_each_moment(client, loaded):
