@@ -546,12 +546,13 @@ def first_due(
     found: list[DueRow] = []
     for at, ids in zone_instants(asof, agreements).values():
         side = Q(due_at__gt=at) if ahead else Q(due_at__lte=at)
-        own = (
+        matching = (
             Obligation.objects.filter(agreement_id__in=ids, kind=V.DEADLINE)
-            .filter(summary_holds(at)).filter(side)
-            .annotate(st=classify.status_at(at)).filter(st__in=wanted)
-            .order_by("due_at", "pk").values_list("pk", "st", "due_at", "due_date")
+            .filter(summary_holds(at)).annotate(st=classify.status_at(at))
+            .filter(st__in=wanted)
         )
+        own = matching.filter(side).order_by("due_at", "pk").values_list(
+            "pk", "st", "due_at", "due_date")
         spans = (
             SummarySpan.objects.filter(
                 obligation__agreement_id__in=ids, obligation__kind=V.DEADLINE,
@@ -567,11 +568,8 @@ def first_due(
         found += [*own[:limit], *spans[:limit]]
         if ahead and len(found) < limit:
             # A deadline without a date is never overdue: after every dated one.
-            found += Obligation.objects.filter(
-                agreement_id__in=ids, kind=V.DEADLINE, due_at__isnull=True
-            ).filter(summary_holds(at)).annotate(st=classify.status_at(at)).filter(
-                st__in=wanted
-            ).order_by("pk").values_list("pk", "st", "due_at", "due_date")[:limit]
+            found += matching.filter(due_at__isnull=True).order_by("pk").values_list(
+                "pk", "st", "due_at", "due_date")[:limit]
     stale = Obligation.objects.filter(
         agreement__in=[a.pk for a in agreements], kind=V.DEADLINE
     ).filter(Q(needs_assessment=True) | Q(status=""))

@@ -139,6 +139,20 @@ def _local(at: datetime | None, zone: ZoneInfo) -> datetime | None:
     return at.astimezone(zone) if at else None
 
 
+def _neighbours(
+    agreements: list[Agreement], chosen: Agreement | None, at: datetime
+) -> tuple[datetime | None, ...]:
+    """The status changes either side of `at` for the time control: of the chosen
+    agreement, else of every one (none when there are no agreements)."""
+    if not agreements:
+        return None, None
+    return queries.neighbour_events(
+        queries.StatusEvent.current.filter(obligation__agreement=chosen)
+        if chosen else queries.StatusEvent.current.all(),
+        at,
+    )
+
+
 def _shown(asof: AsOf, at: datetime, zone: ZoneInfo) -> str:
     """How a drawing names the instant it shows."""
     if not asof.explicit:
@@ -961,13 +975,7 @@ def map_view(request: HttpRequest) -> HttpResponse:
     ]
     shown = _shown(asof, at, zone)
     start = min((a.signed_at for a in agreements), default=None)
-    prev = nxt = None
-    if agreements:
-        prev, nxt = queries.neighbour_events(
-            queries.StatusEvent.current.filter(obligation__agreement=chosen)
-            if chosen else queries.StatusEvent.current.all(),
-            at,
-        )
+    prev, nxt = _neighbours(agreements, chosen, at)
     return render(request, "web/map.html", {
         "agreements": agreements,
         "chosen": chosen,
@@ -1073,13 +1081,7 @@ def party_scores(request: HttpRequest) -> HttpResponse:
     table = scoring.party_scores(asof, chosen, zone)
     chart = _score_chart(table, chosen, start, max(asof.now, at), zone, shown, keep,
                          asof.known) if start else None
-    prev = nxt = None
-    if agreements:
-        prev, nxt = queries.neighbour_events(
-            queries.StatusEvent.current.filter(obligation__agreement=chosen)
-            if chosen else queries.StatusEvent.current.all(),
-            at,
-        )
+    prev, nxt = _neighbours(agreements, chosen, at)
     return render(request, "web/scores.html", {
         "agreements": agreements,
         "chosen": chosen,
