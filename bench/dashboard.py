@@ -146,6 +146,33 @@ def median_ms(fn, runs: int) -> float:
     return statistics.median(samples)
 
 
+def fill_database(n: int, fill: bool) -> None:
+    """Migrate, then (unless --reuse found it filled with `n`) fill with `n` obligations,
+    store every status with the sweep and refresh the planner's statistics. For
+    bench/dashboard.py and bench/past.py, which measure the same data."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from deadlines import sweep
+    from tracker.models import Obligation
+
+    call_command("migrate", verbosity=0)
+    if not fill and Obligation.objects.count() == n:
+        return
+    if not fill:
+        sys.exit("--reuse: the database holds a different N; run without --reuse")
+    print(f"populating {n} obligations ...", flush=True)
+    t = time.perf_counter()
+    populate(n)
+    print(f"  bulk create: {time.perf_counter() - t:.1f} s", flush=True)
+    t = time.perf_counter()
+    result = sweep.run()
+    print(f"  sweep.run(): {time.perf_counter() - t:.1f} s, {result.assessed} assessed,"
+          f" {result.events} events", flush=True)
+    with connection.cursor() as cur:
+        cur.execute("VACUUM ANALYZE")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -171,28 +198,13 @@ def main() -> None:
 
     django.setup()
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import override_settings
 
-    from deadlines import sweep
     from tracker.models import Obligation
 
-    call_command("migrate", verbosity=0)
-    if fill or Obligation.objects.count() != args.n:
-        if not fill:
-            sys.exit("--reuse: the database holds a different N; run without --reuse")
-        print(f"populating {args.n} obligations ...", flush=True)
-        t = time.perf_counter()
-        populate(args.n)
-        print(f"  bulk create: {time.perf_counter() - t:.1f} s", flush=True)
-        t = time.perf_counter()
-        result = sweep.run()
-        print(f"  sweep.run(): {time.perf_counter() - t:.1f} s, {result.assessed} assessed,"
-              f" {result.events} events", flush=True)
-        with connection.cursor() as cur:
-            cur.execute("VACUUM ANALYZE")
+    fill_database(args.n, fill)
 
     storages = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

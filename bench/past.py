@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._common import database_names, prepare_database  # noqa: E402 - needs ROOT on the path
-from bench.dashboard import populate, queries_of  # noqa: E402
+from bench.dashboard import fill_database, queries_of  # noqa: E402
 
 PREFIX = "tracker_past_bench"
 PAST = "2022-01-01"
@@ -184,28 +184,13 @@ def main() -> None:
 
     django.setup()
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import override_settings
 
-    from deadlines import sweep
     from tracker.models import Obligation, StatusTally, SummarySpan
 
-    call_command("migrate", verbosity=0)
-    if fill or Obligation.objects.count() != args.n:
-        if not fill:
-            sys.exit("--reuse: the database holds a different N; run without --reuse")
-        print(f"populating {args.n} obligations ...", flush=True)
-        t = time.perf_counter()
-        populate(args.n)
-        print(f"  bulk create: {time.perf_counter() - t:.1f} s", flush=True)
-        t = time.perf_counter()
-        result = sweep.run()
-        print(f"  sweep.run(): {time.perf_counter() - t:.1f} s, {result.assessed} assessed,"
-              f" {result.events} events", flush=True)
-        with connection.cursor() as cur:
-            cur.execute("VACUUM ANALYZE")
+    fill_database(args.n, fill)
 
     # What the worker does after every sweep that stored statuses: the count timeline
     # the past overview reads (tracker.count_timeline), rebuilt here and timed.
